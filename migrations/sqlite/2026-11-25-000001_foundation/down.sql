@@ -1,0 +1,11 @@
+DROP TABLE signin_throttle;
+DROP TABLE outbox;
+DROP TABLE audit_log;
+DROP TABLE license_assignments;
+DROP TABLE subscriptions;
+DROP TABLE product_services;
+DROP TABLE products;
+DROP TABLE staff;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE tenants;

@@ -1,0 +1,115 @@
+-- The foundation: tenants and their people, provider staff, products, subscriptions,
+-- license assignments, the audit log, the outbox and sign-in throttling.
+CREATE TABLE tenants (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 120),
+    domain TEXT NOT NULL UNIQUE CHECK (length(domain) BETWEEN 1 AND 253),
+    created_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+    display_name TEXT NOT NULL CHECK (length(display_name) BETWEEN 1 AND 120),
+    email TEXT NOT NULL UNIQUE CHECK (email = lower(email) AND length(email) BETWEEN 3 AND 254),
+    password_hash TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'blocked', 'deleted')),
+    deleted_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL,
+    CHECK ((state = 'deleted') = (deleted_at IS NOT NULL))
+);
+CREATE INDEX users_tenant_name ON users (tenant_id, display_name, id);
+
+CREATE TABLE user_roles (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('global', 'billing', 'license', 'user')),
+    PRIMARY KEY (user_id, role)
+);
+
+CREATE TABLE staff (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    display_name TEXT NOT NULL CHECK (length(display_name) BETWEEN 1 AND 120),
+    email TEXT NOT NULL UNIQUE CHECK (email = lower(email) AND length(email) BETWEEN 3 AND 254),
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('support', 'partner')),
+    created_at TIMESTAMP NOT NULL
+);
+
+CREATE TABLE products (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    family TEXT NOT NULL CHECK (family IN ('online_services', 'business_applications')),
+    monthly_price_cents BIGINT NOT NULL CHECK (monthly_price_cents >= 0),
+    cancellation_window_days INTEGER NOT NULL DEFAULT 7 CHECK (cancellation_window_days >= 0)
+);
+
+-- What a product carries; data-holding services keep a user's data for 30 days after unassigning.
+CREATE TABLE product_services (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    product_id INTEGER NOT NULL REFERENCES products(id),
+    name TEXT NOT NULL,
+    holds_data BOOLEAN NOT NULL,
+    UNIQUE (product_id, name)
+);
+
+CREATE TABLE subscriptions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+    product_id INTEGER NOT NULL REFERENCES products(id),
+    quantity INTEGER NOT NULL CHECK (quantity >= 0),
+    billing_period TEXT NOT NULL CHECK (billing_period IN ('monthly', 'yearly')),
+    term_start TIMESTAMP NOT NULL,
+    term_end TIMESTAMP NOT NULL,
+    recurring_billing BOOLEAN NOT NULL,
+    purchase_channel TEXT NOT NULL CHECK (purchase_channel IN
+        ('credit_card', 'invoice', 'volume_licensing', 'partner', 'self_service')),
+    state TEXT NOT NULL CHECK (state IN
+        ('pending', 'active', 'past_due', 'disabled', 'deleted', 'cancelled')),
+    -- Set for a self-service purchase until an admin takes it over: its own pool, managed by the buyer.
+    self_service_buyer_id INTEGER REFERENCES users(id),
+    created_at TIMESTAMP NOT NULL,
+    CHECK (term_end > term_start)
+);
+CREATE INDEX subscriptions_tenant_product ON subscriptions (tenant_id, product_id);
+
+CREATE TABLE license_assignments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    product_id INTEGER NOT NULL REFERENCES products(id),
+    -- The self-service subscription whose pool this comes from; NULL for the tenant's pool.
+    self_service_subscription_id INTEGER REFERENCES subscriptions(id),
+    assigned_at TIMESTAMP NOT NULL,
+    UNIQUE (user_id, product_id)
+);
+CREATE INDEX license_assignments_pool ON license_assignments (tenant_id, product_id, assigned_at, id);
+
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TIMESTAMP NOT NULL,
+    tenant_id INTEGER REFERENCES tenants(id),
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_tenant_at ON audit_log (tenant_id, at);
+
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TIMESTAMP NOT NULL,
+    tenant_id INTEGER REFERENCES tenants(id),
+    to_email TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at TIMESTAMP
+);
+
+-- Failed sign-ins per account ('account:EMAIL') and per client address ('address:IP').
+CREATE TABLE signin_throttle (
+    key TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    window_start TIMESTAMP NOT NULL,
+    locked_until TIMESTAMP
+);

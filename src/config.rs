@@ -1,0 +1,111 @@
+//! Configuration from the environment. A bad value stops the start with one clear line.
+
+use rand::RngCore;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    /// Key material for signing and encrypting session cookies (at least 32 bytes).
+    pub secret_key: Vec<u8>,
+    pub cookie_secure: bool,
+    pub session_idle_minutes: i64,
+    pub smtp_url: Option<String>,
+}
+
+const SECRET_FILE: &str = "allot.secret";
+
+impl Config {
+    /// Reads the environment. Creates the data directory and, when `ALLOT_SECRET_KEY` is not
+    /// set, the session key file in it (mode 0600), so sessions survive a restart.
+    pub fn from_env() -> Result<Config, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let data_dir = PathBuf::from(var("ALLOT_DATA_DIR").unwrap_or_else(|| ".".into()));
+        fs::create_dir_all(&data_dir)
+            .map_err(|e| format!("ALLOT_DATA_DIR: cannot create {}: {e}", data_dir.display()))?;
+        let database_url = match var("DATABASE_URL") {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(url) if url.contains("://") => {
+                return Err(format!(
+                    "DATABASE_URL must be postgres://… or a SQLite file path, not '{url}'"
+                ));
+            }
+            Some(path) => path,
+            None => data_dir.join("allot.db").to_string_lossy().into_owned(),
+        };
+        let secret_key = match var("ALLOT_SECRET_KEY") {
+            Some(key) if key.len() >= 32 => key.into_bytes(),
+            Some(_) => return Err("ALLOT_SECRET_KEY must have at least 32 characters".into()),
+            None => stored_secret(&data_dir)?,
+        };
+        let cookie_secure = match var("ALLOT_COOKIE_SECURE").as_deref() {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => {
+                return Err(format!("ALLOT_COOKIE_SECURE must be 0 or 1, not '{other}'"));
+            }
+        };
+        let session_idle_minutes = match var("ALLOT_SESSION_IDLE_MINUTES") {
+            None => 8 * 60,
+            Some(v) => match v.parse::<i64>() {
+                Ok(m) if (1..=7 * 24 * 60).contains(&m) => m,
+                _ => {
+                    return Err(format!(
+                        "ALLOT_SESSION_IDLE_MINUTES must be a number of minutes from 1 to 10080, not '{v}'"
+                    ));
+                }
+            },
+        };
+        let smtp_url = var("ALLOT_SMTP_URL");
+        Ok(Config {
+            database_url,
+            data_dir,
+            secret_key,
+            cookie_secure,
+            session_idle_minutes,
+            smtp_url,
+        })
+    }
+}
+
+/// The session key kept in the data directory, made on first start.
+fn stored_secret(data_dir: &Path) -> Result<Vec<u8>, String> {
+    let path = data_dir.join(SECRET_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let key = hex::decode(text.trim())
+                .map_err(|_| format!("{} is not a valid session key file", path.display()))?;
+            if key.len() < 32 {
+                return Err(format!("{} holds a key that is too short", path.display()));
+            }
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = vec![0u8; 64];
+            rand::rng().fill_bytes(&mut key);
+            write_private(&path, hex::encode(&key).as_bytes())
+                .map_err(|e| format!("cannot write the session key {}: {e}", path.display()))?;
+            Ok(key)
+        }
+        Err(e) => Err(format!(
+            "cannot read the session key {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}

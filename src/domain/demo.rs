@@ -1,0 +1,370 @@
+//! The demo data of the README and the tests: the same every time, loaded once.
+
+use chrono::{DateTime, Duration, Months, Utc};
+use diesel::prelude::*;
+
+use super::accounts::{self, EmailAddress};
+use super::schema::{license_assignments, product_services, products, subscriptions, tenants};
+use super::{
+    Actor, DbConnection, DomainError, Role, StaffRole, TenantId, UserId, audit, db, naive,
+    passwords, tenants as tenant_store,
+};
+
+/// Every demo account signs in with this password.
+pub const DEMO_PASSWORD: &str = "allot-demo";
+
+const CONTOSO_PEOPLE: [&str; 40] = [
+    "Alex Wilber",
+    "Allan Deyoung",
+    "Bianca Pisani",
+    "Brian Johnson",
+    "Cameron White",
+    "Christie Cline",
+    "Debra Berger",
+    "Diego Siciliani",
+    "Emily Braun",
+    "Enrico Cattaneo",
+    "Gerhart Moller",
+    "Grady Archie",
+    "Henrietta Mueller",
+    "Irvin Sayers",
+    "Isaiah Langer",
+    "Johanna Lorenz",
+    "Joni Sherman",
+    "Jordan Miller",
+    "Lidia Holloway",
+    "Lynne Robbins",
+    "Mariya Ivanova",
+    "Miriam Graham",
+    "Nestor Wilke",
+    "Patti Fernandez",
+    "Pradeep Gupta",
+    "Raul Razo",
+    "Rohan Mehta",
+    "Sally Tran",
+    "Serena Davis",
+    "Tomasz Nowak",
+    "Vanessa Ortiz",
+    "Wendy Cheng",
+    "Xavier Dubois",
+    "Yara Haddad",
+    "Zoe Keller",
+    "Aaron Park",
+    "Beatriz Costa",
+    "Chidi Okafor",
+    "Dana Levi",
+    "Elif Demir",
+];
+
+const FABRIKAM_PEOPLE: [&str; 5] = [
+    "Ana Souza",
+    "Ben Adler",
+    "Carla Ruiz",
+    "Dev Sharma",
+    "Eva Lindqvist",
+];
+
+struct DemoProduct {
+    code: &'static str,
+    name: &'static str,
+    family: &'static str,
+    monthly_price_cents: i64,
+    services: &'static [(&'static str, bool)],
+}
+
+const PRODUCTS: [DemoProduct; 3] = [
+    DemoProduct {
+        code: "BUSINESS_PREMIUM",
+        name: "Business Premium",
+        family: "online_services",
+        monthly_price_cents: 2200,
+        services: &[
+            ("Exchange Online mailbox", true),
+            ("OneDrive files", false),
+            ("Office apps", false),
+        ],
+    },
+    DemoProduct {
+        code: "SALES_PROFESSIONAL",
+        name: "Sales Professional",
+        family: "business_applications",
+        monthly_price_cents: 6500,
+        services: &[("Sales data", true)],
+    },
+    DemoProduct {
+        code: "PROJECT_PLAN_3",
+        name: "Project Plan 3",
+        family: "online_services",
+        monthly_price_cents: 3000,
+        services: &[("Project Online", true)],
+    },
+];
+
+/// Loads the demo when it is not there yet. Returns whether it loaded anything.
+pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainError> {
+    let actor = Actor::System("demo");
+    // One hash for every demo account: hashing 50 passwords would slow every test that loads
+    // the demo, and the demo password is public anyway.
+    let hash = passwords::hash(DEMO_PASSWORD)?;
+    db::transaction(conn, |conn| {
+        let present = tenants::table
+            .filter(tenants::name.eq("Contoso"))
+            .count()
+            .get_result::<i64>(conn)?;
+        if present > 0 {
+            return Ok(false);
+        }
+        let day = naive(now)
+            .date()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        let product_ids = ensure_products(conn)?;
+        let [premium, sales, project] = product_ids;
+
+        let contoso =
+            tenant_store::find_or_create(conn, &actor, now, "Contoso", "contoso.example")?
+                .tenant_id();
+        for (local, name, role) in [
+            ("admin", "Adele Vance", Role::Global),
+            ("billing", "Bill Hughes", Role::Billing),
+            ("licenses", "Lee Gu", Role::License),
+            ("users", "Uma Patel", Role::User),
+        ] {
+            let id = person(
+                conn,
+                now,
+                contoso,
+                name,
+                &format!("{local}@contoso.example"),
+                &hash,
+            )?;
+            accounts::grant_role(conn, id, role)?;
+        }
+        let mut contoso_users = Vec::new();
+        for (i, name) in CONTOSO_PEOPLE.iter().enumerate() {
+            let email = format!("user{:02}@contoso.example", i + 1);
+            contoso_users.push(person(conn, now, contoso, name, &email, &hash)?);
+        }
+        let started = day - Duration::days(10);
+        subscription(
+            conn,
+            contoso,
+            premium,
+            5,
+            "monthly",
+            started,
+            "credit_card",
+            None,
+            now,
+        )?;
+        subscription(
+            conn, contoso, premium, 8, "yearly", started, "invoice", None, now,
+        )?;
+        subscription(
+            conn,
+            contoso,
+            sales,
+            10,
+            "monthly",
+            started,
+            "credit_card",
+            None,
+            now,
+        )?;
+        let buyer = contoso_users[6];
+        let self_service = subscription(
+            conn,
+            contoso,
+            project,
+            2,
+            "monthly",
+            started,
+            "self_service",
+            Some(buyer),
+            now,
+        )?;
+        for (i, user) in contoso_users.iter().take(10).enumerate() {
+            assign(
+                conn,
+                contoso,
+                *user,
+                premium,
+                None,
+                started + Duration::minutes(i as i64),
+            )?;
+        }
+        for (i, user) in contoso_users.iter().take(4).enumerate() {
+            assign(
+                conn,
+                contoso,
+                *user,
+                sales,
+                None,
+                started + Duration::minutes(i as i64),
+            )?;
+        }
+        assign(conn, contoso, buyer, project, Some(self_service), started)?;
+        audit::record(
+            conn,
+            &actor,
+            now,
+            Some(contoso),
+            "Loaded demo data",
+            "Contoso",
+            "",
+        )?;
+
+        let fabrikam =
+            tenant_store::find_or_create(conn, &actor, now, "Fabrikam", "fabrikam.example")?
+                .tenant_id();
+        let admin = person(
+            conn,
+            now,
+            fabrikam,
+            "Farah Khan",
+            "admin@fabrikam.example",
+            &hash,
+        )?;
+        accounts::grant_role(conn, admin, Role::Global)?;
+        let mut fabrikam_users = Vec::new();
+        for (i, name) in FABRIKAM_PEOPLE.iter().enumerate() {
+            let email = format!("user{:02}@fabrikam.example", i + 1);
+            fabrikam_users.push(person(conn, now, fabrikam, name, &email, &hash)?);
+        }
+        subscription(
+            conn,
+            fabrikam,
+            premium,
+            5,
+            "monthly",
+            started,
+            "credit_card",
+            None,
+            now,
+        )?;
+        for user in fabrikam_users.iter().take(3) {
+            assign(conn, fabrikam, *user, premium, None, started)?;
+        }
+        audit::record(
+            conn,
+            &actor,
+            now,
+            Some(fabrikam),
+            "Loaded demo data",
+            "Fabrikam",
+            "",
+        )?;
+
+        for (email, name, role) in [
+            ("support@allot.example", "Sasha Reyes", StaffRole::Support),
+            ("partner@allot.example", "Priya Nair", StaffRole::Partner),
+        ] {
+            let email = EmailAddress::parse(email)?;
+            accounts::insert_staff(conn, now, name, &email, role, &hash)?;
+        }
+        Ok(true)
+    })
+}
+
+fn ensure_products(conn: &mut DbConnection) -> Result<[i64; 3], DomainError> {
+    let mut ids = [0; 3];
+    for (slot, p) in ids.iter_mut().zip(PRODUCTS.iter()) {
+        let existing: Option<i64> = products::table
+            .filter(products::code.eq(p.code))
+            .select(products::id)
+            .first(conn)
+            .optional()?;
+        *slot = match existing {
+            Some(id) => id,
+            None => {
+                let id = diesel::insert_into(products::table)
+                    .values((
+                        products::code.eq(p.code),
+                        products::name.eq(p.name),
+                        products::family.eq(p.family),
+                        products::monthly_price_cents.eq(p.monthly_price_cents),
+                        products::cancellation_window_days.eq(7),
+                    ))
+                    .returning(products::id)
+                    .get_result(conn)?;
+                for (name, holds_data) in p.services {
+                    diesel::insert_into(product_services::table)
+                        .values((
+                            product_services::product_id.eq(id),
+                            product_services::name.eq(*name),
+                            product_services::holds_data.eq(*holds_data),
+                        ))
+                        .execute(conn)?;
+                }
+                id
+            }
+        };
+    }
+    Ok(ids)
+}
+
+fn person(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    name: &str,
+    email: &str,
+    hash: &str,
+) -> Result<UserId, DomainError> {
+    accounts::insert_user(conn, now, tenant, name, &EmailAddress::parse(email)?, hash)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn subscription(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    product: i64,
+    quantity: i32,
+    period: &str,
+    start: DateTime<Utc>,
+    channel: &str,
+    buyer: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<i64, DomainError> {
+    let months = if period == "yearly" { 12 } else { 1 };
+    let end = start
+        .checked_add_months(Months::new(months))
+        .unwrap_or(start + Duration::days(30));
+    Ok(diesel::insert_into(subscriptions::table)
+        .values((
+            subscriptions::tenant_id.eq(tenant.0),
+            subscriptions::product_id.eq(product),
+            subscriptions::quantity.eq(quantity),
+            subscriptions::billing_period.eq(period),
+            subscriptions::term_start.eq(naive(start)),
+            subscriptions::term_end.eq(naive(end)),
+            subscriptions::recurring_billing.eq(true),
+            subscriptions::purchase_channel.eq(channel),
+            subscriptions::state.eq("active"),
+            subscriptions::self_service_buyer_id.eq(buyer.map(|b| b.0)),
+            subscriptions::created_at.eq(naive(now)),
+        ))
+        .returning(subscriptions::id)
+        .get_result(conn)?)
+}
+
+fn assign(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    product: i64,
+    self_service: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    diesel::insert_into(license_assignments::table)
+        .values((
+            license_assignments::tenant_id.eq(tenant.0),
+            license_assignments::user_id.eq(user.0),
+            license_assignments::product_id.eq(product),
+            license_assignments::self_service_subscription_id.eq(self_service),
+            license_assignments::assigned_at.eq(naive(at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! The rules and the storage of allot. Nothing here knows of HTTP or templates.
+
+pub mod accounts;
+pub mod audit;
+pub mod authz;
+pub mod clock;
+pub mod db;
+pub mod demo;
+pub mod licenses;
+pub mod outbox;
+pub mod passwords;
+pub mod schema;
+pub mod signin;
+pub mod tenants;
+pub mod users;
+
+use std::fmt;
+
+pub use authz::{Action, Role, StaffRole};
+pub use clock::Clock;
+pub use db::{DbConnection, Pool};
+
+macro_rules! id_type {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    /// A customer organization.
+    TenantId,
+    /// A person of a tenant: an admin or an end user.
+    UserId,
+    /// A member of the provider's staff (billing support, partner).
+    StaffId,
+    /// A product (a SKU).
+    ProductId,
+    /// A subscription of one tenant to one product.
+    SubscriptionId,
+);
+
+/// Who is acting. Every domain function that reads or changes a tenant's data takes one,
+/// and `authz::may` decides from it alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A tenant admin holding one or more admin roles in their tenant.
+    Admin {
+        user: UserId,
+        tenant: TenantId,
+        email: String,
+        roles: Vec<Role>,
+    },
+    /// A member of the provider's staff.
+    Staff {
+        staff: StaffId,
+        email: String,
+        role: StaffRole,
+    },
+    /// An end user in the service portal.
+    EndUser {
+        user: UserId,
+        tenant: TenantId,
+        email: String,
+    },
+    /// The command line or a scheduled job.
+    System(&'static str),
+}
+
+impl Actor {
+    /// How the audit log names this actor.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::Admin { email, .. }
+            | Actor::Staff { email, .. }
+            | Actor::EndUser { email, .. } => email.clone(),
+            Actor::System(what) => format!("system ({what})"),
+        }
+    }
+
+    pub fn tenant(&self) -> Option<TenantId> {
+        match self {
+            Actor::Admin { tenant, .. } | Actor::EndUser { tenant, .. } => Some(*tenant),
+            Actor::Staff { .. } | Actor::System(_) => None,
+        }
+    }
+}
+
+/// What went wrong, in the words a user needs to hear.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("You don't have permission to do this.")]
+    Forbidden,
+    #[error("We couldn't find what you were looking for.")]
+    NotFound,
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Only {available} licenses are available.")]
+    NoLicensesLeft { available: i64 },
+    #[error("The database could not complete the request.")]
+    Storage(String),
+}
+
+impl DomainError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for DomainError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => DomainError::NotFound,
+            other => DomainError::Storage(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for DomainError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        DomainError::Storage(e.to_string())
+    }
+}
+
+/// Timestamps are stored as UTC without an offset on both backends.
+pub(crate) fn naive(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    t.naive_utc()
+}
+
+pub(crate) fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    t.and_utc()
+}

@@ -1,0 +1,146 @@
+// The tables of migrations/{sqlite,postgres}; one description serves both backends.
+
+diesel::table! {
+    tenants (id) {
+        id -> BigInt,
+        name -> Text,
+        domain -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        display_name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        state -> Text,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role) {
+        user_id -> BigInt,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    staff (id) {
+        id -> BigInt,
+        display_name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        family -> Text,
+        monthly_price_cents -> BigInt,
+        cancellation_window_days -> Integer,
+    }
+}
+
+diesel::table! {
+    product_services (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        name -> Text,
+        holds_data -> Bool,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        product_id -> BigInt,
+        quantity -> Integer,
+        billing_period -> Text,
+        term_start -> Timestamp,
+        term_end -> Timestamp,
+        recurring_billing -> Bool,
+        purchase_channel -> Text,
+        state -> Text,
+        self_service_buyer_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    license_assignments (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        product_id -> BigInt,
+        self_service_subscription_id -> Nullable<BigInt>,
+        assigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        tenant_id -> Nullable<BigInt>,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        tenant_id -> Nullable<BigInt>,
+        to_email -> Text,
+        subject -> Text,
+        body -> Text,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    signin_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(product_services -> products (product_id));
+diesel::joinable!(subscriptions -> tenants (tenant_id));
+diesel::joinable!(subscriptions -> products (product_id));
+diesel::joinable!(license_assignments -> users (user_id));
+diesel::joinable!(license_assignments -> products (product_id));
+diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(outbox -> tenants (tenant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    users,
+    user_roles,
+    staff,
+    products,
+    product_services,
+    subscriptions,
+    license_assignments,
+    audit_log,
+    outbox,
+    signin_throttle,
+);

@@ -1,0 +1,60 @@
+//! The users of a tenant, as admins see them.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{license_assignments, products, user_roles, users};
+use super::{Action, Actor, DbConnection, DomainError, Role, TenantId, UserId, authz, utc};
+
+/// A user's page: details, roles and licenses.
+#[derive(Debug, Clone)]
+pub struct UserDetail {
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
+    pub state: String,
+    pub roles: Vec<Role>,
+    /// Product names with the time each was assigned.
+    pub licenses: Vec<(String, DateTime<Utc>)>,
+}
+
+/// One user of `tenant`. A user of another tenant is not found, so ids of other tenants
+/// reveal nothing.
+pub fn get(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<UserDetail, DomainError> {
+    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    let (id, display_name, email, state): (i64, String, String, String) = users::table
+        .filter(users::id.eq(user.0))
+        .filter(users::tenant_id.eq(tenant.0))
+        .select((users::id, users::display_name, users::email, users::state))
+        .first(conn)?;
+    let mut roles: Vec<Role> = user_roles::table
+        .filter(user_roles::user_id.eq(id))
+        .select(user_roles::role)
+        .load::<String>(conn)?
+        .iter()
+        .filter_map(|r| r.parse().ok())
+        .collect();
+    roles.sort();
+    let licenses = license_assignments::table
+        .inner_join(products::table)
+        .filter(license_assignments::user_id.eq(id))
+        .order(products::name)
+        .select((products::name, license_assignments::assigned_at))
+        .load::<(String, chrono::NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(name, at)| (name, utc(at)))
+        .collect();
+    Ok(UserDetail {
+        id: UserId(id),
+        display_name,
+        email,
+        state,
+        roles,
+        licenses,
+    })
+}

@@ -1,0 +1,41 @@
+//! Scheduled work: run by the server every minute and by `allot tick`. Every job is
+//! idempotent, and only one process runs them at a time.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::domain::{DbConnection, DomainError, db, signin};
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TickReport {
+    /// False when another process held the job lock and this tick did nothing.
+    pub ran: bool,
+    pub forgotten_signin_failures: usize,
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Runs every scheduled job once, as of `now`.
+pub fn tick(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<TickReport, DomainError> {
+    db::transaction(conn, |conn| {
+        // PostgreSQL: one process at a time holds this lock until the transaction ends; SQLite
+        // already lets only one writer in.
+        if let DbConnection::Postgresql(pg) = conn {
+            let lock: Locked =
+                diesel::sql_query("SELECT pg_try_advisory_xact_lock(7307001) AS locked")
+                    .get_result(pg)?;
+            if !lock.locked {
+                return Ok(TickReport::default());
+            }
+        }
+        Ok(TickReport {
+            ran: true,
+            forgotten_signin_failures: signin::forget_old_failures(conn, now)?,
+        })
+    })
+}

@@ -1,0 +1,7 @@
+//! allot: a self-hosted admin center for the licenses of online products.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod jobs;
+pub mod web;

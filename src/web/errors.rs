@@ -1,0 +1,133 @@
+//! Errors become pages here, and only here: a status and a message a person can act on.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use super::frame::Frame;
+use crate::domain::DomainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("Please sign in.")]
+    SignInRequired,
+    #[error(
+        "This form has expired or was not sent by allot. Go back, reload the page and try again."
+    )]
+    Csrf,
+    #[error("{0}")]
+    Internal(String),
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage {
+    frame: Frame,
+    status: u16,
+    heading: &'static str,
+    message: String,
+}
+
+/// Renders the error page; it has the layout but no navigation, as it may be shown to anyone.
+pub fn page(status: StatusCode, message: &str) -> HttpResponse {
+    let heading = match status.as_u16() {
+        400 | 422 => "Check what you entered",
+        401 => "Sign in failed",
+        403 => "You can't do this",
+        404 => "Page not found",
+        405 => "Not allowed here",
+        413 => "Too much data",
+        429 => "Too many attempts",
+        s if s >= 500 => "Something went wrong",
+        _ => "Something is not right",
+    };
+    let page = ErrorPage {
+        frame: Frame::bare(heading),
+        status: status.as_u16(),
+        heading,
+        message: message.to_owned(),
+    };
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(_) => HttpResponse::build(status)
+            .content_type("text/plain")
+            .body(message.to_owned()),
+    }
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::Domain(DomainError::Forbidden) | WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::Domain(DomainError::NotFound) => StatusCode::NOT_FOUND,
+            WebError::Domain(DomainError::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Domain(DomainError::Conflict(_) | DomainError::NoLicensesLeft { .. }) => {
+                StatusCode::CONFLICT
+            }
+            WebError::SignInRequired => StatusCode::SEE_OTHER,
+            WebError::Domain(DomainError::Storage(_)) | WebError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            WebError::SignInRequired => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/signin"))
+                .finish(),
+            WebError::Domain(DomainError::Storage(detail)) | WebError::Internal(detail) => {
+                tracing::error!("request failed: {detail}");
+                page(
+                    self.status_code(),
+                    "allot could not finish this request. Nothing was changed; try again in a moment.",
+                )
+            }
+            other => page(other.status_code(), &other.to_string()),
+        }
+    }
+}
+
+/// The page for any URL that is not ours.
+pub async fn not_found() -> HttpResponse {
+    page(StatusCode::NOT_FOUND, "There is no page at this address.")
+}
+
+/// Errors raised outside our handlers (a form that cannot be parsed, a wrong method, a panic)
+/// get our page too, with a message for their status.
+pub fn error_pages<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
+        let is_ours = res
+            .response()
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        if is_ours {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let status = res.status();
+        let message = match status.as_u16() {
+            400 => "The form could not be read. Check the values you entered and try again.",
+            404 => "There is no page at this address.",
+            405 => "This address does not accept that kind of request.",
+            413 => "What you sent is too large.",
+            s if s >= 500 => {
+                "allot could not finish this request. Nothing was changed; try again in a moment."
+            }
+            _ => "The request could not be handled.",
+        };
+        let (req, _) = res.into_parts();
+        let response: HttpResponse<BoxBody> = page(status, message);
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, response).map_into_right_body(),
+        ))
+    })
+}

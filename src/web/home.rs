@@ -1,0 +1,47 @@
+//! Home: the tenant at a glance.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::frame::Frame;
+use super::session::AdminSession;
+use super::{AppState, WebError};
+use crate::domain::Actor;
+use crate::domain::licenses::{self, PoolSummary, TenantCounts};
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    frame: Frame,
+    counts: TenantCounts,
+    conflicts: Vec<PoolSummary>,
+}
+
+/// GET /: Home for admins; staff go to their console.
+pub async fn show(
+    session: AdminSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    if let Actor::Staff { .. } = session.actor() {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/support"))
+            .finish());
+    }
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let (counts, pools) = state
+        .db(move |conn| {
+            Ok((
+                licenses::counts(conn, &actor, tenant)?,
+                licenses::pools(conn, &actor, tenant)?,
+            ))
+        })
+        .await?;
+    let page = HomePage {
+        frame: Frame::new("Home", &session, "/"),
+        counts,
+        conflicts: pools.into_iter().filter(|p| p.beyond() > 0).collect(),
+    };
+    super::render(&page)
+}

@@ -1,0 +1,155 @@
+//! HTTP: routes, sessions, CSRF, pages. Knows nothing of SQL; every rule is the domain's.
+
+mod assets;
+mod csrf;
+mod errors;
+mod frame;
+mod home;
+mod licenses;
+mod session;
+mod signin;
+mod support;
+mod users;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::domain::{Clock, DbConnection, DomainError, Pool};
+
+pub use errors::WebError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub clock: Clock,
+    pub sessions: session::SessionSettings,
+}
+
+impl AppState {
+    pub fn new(config: &Config, pool: Pool, clock: Clock) -> Self {
+        AppState {
+            pool,
+            clock,
+            sessions: session::SessionSettings::from_config(config),
+        }
+    }
+
+    /// Runs `f` with a database connection on the blocking thread pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, DomainError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+        Ok(result?)
+    }
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// The whole application: every URL is listed here.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let admin_sessions = state.sessions.admin_middleware();
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::FormConfig::default().limit(256 * 1024))
+        .wrap(errors::error_pages())
+        .wrap(
+            DefaultHeaders::new()
+                .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Referrer-Policy", "same-origin"))
+                .add(("Cross-Origin-Opener-Policy", "same-origin")),
+        )
+        .wrap(tracing_actix_web::TracingLogger::default())
+        .route("/healthz", web::get().to(healthz))
+        .route("/static/{file}", web::get().to(assets::serve))
+        .service(
+            web::scope("")
+                .wrap(from_fn(csrf::protect))
+                .wrap(admin_sessions)
+                .route("/", web::get().to(home::show))
+                .route("/signin", web::get().to(signin::form))
+                .route("/signin", web::post().to(signin::submit))
+                .route("/signout", web::post().to(signin::sign_out))
+                .route("/licenses", web::get().to(licenses::list))
+                .route("/users/{id}", web::get().to(users::show))
+                .route("/support", web::get().to(support::queue)),
+        )
+        .default_service(web::to(errors::not_found))
+}
+
+/// A page as a 200 response.
+pub fn render(page: &impl askama::Template) -> Result<HttpResponse, WebError> {
+    render_with(actix_web::http::StatusCode::OK, page)
+}
+
+/// A page with the given status (a form shown again with its errors gets a 4xx).
+pub fn render_with(
+    status: actix_web::http::StatusCode,
+    page: &impl askama::Template,
+) -> Result<HttpResponse, WebError> {
+    let html = page
+        .render()
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
+
+/// Answers 200 when the database answers.
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db(|conn| crate::domain::db::ping(conn)).await {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database unreachable"),
+    }
+}
+
+/// Runs the server until it is stopped, with the scheduled jobs every minute.
+pub fn serve(config: Config, pool: Pool, clock: Clock, bind: &str) -> std::io::Result<()> {
+    let state = AppState::new(&config, pool, clock);
+    actix_web::rt::System::new().block_on(async move {
+        let jobs_state = state.clone();
+        actix_web::rt::spawn(async move {
+            let mut every_minute = actix_web::rt::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                let now = jobs_state.clock.now();
+                if let Err(e) = jobs_state
+                    .db(move |conn| crate::jobs::tick(conn, now))
+                    .await
+                {
+                    tracing::error!("scheduled jobs failed: {e}");
+                }
+            }
+        });
+        let server = HttpServer::new(move || app(state.clone())).bind(bind)?;
+        tracing::info!("allot listens on http://{bind}");
+        server.run().await
+    })
+}
