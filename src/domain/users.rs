@@ -58,3 +58,52 @@ pub fn get(
         licenses,
     })
 }
+
+/// An admin of the tenant and the roles they hold (Settings > Roles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminHolder {
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
+    pub roles: Vec<Role>,
+}
+
+/// The tenant's admins, by name. Global admins only: roles are theirs to give.
+pub fn admins(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<AdminHolder>, DomainError> {
+    authz::may(actor, Action::ManageRoles, Some(tenant))?;
+    let rows: Vec<(i64, String, String, String)> = users::table
+        .inner_join(user_roles::table)
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::state.ne("deleted"))
+        .order((users::display_name, users::id))
+        .select((
+            users::id,
+            users::display_name,
+            users::email,
+            user_roles::role,
+        ))
+        .load(conn)?;
+    let mut holders: Vec<AdminHolder> = Vec::new();
+    for (id, display_name, email, role) in rows {
+        let Ok(role) = role.parse::<Role>() else {
+            continue;
+        };
+        match holders.last_mut() {
+            Some(last) if last.id.0 == id => last.roles.push(role),
+            _ => holders.push(AdminHolder {
+                id: UserId(id),
+                display_name,
+                email,
+                roles: vec![role],
+            }),
+        }
+    }
+    for holder in &mut holders {
+        holder.roles.sort();
+    }
+    Ok(holders)
+}

@@ -37,6 +37,7 @@ pub struct Who {
 const ADMIN_PAGES: &[(&str, &str, &str, Action)] = &[
     ("", "/", "Home", Action::ViewAdminCenter),
     ("Billing", "/licenses", "Licenses", Action::ViewLicenses),
+    ("Settings", "/settings/roles", "Roles", Action::ManageRoles),
 ];
 
 const STAFF_PAGES: &[(&str, &str, &str, Action)] = &[(

@@ -7,6 +7,7 @@ mod frame;
 mod home;
 mod licenses;
 mod session;
+mod settings;
 mod signin;
 mod support;
 mod users;
@@ -97,6 +98,7 @@ pub fn app(
                 .route("/signout", web::post().to(signin::sign_out))
                 .route("/licenses", web::get().to(licenses::list))
                 .route("/users/{id}", web::get().to(users::show))
+                .route("/settings/roles", web::get().to(settings::roles))
                 .route("/support", web::get().to(support::queue)),
         )
         .default_service(web::to(errors::not_found))
@@ -122,7 +124,7 @@ pub fn render_with(
 
 /// Answers 200 when the database answers.
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db(|conn| crate::domain::db::ping(conn)).await {
+    match state.db(crate::domain::db::ping).await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
         Err(_) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
