@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::domain::{DbConnection, DomainError, db, signin};
+use crate::domain::{DbConnection, DomainError, db, licenses, signin, users};
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -12,6 +12,10 @@ pub struct TickReport {
     /// False when another process held the job lock and this tick did nothing.
     pub ran: bool,
     pub forgotten_signin_failures: usize,
+    /// Data holds whose 30 days ran out: the data is deleted.
+    pub held_data_deleted: usize,
+    /// Users deleted more than 30 days ago, purged.
+    pub users_purged: usize,
 }
 
 #[derive(QueryableByName)]
@@ -36,6 +40,8 @@ pub fn tick(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<TickReport, D
         Ok(TickReport {
             ran: true,
             forgotten_signin_failures: signin::forget_old_failures(conn, now)?,
+            held_data_deleted: licenses::purge_held_data(conn, now)?,
+            users_purged: users::purge_deleted(conn, now)?,
         })
     })
 }

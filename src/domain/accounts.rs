@@ -230,6 +230,7 @@ pub(crate) fn insert_user(
         .values((
             users::tenant_id.eq(tenant.0),
             users::display_name.eq(display_name),
+            users::name_key.eq(display_name.to_lowercase()),
             users::email.eq(email.as_str()),
             users::password_hash.eq(password_hash),
             users::state.eq("active"),

@@ -30,3 +30,155 @@ pub fn record(
         .execute(conn)?;
     Ok(())
 }
+
+/// Records one change per target (user, detail), in one statement per thousand rows.
+pub fn record_many(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: Option<TenantId>,
+    action: &str,
+    entries: &[(String, String)],
+) -> Result<(), DomainError> {
+    let label = actor.label();
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|(target, detail)| {
+            (
+                audit_log::at.eq(naive(now)),
+                audit_log::tenant_id.eq(tenant.map(|t| t.0)),
+                audit_log::actor.eq(label.as_str()),
+                audit_log::action.eq(action),
+                audit_log::target.eq(target.as_str()),
+                audit_log::detail.eq(detail.as_str()),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        super::db::insert_batch!(conn, audit_log::table, chunk)?;
+    }
+    Ok(())
+}
+
+/// One entry of Settings > Audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// What the audit log page filters by; empty fields don't filter.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// A sign-in name (or part of one) of the user changed or acting.
+    pub user: String,
+    /// A product name: entries whose detail or target names it.
+    pub product: String,
+    pub action: String,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+pub const PAGE_SIZE: i64 = 100;
+
+/// The tenant's audit log, newest first, `PAGE_SIZE` entries older than `before` (an entry id).
+pub fn search(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    filter: &Filter,
+    before: Option<i64>,
+) -> Result<(Vec<Entry>, Option<i64>), DomainError> {
+    super::authz::may(actor, super::Action::ViewAuditLog, Some(tenant))?;
+    let mut query = audit_log::table
+        .filter(audit_log::tenant_id.eq(tenant.0))
+        .into_boxed();
+    let user = filter.user.trim().to_lowercase();
+    if !user.is_empty() {
+        let pattern = format!("%{}%", escape_like(&user));
+        query = query.filter(
+            audit_log::target
+                .like(pattern.clone())
+                .escape('\\')
+                .or(audit_log::actor.like(pattern).escape('\\')),
+        );
+    }
+    let product = filter.product.trim();
+    if !product.is_empty() {
+        let pattern = format!("%{}%", escape_like(product));
+        query = query.filter(
+            audit_log::detail
+                .like(pattern.clone())
+                .escape('\\')
+                .or(audit_log::target.like(pattern).escape('\\')),
+        );
+    }
+    if !filter.action.trim().is_empty() {
+        query = query.filter(audit_log::action.eq(filter.action.trim().to_owned()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_log::at.ge(naive(from)));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_log::at.lt(naive(until)));
+    }
+    if let Some(before) = before {
+        query = query.filter(audit_log::id.lt(before));
+    }
+    let rows: Vec<(i64, chrono::NaiveDateTime, String, String, String, String)> = query
+        .order(audit_log::id.desc())
+        .limit(PAGE_SIZE + 1)
+        .select((
+            audit_log::id,
+            audit_log::at,
+            audit_log::actor,
+            audit_log::action,
+            audit_log::target,
+            audit_log::detail,
+        ))
+        .load(conn)?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    let entries: Vec<Entry> = rows
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .map(|(id, at, actor, action, target, detail)| Entry {
+            id,
+            at: super::utc(at),
+            actor,
+            action,
+            target,
+            detail,
+        })
+        .collect();
+    let next = if more {
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok((entries, next))
+}
+
+/// The actions that appear in the tenant's log, for the filter's choices.
+pub fn actions(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<String>, DomainError> {
+    super::authz::may(actor, super::Action::ViewAuditLog, Some(tenant))?;
+    Ok(audit_log::table
+        .filter(audit_log::tenant_id.eq(tenant.0))
+        .select(audit_log::action)
+        .distinct()
+        .order(audit_log::action)
+        .load(conn)?)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -155,3 +155,19 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), DomainError> {
     conn.batch_execute("SELECT 1")?;
     Ok(())
 }
+
+/// Inserts many rows in one statement. diesel builds multi-row INSERTs per backend, not for
+/// the MultiConnection as a whole, so this picks the backend's connection (same transaction).
+macro_rules! insert_batch {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::domain::db::DbConnection::Sqlite(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+            $crate::domain::db::DbConnection::Postgresql(c) => {
+                diesel::insert_into($table).values($rows).execute(c)
+            }
+        }
+    };
+}
+pub(crate) use insert_batch;

@@ -9,8 +9,10 @@ pub mod demo;
 pub mod licenses;
 pub mod outbox;
 pub mod passwords;
+pub mod portal;
 pub mod schema;
 pub mod signin;
+pub mod subscriptions;
 pub mod tenants;
 pub mod users;
 
@@ -95,7 +97,7 @@ impl Actor {
 }
 
 /// What went wrong, in the words a user needs to hear.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DomainError {
     #[error("You don't have permission to do this.")]
     Forbidden,

@@ -5,6 +5,7 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         domain -> Text,
+        license_version -> BigInt,
         created_at -> Timestamp,
     }
 }
@@ -14,10 +15,12 @@ diesel::table! {
         id -> BigInt,
         tenant_id -> BigInt,
         display_name -> Text,
+        name_key -> Text,
         email -> Text,
         password_hash -> Text,
         state -> Text,
         deleted_at -> Nullable<Timestamp>,
+        purged_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
     }
 }
@@ -89,6 +92,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    data_holds (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        product_id -> BigInt,
+        held_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deleted_user_licenses (user_id, product_id) {
+        user_id -> BigInt,
+        product_id -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> BigInt,
         at -> Timestamp,
@@ -128,6 +149,9 @@ diesel::joinable!(subscriptions -> tenants (tenant_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(license_assignments -> users (user_id));
 diesel::joinable!(license_assignments -> products (product_id));
+diesel::joinable!(data_holds -> users (user_id));
+diesel::joinable!(data_holds -> products (product_id));
+diesel::joinable!(deleted_user_licenses -> products (product_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(outbox -> tenants (tenant_id));
 
@@ -140,6 +164,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_services,
     subscriptions,
     license_assignments,
+    data_holds,
+    deleted_user_licenses,
     audit_log,
     outbox,
     signin_throttle,

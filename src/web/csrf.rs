@@ -47,7 +47,7 @@ pub async fn protect(
     if req.method() == Method::POST {
         let expected = req.get_session().get::<String>(KEY).ok().flatten();
         let body = req.extract::<Bytes>().await?;
-        let sent = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+        let sent = serde_html_form::from_bytes::<Vec<(String, String)>>(&body)
             .ok()
             .and_then(|fields| fields.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v));
         // Hand the body back for the handler's own form extractor.

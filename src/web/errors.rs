@@ -16,10 +16,14 @@ pub enum WebError {
     Domain(#[from] DomainError),
     #[error("Please sign in.")]
     SignInRequired,
+    #[error("Please sign in to the service portal.")]
+    PortalSignInRequired,
     #[error(
         "This form has expired or was not sent by allot. Go back, reload the page and try again."
     )]
     Csrf,
+    #[error("The form could not be read. Check the values you entered and try again.")]
+    BadForm,
     #[error("{0}")]
     Internal(String),
 }
@@ -62,19 +66,33 @@ pub fn page(status: StatusCode, message: &str) -> HttpResponse {
     }
 }
 
+/// The status a domain error answers with.
+pub fn status_of(e: &DomainError) -> StatusCode {
+    match e {
+        DomainError::Forbidden => StatusCode::FORBIDDEN,
+        DomainError::NotFound => StatusCode::NOT_FOUND,
+        DomainError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        DomainError::Conflict(_) | DomainError::NoLicensesLeft { .. } => StatusCode::CONFLICT,
+        DomainError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Errors a form shows beside its fields (the person can fix them), rather than on an error page.
+pub fn is_for_the_form(e: &DomainError) -> bool {
+    matches!(
+        e,
+        DomainError::Invalid { .. } | DomainError::Conflict(_) | DomainError::NoLicensesLeft { .. }
+    )
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
-            WebError::Domain(DomainError::Forbidden) | WebError::Csrf => StatusCode::FORBIDDEN,
-            WebError::Domain(DomainError::NotFound) => StatusCode::NOT_FOUND,
-            WebError::Domain(DomainError::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
-            WebError::Domain(DomainError::Conflict(_) | DomainError::NoLicensesLeft { .. }) => {
-                StatusCode::CONFLICT
-            }
-            WebError::SignInRequired => StatusCode::SEE_OTHER,
-            WebError::Domain(DomainError::Storage(_)) | WebError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            WebError::Domain(e) => status_of(e),
+            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::BadForm => StatusCode::BAD_REQUEST,
+            WebError::SignInRequired | WebError::PortalSignInRequired => StatusCode::SEE_OTHER,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -82,6 +100,9 @@ impl ResponseError for WebError {
         match self {
             WebError::SignInRequired => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/signin"))
+                .finish(),
+            WebError::PortalSignInRequired => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/portal/signin"))
                 .finish(),
             WebError::Domain(DomainError::Storage(detail)) | WebError::Internal(detail) => {
                 tracing::error!("request failed: {detail}");

@@ -23,6 +23,37 @@ pub struct Frame {
     pub who: Option<Who>,
     pub nav: Vec<NavGroup>,
     pub flash: Option<String>,
+    /// Which door this page belongs to: the admin center or the service portal.
+    pub area: Area,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    AdminCenter,
+    Portal,
+}
+
+impl Area {
+    pub fn name(self) -> &'static str {
+        match self {
+            Area::AdminCenter => "admin center",
+            Area::Portal => "service portal",
+        }
+    }
+
+    pub fn home(self) -> &'static str {
+        match self {
+            Area::AdminCenter => "/",
+            Area::Portal => "/portal",
+        }
+    }
+
+    pub fn signout(self) -> &'static str {
+        match self {
+            Area::AdminCenter => "/signout",
+            Area::Portal => "/portal/signout",
+        }
+    }
 }
 
 pub struct Who {
@@ -36,8 +67,27 @@ pub struct Who {
 /// The pages of the admin center, in navigation order: (group, href, label, needed action).
 const ADMIN_PAGES: &[(&str, &str, &str, Action)] = &[
     ("", "/", "Home", Action::ViewAdminCenter),
+    ("Users", "/users", "Active users", Action::ViewUsers),
+    (
+        "Users",
+        "/users/deleted",
+        "Deleted users",
+        Action::ViewUsers,
+    ),
+    (
+        "Billing",
+        "/billing/products",
+        "Your products",
+        Action::ViewBilling,
+    ),
     ("Billing", "/licenses", "Licenses", Action::ViewLicenses),
     ("Settings", "/settings/roles", "Roles", Action::ManageRoles),
+    (
+        "Settings",
+        "/settings/audit-log",
+        "Audit log",
+        Action::ViewAuditLog,
+    ),
 ];
 
 const STAFF_PAGES: &[(&str, &str, &str, Action)] = &[(
@@ -56,6 +106,15 @@ impl Frame {
             who: None,
             nav: Vec::new(),
             flash: None,
+            area: Area::AdminCenter,
+        }
+    }
+
+    /// A public page of the service portal.
+    pub fn bare_portal(title: &str) -> Frame {
+        Frame {
+            area: Area::Portal,
+            ..Frame::bare(title)
         }
     }
 
@@ -107,6 +166,7 @@ impl Frame {
             }),
             nav,
             flash: super::session::take_flash(&session.session),
+            area: Area::AdminCenter,
         }
     }
 }

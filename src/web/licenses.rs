@@ -1,12 +1,18 @@
-//! Billing > Licenses: one row per product, aggregated over its subscriptions.
+//! Billing > Licenses: one row per product; a product's page with its assigned users,
+//! Unassign licenses and Assign licenses; self-service purchases and Take over.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
+use super::forms::{Form, Query};
 use super::frame::Frame;
-use super::session::AdminSession;
-use super::{AppState, WebError};
-use crate::domain::licenses::{self, PoolSummary};
+use super::session::{AdminSession, flash};
+use super::{AppState, WebError, redirect};
+use crate::domain::authz::can;
+use crate::domain::licenses::{self, PoolDetail, PoolRef, PoolSummary};
+use crate::domain::users::{self, MORE_LICENSES, UserFilter, UserRow, UserSort};
+use crate::domain::{Action, DomainError, ProductId, SubscriptionId, UserId, subscriptions};
 
 #[derive(Template)]
 #[template(path = "licenses/list.html")]
@@ -29,4 +35,386 @@ pub async fn list(
         frame: Frame::new("Licenses", &session, "/licenses"),
         pools,
     })
+}
+
+/// Paging and search of a list of users.
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    after_key: Option<String>,
+    after_id: Option<i64>,
+}
+
+impl ListQuery {
+    fn after(&self) -> Option<(String, i64)> {
+        Some((self.after_key.clone()?, self.after_id?))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "licenses/product.html")]
+pub struct ProductPage {
+    frame: Frame,
+    base: String,
+    detail: PoolDetail,
+    q: String,
+    can_assign: bool,
+    can_take_over: bool,
+    self_service_note: &'static str,
+}
+
+async fn product_page(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    pool: PoolRef,
+    query: ListQuery,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let (q, after) = (query.q.clone(), query.after());
+    let detail = state
+        .db(move |conn| licenses::pool_detail(conn, &actor, tenant, pool, &q, after))
+        .await?;
+    let actor = session.actor();
+    let page = ProductPage {
+        frame: Frame::new(&detail.summary.product_name, &session, "/licenses"),
+        base: pool_path(pool),
+        can_assign: can(actor, Action::AssignLicenses, Some(tenant))
+            && matches!(pool, PoolRef::Tenant(_)),
+        can_take_over: can(actor, Action::ManageBilling, Some(tenant))
+            && matches!(pool, PoolRef::SelfService(_)),
+        self_service_note: licenses::SELF_SERVICE_REFUSAL,
+        detail,
+        q: query.q,
+    };
+    super::render(&page)
+}
+
+fn pool_path(pool: PoolRef) -> String {
+    match pool {
+        PoolRef::Tenant(p) => format!("/licenses/{}", p.0),
+        PoolRef::SelfService(s) => format!("/licenses/purchases/{}", s.0),
+    }
+}
+
+/// GET /licenses/{product}
+pub async fn product(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    product_page(
+        session,
+        state,
+        PoolRef::Tenant(ProductId(path.into_inner())),
+        query.0,
+    )
+    .await
+}
+
+/// GET /licenses/purchases/{subscription}
+pub async fn purchase(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    product_page(
+        session,
+        state,
+        PoolRef::SelfService(SubscriptionId(path.into_inner())),
+        query.0,
+    )
+    .await
+}
+
+/// The users chosen with check boxes, and whether the confirmation was given.
+#[derive(Deserialize)]
+pub struct ChosenUsers {
+    #[serde(default)]
+    users: Vec<i64>,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+impl ChosenUsers {
+    fn ids(&self) -> Vec<UserId> {
+        self.users.iter().map(|u| UserId(*u)).collect()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "licenses/confirm.html")]
+pub struct ConfirmPage {
+    frame: Frame,
+    action: String,
+    back: String,
+    heading: String,
+    button: &'static str,
+    product_name: String,
+    users: Vec<(i64, String, String)>,
+    lines: Vec<String>,
+    error: Option<String>,
+}
+
+/// Names the chosen users (of this tenant) for a confirmation.
+async fn describe(
+    session: &AdminSession,
+    state: &web::Data<AppState>,
+    ids: Vec<UserId>,
+) -> Result<Vec<(i64, String, String)>, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    state
+        .db(move |conn| {
+            ids.iter()
+                .map(|id| {
+                    users::get(conn, &actor, tenant, *id).map(|u| (u.id.0, u.display_name, u.email))
+                })
+                .collect()
+        })
+        .await
+}
+
+/// POST /licenses/{product}/unassign: first the confirmation, then (confirm=yes) the change.
+pub async fn unassign(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<ChosenUsers>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let pool = PoolRef::Tenant(ProductId(path.into_inner()));
+    let base = pool_path(pool);
+    let chosen = form.0;
+    if chosen.users.is_empty() {
+        return Err(DomainError::invalid(
+            "users",
+            "Select the users whose licenses you want to unassign.",
+        )
+        .into());
+    }
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    if chosen.confirm.as_deref() == Some("yes") {
+        let ids = chosen.ids();
+        let done = state
+            .db(move |conn| licenses::unassign(conn, &actor, now, tenant, pool, &ids))
+            .await?;
+        let held = done
+            .data_held_until
+            .map(|d| {
+                format!(
+                    " Their data for this product is kept until {}.",
+                    d.format("%B %-d, %Y")
+                )
+            })
+            .unwrap_or_default();
+        flash(
+            &session.session,
+            format!(
+                "Unassigned licenses from {} {}.{held}",
+                done.unassigned.len(),
+                plural(done.unassigned.len(), "user", "users")
+            ),
+        );
+        return Ok(redirect(&base));
+    }
+    // The confirmation: who, and what happens to their data.
+    let detail = state
+        .db(move |conn| licenses::pool_detail(conn, &actor, tenant, pool, "", None))
+        .await?;
+    let users = describe(&session, &state, chosen.ids()).await?;
+    let until = now + licenses::DATA_HOLD;
+    let mut lines = Vec::new();
+    if detail.data_holding_services.is_empty() {
+        lines.push("These users will lose access to the product at once.".to_owned());
+    } else {
+        lines.push(format!(
+            "Their data for {} ({}) is kept for 30 days, until {}, then deleted and can't be recovered. Assigning the license again within that time brings it back.",
+            detail.summary.product_name,
+            detail.data_holding_services.join(", "),
+            until.format("%B %-d, %Y")
+        ));
+    }
+    lines.push("Files are kept until the user is deleted.".to_owned());
+    super::render(&ConfirmPage {
+        frame: Frame::new("Unassign licenses", &session, "/licenses"),
+        action: format!("{base}/unassign"),
+        back: base,
+        heading: "Unassign licenses".into(),
+        button: "Unassign",
+        product_name: detail.summary.product_name,
+        users,
+        lines,
+        error: None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "licenses/assign.html")]
+pub struct AssignPage {
+    frame: Frame,
+    base: String,
+    summary: PoolSummary,
+    candidates: Vec<UserRow>,
+    next: Option<(String, i64)>,
+    q: String,
+}
+
+/// GET /licenses/{product}/assign: pick users who don't have the product yet.
+pub async fn assign_form(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let product = ProductId(path.into_inner());
+    let pool = PoolRef::Tenant(product);
+    let actor = session.actor().clone();
+    let query = query.0;
+    let (q, after) = (query.q.clone(), query.after());
+    let (detail, page) = state
+        .db(move |conn| {
+            let detail = licenses::pool_detail(conn, &actor, tenant, pool, "", None)?;
+            let page = users::list(
+                conn,
+                &actor,
+                tenant,
+                &q,
+                UserFilter::LacksProduct(product),
+                UserSort::Name,
+                after,
+            )?;
+            Ok((detail, page))
+        })
+        .await?;
+    super::render(&AssignPage {
+        frame: Frame::new("Assign licenses", &session, "/licenses"),
+        base: pool_path(pool),
+        summary: detail.summary,
+        candidates: page.rows,
+        next: page.next,
+        q: query.q,
+    })
+}
+
+/// POST /licenses/{product}/assign: first the confirmation (how many remain), then the change.
+pub async fn assign(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<ChosenUsers>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let pool = PoolRef::Tenant(ProductId(path.into_inner()));
+    let base = pool_path(pool);
+    let chosen = form.0;
+    if chosen.users.is_empty() {
+        return Err(DomainError::invalid(
+            "users",
+            "Select the users you want to assign licenses to.",
+        )
+        .into());
+    }
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let summary = {
+        let actor = actor.clone();
+        state
+            .db(move |conn| {
+                licenses::pool_detail(conn, &actor, tenant, pool, "", None).map(|d| d.summary)
+            })
+            .await?
+    };
+    let users = describe(&session, &state, chosen.ids()).await?;
+    let confirm_page = |error: Option<String>, lines: Vec<String>| ConfirmPage {
+        frame: Frame::new("Assign licenses", &session, "/licenses"),
+        action: format!("{base}/assign"),
+        back: format!("{base}/assign"),
+        heading: "Assign licenses".into(),
+        button: "Assign",
+        product_name: summary.product_name.clone(),
+        users: users.clone(),
+        lines,
+        error,
+    };
+    let refusal = |available: i64| {
+        format!(
+            "You selected {} users, but only {available} {} licenses are available. Nothing was assigned. {MORE_LICENSES}",
+            chosen.users.len(),
+            summary.product_name
+        )
+    };
+    if chosen.confirm.as_deref() != Some("yes") {
+        let available = summary.available();
+        if chosen.users.len() as i64 > available {
+            return super::render_with(
+                actix_web::http::StatusCode::CONFLICT,
+                &confirm_page(Some(refusal(available)), vec![]),
+            );
+        }
+        let remain = available - chosen.users.len() as i64;
+        return super::render(&confirm_page(
+            None,
+            vec![format!(
+                "{available} {} available; {remain} will remain after this.",
+                plural(available as usize, "license is", "licenses are")
+            )],
+        ));
+    }
+    let ids = chosen.ids();
+    let result = state
+        .db(move |conn| licenses::assign(conn, &actor, now, tenant, pool, &ids))
+        .await;
+    match result {
+        Ok(done) => {
+            let mut message = format!(
+                "Assigned {} licenses to {} {}.",
+                summary.product_name,
+                done.assigned.len(),
+                plural(done.assigned.len(), "user", "users")
+            );
+            if !done.already.is_empty() {
+                message.push_str(&format!(" {} already had one.", done.already.len()));
+            }
+            flash(&session.session, message);
+            Ok(redirect(&base))
+        }
+        Err(WebError::Domain(DomainError::NoLicensesLeft { available })) => super::render_with(
+            actix_web::http::StatusCode::CONFLICT,
+            &confirm_page(Some(refusal(available)), vec![]),
+        ),
+        Err(e) => Err(e),
+    }
+}
+
+/// POST /licenses/purchases/{subscription}/take-over
+pub async fn take_over(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    _form: Form<super::NoFields>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let subscription = SubscriptionId(path.into_inner());
+    let product = state
+        .db(move |conn| subscriptions::take_over(conn, &actor, now, tenant, subscription))
+        .await?;
+    flash(
+        &session.session,
+        format!(
+            "You took over the {product} subscription. Its licenses are now part of your organization's {product} licenses."
+        ),
+    );
+    Ok(redirect("/licenses"))
+}
+
+pub fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
 }

@@ -1,11 +1,15 @@
 //! HTTP: routes, sessions, CSRF, pages. Knows nothing of SQL; every rule is the domain's.
 
 mod assets;
+mod audit;
+mod billing;
 mod csrf;
 mod errors;
+mod forms;
 mod frame;
 mod home;
 mod licenses;
+mod portal;
 mod session;
 mod settings;
 mod signin;
@@ -73,6 +77,7 @@ pub fn app(
     >,
 > {
     let admin_sessions = state.sessions.admin_middleware();
+    let portal_sessions = state.sessions.portal_middleware();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::FormConfig::default().limit(256 * 1024))
@@ -89,6 +94,18 @@ pub fn app(
         .route("/healthz", web::get().to(healthz))
         .route("/static/{file}", web::get().to(assets::serve))
         .service(
+            web::scope("/portal")
+                .wrap(from_fn(csrf::protect))
+                .wrap(portal_sessions)
+                .route("", web::get().to(portal::home))
+                .route("/signin", web::get().to(portal::signin_form))
+                .route("/signin", web::post().to(portal::signin))
+                .route("/signout", web::post().to(portal::signout))
+                .route("/purchases/{id}", web::get().to(portal::purchase))
+                .route("/purchases/{id}/assign", web::post().to(portal::assign))
+                .route("/purchases/{id}/unassign", web::post().to(portal::unassign)),
+        )
+        .service(
             web::scope("")
                 .wrap(from_fn(csrf::protect))
                 .wrap(admin_sessions)
@@ -97,12 +114,61 @@ pub fn app(
                 .route("/signin", web::post().to(signin::submit))
                 .route("/signout", web::post().to(signin::sign_out))
                 .route("/licenses", web::get().to(licenses::list))
+                .route(
+                    "/licenses/purchases/{id}",
+                    web::get().to(licenses::purchase),
+                )
+                .route(
+                    "/licenses/purchases/{id}/take-over",
+                    web::post().to(licenses::take_over),
+                )
+                .route("/licenses/{product}", web::get().to(licenses::product))
+                .route(
+                    "/licenses/{product}/unassign",
+                    web::post().to(licenses::unassign),
+                )
+                .route(
+                    "/licenses/{product}/assign",
+                    web::get().to(licenses::assign_form),
+                )
+                .route(
+                    "/licenses/{product}/assign",
+                    web::post().to(licenses::assign),
+                )
+                .route("/billing/products", web::get().to(billing::products))
+                .route("/users", web::get().to(users::list))
+                .route("/users/new", web::get().to(users::new_form))
+                .route("/users/new", web::post().to(users::create))
+                .route("/users/manage", web::get().to(users::manage_form))
+                .route("/users/manage", web::post().to(users::manage))
+                .route("/users/deleted", web::get().to(users::deleted))
                 .route("/users/{id}", web::get().to(users::show))
+                .route("/users/{id}/licenses", web::post().to(users::save_licenses))
+                .route("/users/{id}/block", web::post().to(users::block))
+                .route(
+                    "/users/{id}/reset-password",
+                    web::post().to(users::reset_password),
+                )
+                .route("/users/{id}/delete", web::get().to(users::delete_form))
+                .route("/users/{id}/delete", web::post().to(users::delete))
+                .route("/users/{id}/restore", web::post().to(users::restore))
                 .route("/settings/roles", web::get().to(settings::roles))
+                .route("/settings/audit-log", web::get().to(audit::log))
                 .route("/support", web::get().to(support::queue)),
         )
         .default_service(web::to(errors::not_found))
 }
+
+/// Post/redirect/get: a 303 to `to`.
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .finish()
+}
+
+/// A form that carries nothing but its CSRF token (checked by the middleware).
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
 
 /// A page as a 200 response.
 pub fn render(page: &impl askama::Template) -> Result<HttpResponse, WebError> {

@@ -11,7 +11,7 @@ use futures_util::future::LocalBoxFuture;
 use super::{AppState, WebError, csrf};
 use crate::config::Config;
 use crate::domain::accounts::{self, Principal, SignedIn};
-use crate::domain::{Actor, TenantId};
+use crate::domain::{Actor, TenantId, portal};
 
 const PRINCIPAL: &str = "principal";
 const LAST_SEEN: &str = "seen";
@@ -36,6 +36,11 @@ impl SessionSettings {
     /// The admin center's session (admins and staff).
     pub fn admin_middleware(&self) -> SessionMiddleware<CookieSessionStore> {
         self.middleware("allot_admin", "/")
+    }
+
+    /// The service portal's own session: signing out of one leaves the other alone.
+    pub fn portal_middleware(&self) -> SessionMiddleware<CookieSessionStore> {
+        self.middleware("allot_portal", "/portal")
     }
 
     fn middleware(&self, name: &str, path: &str) -> SessionMiddleware<CookieSessionStore> {
@@ -138,6 +143,61 @@ impl FromRequest for AdminSession {
                 None => {
                     session.purge();
                     Err(WebError::SignInRequired)
+                }
+            }
+        })
+    }
+}
+
+/// The principal of a session that has not been idle too long; refreshes its last-seen time.
+fn live_principal(
+    session: &Session,
+    state: &AppState,
+    missing: WebError,
+) -> Result<Principal, WebError> {
+    let Some(principal) = session.get::<Principal>(PRINCIPAL).ok().flatten() else {
+        return Err(missing);
+    };
+    let now = state.clock.now().timestamp();
+    let seen = session.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0);
+    if now - seen > state.sessions.idle_seconds {
+        session.purge();
+        return Err(missing);
+    }
+    if now - seen >= 60 {
+        // Refreshing once a minute at most keeps the cookie from changing on every request.
+        let _ = session.insert(LAST_SEEN, now);
+    }
+    Ok(principal)
+}
+
+/// A signed-in end user of the service portal (its own cookie and session).
+pub struct PortalSession {
+    pub actor: Actor,
+    pub session: Session,
+}
+
+impl PortalSession {
+    pub fn csrf(&self) -> String {
+        csrf::token(&self.session)
+    }
+}
+
+impl FromRequest for PortalSession {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let session = req.get_session();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| WebError::Internal("no application state".into()))?;
+            let principal = live_principal(&session, &state, WebError::PortalSignInRequired)?;
+            match state.db(move |conn| portal::actor(conn, principal)).await? {
+                Some(actor) => Ok(PortalSession { actor, session }),
+                None => {
+                    session.purge();
+                    Err(WebError::PortalSignInRequired)
                 }
             }
         })

@@ -4,6 +4,9 @@ CREATE TABLE tenants (
     id BIGSERIAL PRIMARY KEY,
     name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 120),
     domain TEXT NOT NULL UNIQUE CHECK (length(domain) BETWEEN 1 AND 253),
+    -- Bumped by every change to the tenant's licenses: the row lock it takes serializes seat
+    -- accounting, so concurrent assignments can never over-assign a pool.
+    license_version BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL
 );
 
@@ -11,14 +14,20 @@ CREATE TABLE users (
     id BIGSERIAL PRIMARY KEY,
     tenant_id BIGINT NOT NULL REFERENCES tenants(id),
     display_name TEXT NOT NULL CHECK (length(display_name) BETWEEN 1 AND 120),
+    -- The display name in lower case, for sorting and prefix search by index.
+    name_key TEXT NOT NULL,
     email TEXT NOT NULL UNIQUE CHECK (email = lower(email) AND length(email) BETWEEN 3 AND 254),
     password_hash TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'blocked', 'deleted')),
     deleted_at TIMESTAMP,
+    -- Set when a deleted user is purged after 30 days: the row stays, anonymized.
+    purged_at TIMESTAMP,
     created_at TIMESTAMP NOT NULL,
     CHECK ((state = 'deleted') = (deleted_at IS NOT NULL))
 );
-CREATE INDEX users_tenant_name ON users (tenant_id, display_name, id);
+CREATE INDEX users_tenant_name ON users (tenant_id, name_key, id);
+CREATE INDEX users_tenant_email ON users (tenant_id, email);
+CREATE INDEX users_deleted ON users (state, deleted_at);
 
 CREATE TABLE user_roles (
     user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -84,6 +93,26 @@ CREATE TABLE license_assignments (
     UNIQUE (user_id, product_id)
 );
 CREATE INDEX license_assignments_pool ON license_assignments (tenant_id, product_id, assigned_at, id);
+
+-- A user's data for a product's data-holding services, kept after unassigning until held_until
+-- (the seeds' 30 days), then deleted by the scheduled jobs.
+CREATE TABLE data_holds (
+    id BIGSERIAL PRIMARY KEY,
+    tenant_id BIGINT NOT NULL REFERENCES tenants(id),
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    product_id BIGINT NOT NULL REFERENCES products(id),
+    held_until TIMESTAMP NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (user_id, product_id)
+);
+CREATE INDEX data_holds_due ON data_holds (held_until);
+
+-- The licenses a user held when deleted, given back on restore where the pool has room.
+CREATE TABLE deleted_user_licenses (
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    product_id BIGINT NOT NULL REFERENCES products(id),
+    PRIMARY KEY (user_id, product_id)
+);
 
 CREATE TABLE audit_log (
     id BIGSERIAL PRIMARY KEY,

@@ -1,0 +1,89 @@
+//! Settings > Audit log.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
+
+use super::forms::Query;
+use super::frame::Frame;
+use super::session::AdminSession;
+use super::{AppState, WebError};
+use crate::domain::DomainError;
+use crate::domain::audit::{self, Entry, Filter};
+
+#[derive(Deserialize, Default, serde::Serialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(skip_serializing)]
+    before: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "settings/audit.html")]
+pub struct AuditPage {
+    frame: Frame,
+    entries: Vec<Entry>,
+    actions: Vec<String>,
+    query: AuditQuery,
+    next_link: Option<String>,
+}
+
+fn day(field: &'static str, text: &str) -> Result<Option<chrono::DateTime<Utc>>, DomainError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(|d| Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())))
+        .map_err(|_| DomainError::invalid(field, "Enter dates as YYYY-MM-DD."))
+}
+
+/// GET /settings/audit-log
+pub async fn log(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    query: Query<AuditQuery>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let query = query.0;
+    let filter = Filter {
+        user: query.user.clone(),
+        product: query.product.clone(),
+        action: query.action.clone(),
+        from: day("from", &query.from)?,
+        // "Until" includes the whole day.
+        until: day("until", &query.until)?.map(|d| d + chrono::Duration::days(1)),
+    };
+    let before = query.before;
+    let ((entries, next), actions) = state
+        .db(move |conn| {
+            Ok((
+                audit::search(conn, &actor, tenant, &filter, before)?,
+                audit::actions(conn, &actor, tenant)?,
+            ))
+        })
+        .await?;
+    let next_link = next.map(|id| {
+        format!(
+            "/settings/audit-log?{}&before={id}",
+            serde_html_form::to_string(&query).unwrap_or_default()
+        )
+    });
+    super::render(&AuditPage {
+        frame: Frame::new("Audit log", &session, "/settings/audit-log"),
+        entries,
+        actions,
+        query,
+        next_link,
+    })
+}
