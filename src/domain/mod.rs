@@ -101,6 +101,9 @@ impl Actor {
 pub enum DomainError {
     #[error("You don't have permission to do this.")]
     Forbidden,
+    /// Forbidden, with the rule that forbids it.
+    #[error("{0}")]
+    Refused(String),
     #[error("We couldn't find what you were looking for.")]
     NotFound,
     #[error("{message}")]

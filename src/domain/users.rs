@@ -279,8 +279,8 @@ pub fn assignable_products(
 // ---------------------------------------------------------------- changing
 
 /// Refuses changes to an account the actor may not change: a User admin may not change a
-/// Global admin (DESIGN.md), and nobody blocks or deletes themselves here.
-fn may_change(
+/// Global admin (DESIGN.md).
+pub fn may_change(
     conn: &mut DbConnection,
     actor: &Actor,
     tenant: TenantId,
@@ -291,11 +291,25 @@ fn may_change(
     let actor_is_global = matches!(actor, Actor::Admin { roles, .. } if roles.contains(&Role::Global))
         || matches!(actor, Actor::System(_));
     if target_is_global && !actor_is_global {
-        return Err(DomainError::Conflict(
+        return Err(DomainError::Refused(
             "Only a Global admin can change another Global admin.".into(),
         ));
     }
     Ok(())
+}
+
+/// Whether `actor` may block, delete or reset the password of `user` (for what a page offers).
+pub fn can_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<bool, DomainError> {
+    match may_change(conn, actor, tenant, user) {
+        Ok(()) => Ok(!matches!(actor, Actor::Admin { user: me, .. } if *me == user)),
+        Err(DomainError::Forbidden | DomainError::Refused(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 fn not_self(actor: &Actor, user: UserId, what: &str) -> Result<(), DomainError> {

@@ -45,6 +45,7 @@ pub fn page(status: StatusCode, message: &str) -> HttpResponse {
         403 => "You can't do this",
         404 => "Page not found",
         405 => "Not allowed here",
+        409 => "This can't be done",
         413 => "Too much data",
         429 => "Too many attempts",
         s if s >= 500 => "Something went wrong",
@@ -69,7 +70,7 @@ pub fn page(status: StatusCode, message: &str) -> HttpResponse {
 /// The status a domain error answers with.
 pub fn status_of(e: &DomainError) -> StatusCode {
     match e {
-        DomainError::Forbidden => StatusCode::FORBIDDEN,
+        DomainError::Forbidden | DomainError::Refused(_) => StatusCode::FORBIDDEN,
         DomainError::NotFound => StatusCode::NOT_FOUND,
         DomainError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         DomainError::Conflict(_) | DomainError::NoLicensesLeft { .. } => StatusCode::CONFLICT,

@@ -129,26 +129,26 @@ pub async fn show(
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
     let id = UserId(path.into_inner());
-    let (user, products) = state
+    let (user, products, can_change) = state
         .db(move |conn| {
             Ok((
                 users::get(conn, &actor, tenant, id)?,
                 users::assignable_products(conn, &actor, tenant)?,
+                users::can_change(conn, &actor, tenant, id)?,
             ))
         })
         .await?;
     if user.state == "deleted" {
         return Err(DomainError::NotFound.into());
     }
-    let actor = session.actor();
     super::render(&UserPage {
         frame: Frame::new(&user.display_name, &session, "/users"),
         products: products
             .into_iter()
             .filter(|p| p.self_service.is_none())
             .collect(),
-        can_assign: can(actor, Action::AssignLicenses, Some(tenant)),
-        can_manage_users: can(actor, Action::ManageUsers, Some(tenant)),
+        can_assign: can(session.actor(), Action::AssignLicenses, Some(tenant)),
+        can_manage_users: can_change,
         user,
     })
 }
@@ -391,11 +391,13 @@ pub async fn delete_form(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
     let tenant = session.tenant()?;
-    crate::domain::authz::may(session.actor(), Action::ManageUsers, Some(tenant))?;
     let actor = session.actor().clone();
     let id = UserId(path.into_inner());
     let user = state
-        .db(move |conn| users::get(conn, &actor, tenant, id))
+        .db(move |conn| {
+            users::may_change(conn, &actor, tenant, id)?;
+            users::get(conn, &actor, tenant, id)
+        })
         .await?;
     if user.state == "deleted" {
         return Err(DomainError::NotFound.into());

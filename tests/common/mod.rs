@@ -280,3 +280,59 @@ pub fn tenants(db: &TestDb) -> (allot::domain::TenantId, allot::domain::TenantId
     let fabrikam = actor(db, "admin@fabrikam.example").tenant().unwrap();
     (contoso, fabrikam)
 }
+
+/// A demo user's id by sign-in name.
+pub fn user_id(db: &TestDb, email: &str) -> allot::domain::UserId {
+    use allot::domain::schema::users;
+    use diesel::prelude::*;
+    allot::domain::UserId(
+        users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .first(&mut db.conn())
+            .unwrap_or_else(|_| panic!("no user {email}")),
+    )
+}
+
+/// A demo product's id by name.
+pub fn product_id(db: &TestDb, name: &str) -> allot::domain::ProductId {
+    use allot::domain::schema::products;
+    use diesel::prelude::*;
+    allot::domain::ProductId(
+        products::table
+            .filter(products::name.eq(name))
+            .select(products::id)
+            .first(&mut db.conn())
+            .unwrap_or_else(|_| panic!("no product {name}")),
+    )
+}
+
+/// The Licenses page row of a product's tenant pool: (licenses, assigned, available).
+pub fn pool_counts(db: &TestDb, tenant: allot::domain::TenantId, product: &str) -> (i64, i64, i64) {
+    let admin = allot::domain::Actor::System("test");
+    let pools = allot::domain::licenses::pools(&mut db.conn(), &admin, tenant).unwrap();
+    let pool = pools
+        .iter()
+        .find(|p| p.product_name == product && p.self_service.is_none())
+        .unwrap_or_else(|| panic!("no pool {product}"));
+    (pool.licenses, pool.assigned, pool.available())
+}
+
+/// Demo users user{from}..=user{to}@contoso.example.
+pub fn contoso_users(db: &TestDb, from: usize, to: usize) -> Vec<allot::domain::UserId> {
+    (from..=to)
+        .map(|i| user_id(db, &format!("user{i:02}@contoso.example")))
+        .collect()
+}
+
+/// How many audit entries of `action` the tenant has.
+pub fn audit_count(db: &TestDb, tenant: allot::domain::TenantId, action: &str) -> i64 {
+    use allot::domain::schema::audit_log;
+    use diesel::prelude::*;
+    audit_log::table
+        .filter(audit_log::tenant_id.eq(tenant.0))
+        .filter(audit_log::action.eq(action))
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap()
+}
