@@ -7,25 +7,6 @@ use allot::domain::Clock;
 use allot::domain::users;
 use common::*;
 
-async fn signed_in(
-    db: &TestDb,
-    email: &str,
-) -> Browser<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    let mut b = browser(state(db, Clock::fixed(test_now()))).await;
-    assert_eq!(
-        b.sign_in(email, PASSWORD).await.status,
-        StatusCode::SEE_OTHER,
-        "{email} signs in"
-    );
-    b
-}
-
 #[actix_web::test]
 async fn a_license_admin_opening_a_page_for_global_admins_gets_a_403_page() {
     let db = TestDb::with_demo();

@@ -6,25 +6,6 @@ use actix_web::http::StatusCode;
 use allot::domain::Clock;
 use common::*;
 
-async fn signed_in(
-    db: &TestDb,
-    email: &str,
-) -> Browser<
-    impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-> {
-    let mut b = browser(state(db, Clock::fixed(test_now()))).await;
-    assert_eq!(
-        b.sign_in(email, PASSWORD).await.status,
-        StatusCode::SEE_OTHER,
-        "{email} signs in"
-    );
-    b
-}
-
 #[actix_web::test]
 async fn active_users_searches_filters_and_pages() {
     let db = TestDb::with_demo();

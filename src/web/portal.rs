@@ -13,7 +13,7 @@ use super::session::{self, PortalSession, flash};
 use super::{AppState, WebError, csrf, redirect};
 use crate::domain::licenses::PoolDetail;
 use crate::domain::portal::{self, PortalView};
-use crate::domain::signin::{self, Door, Refusal};
+use crate::domain::signin::Door;
 use crate::domain::{SubscriptionId, UserId};
 
 fn frame(title: &str, session: &PortalSession, display_name: &str, tenant: &str) -> Frame {
@@ -67,43 +67,19 @@ pub async fn signin(
     form: Form<SignInForm>,
 ) -> Result<HttpResponse, WebError> {
     let SignInForm { email, password } = form.0;
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let now = state.clock.now();
-    let typed = email.clone();
-    let outcome = state
-        .db(move |conn| {
-            Ok(signin::sign_in(
-                conn,
-                now,
-                Door::Portal,
-                &typed,
-                &password,
-                &address,
-            ))
-        })
-        .await?;
-    match outcome {
-        Ok(principal) => {
-            session::begin(&session, principal, now.timestamp())?;
-            Ok(redirect("/portal"))
-        }
-        Err(Refusal::Storage(detail)) => Err(WebError::Internal(detail)),
-        Err(refusal) => {
-            let status = match refusal {
-                Refusal::WrongCredentials { delay_seconds } => {
-                    actix_web::rt::time::sleep(std::time::Duration::from_secs(delay_seconds)).await;
-                    StatusCode::UNAUTHORIZED
-                }
-                Refusal::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::FORBIDDEN,
-            };
-            super::render_with(
-                status,
-                &signin_page(&session, email, Some(refusal.to_string())),
-            )
+    match super::signin::attempt(
+        &req,
+        &session,
+        &state,
+        Door::Portal,
+        email.clone(),
+        password,
+    )
+    .await?
+    {
+        Ok(_) => Ok(redirect("/portal")),
+        Err((status, message)) => {
+            super::render_with(status, &signin_page(&session, email, Some(message)))
         }
     }
 }

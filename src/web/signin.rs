@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::frame::Frame;
 use super::session::{self, AdminSession};
 use super::{AppState, WebError, csrf};
+use crate::domain::accounts::Principal;
 use crate::domain::signin::{self, Door, Refusal};
 
 #[derive(Template)]
@@ -56,39 +57,33 @@ pub async fn form(req: HttpRequest, session: Session) -> Result<HttpResponse, We
     render(StatusCode::OK, page(&session, String::new(), None))
 }
 
-/// POST /signin
-pub async fn submit(
-    req: HttpRequest,
-    session: Session,
-    state: web::Data<AppState>,
-    form: web::Form<SignInForm>,
-) -> Result<HttpResponse, WebError> {
-    let SignInForm { email, password } = form.into_inner();
+/// Checks a sign-in at `door` and, when it succeeds, starts a fresh session. A refusal comes
+/// back as the status and message to show on the form, after the throttle's delay.
+pub async fn attempt(
+    req: &HttpRequest,
+    session: &Session,
+    state: &AppState,
+    door: Door,
+    email: String,
+    password: String,
+) -> Result<Result<Principal, (StatusCode, String)>, WebError> {
     // The peer address, not a forwarded header a client could set to dodge the throttle.
     let address = req
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
     let now = state.clock.now();
-    let typed = email.clone();
     let outcome = state
         .db(move |conn| {
             Ok(signin::sign_in(
-                conn,
-                now,
-                Door::AdminCenter,
-                &typed,
-                &password,
-                &address,
+                conn, now, door, &email, &password, &address,
             ))
         })
         .await?;
     match outcome {
         Ok(principal) => {
-            session::begin(&session, principal, now.timestamp())?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, session::landing(principal)))
-                .finish())
+            session::begin(session, principal, now.timestamp())?;
+            Ok(Ok(principal))
         }
         Err(Refusal::Storage(detail)) => Err(WebError::Internal(detail)),
         Err(refusal) => {
@@ -100,8 +95,31 @@ pub async fn submit(
                 Refusal::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::FORBIDDEN,
             };
-            render(status, page(&session, email, Some(refusal.to_string())))
+            Ok(Err((status, refusal.to_string())))
         }
+    }
+}
+
+/// POST /signin
+pub async fn submit(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, WebError> {
+    let SignInForm { email, password } = form.into_inner();
+    match attempt(
+        &req,
+        &session,
+        &state,
+        Door::AdminCenter,
+        email.clone(),
+        password,
+    )
+    .await?
+    {
+        Ok(principal) => Ok(super::redirect(session::landing(principal))),
+        Err((status, message)) => render(status, page(&session, email, Some(message))),
     }
 }
 

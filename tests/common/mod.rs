@@ -254,6 +254,22 @@ where
 
 pub const PASSWORD: &str = demo::DEMO_PASSWORD;
 
+/// A browser signed in to the admin center as `email`, on a clock stopped at `test_now()`.
+pub async fn signed_in(
+    db: &TestDb,
+    email: &str,
+) -> Browser<
+    impl Service<Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>,
+> {
+    let mut b = browser(state(db, Clock::fixed(test_now()))).await;
+    assert_eq!(
+        b.sign_in(email, PASSWORD).await.status,
+        StatusCode::SEE_OTHER,
+        "{email} signs in"
+    );
+    b
+}
+
 /// The actor of a demo account, as a signed-in session would load it.
 pub fn actor(db: &TestDb, email: &str) -> allot::domain::Actor {
     use allot::domain::accounts;
