@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 use crate::config::Config;
+use crate::domain::billing::TestGateway;
 use crate::domain::{Actor, Clock, Role, StaffRole, accounts, db, demo};
 use crate::{jobs, web};
 
@@ -145,7 +146,7 @@ fn execute(command: Command) -> Result<(), String> {
                     })?,
                 None => clock.now(),
             };
-            let report = jobs::tick(&mut conn, now).map_err(|e| e.to_string())?;
+            let report = jobs::tick(&mut conn, &TestGateway, now).map_err(|e| e.to_string())?;
             if report.ran {
                 println!(
                     "Ran the scheduled jobs as of {}: {report:?}",

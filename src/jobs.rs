@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::domain::{DbConnection, DomainError, db, licenses, signin, users};
+use crate::domain::billing::PaymentGateway;
+use crate::domain::{DbConnection, DomainError, db, licenses, signin, subscriptions, users};
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -16,6 +17,8 @@ pub struct TickReport {
     pub held_data_deleted: usize,
     /// Users deleted more than 30 days ago, purged.
     pub users_purged: usize,
+    /// Renewals, failed payments, disabled and deleted subscriptions.
+    pub lifecycle: subscriptions::LifecycleReport,
 }
 
 #[derive(QueryableByName)]
@@ -25,7 +28,11 @@ struct Locked {
 }
 
 /// Runs every scheduled job once, as of `now`.
-pub fn tick(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<TickReport, DomainError> {
+pub fn tick(
+    conn: &mut DbConnection,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+) -> Result<TickReport, DomainError> {
     db::transaction(conn, |conn| {
         // PostgreSQL: one process at a time holds this lock until the transaction ends; SQLite
         // already lets only one writer in.
@@ -42,6 +49,7 @@ pub fn tick(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<TickReport, D
             forgotten_signin_failures: signin::forget_old_failures(conn, now)?,
             held_data_deleted: licenses::purge_held_data(conn, now)?,
             users_purged: users::purge_deleted(conn, now)?,
+            lifecycle: subscriptions::run_lifecycle(conn, gateway, now)?,
         })
     })
 }

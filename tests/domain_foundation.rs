@@ -304,12 +304,12 @@ fn a_tick_forgets_old_sign_in_failures_and_a_second_tick_changes_nothing() {
         "a",
     );
     let later = test_now() + chrono::Duration::days(2);
-    let first = jobs::tick(&mut conn, later).unwrap();
+    let first = jobs::tick(&mut conn, &allot::domain::billing::TestGateway, later).unwrap();
     assert!(first.ran);
     assert_eq!(
         first.forgotten_signin_failures, 2,
         "the account's and the address's counts"
     );
-    let second = jobs::tick(&mut conn, later).unwrap();
+    let second = jobs::tick(&mut conn, &allot::domain::billing::TestGateway, later).unwrap();
     assert_eq!(second.forgotten_signin_failures, 0);
 }

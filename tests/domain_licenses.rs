@@ -107,11 +107,26 @@ fn unassigning_frees_the_licenses_and_holds_the_data_for_30_days_then_tick_delet
     assert_eq!(audit_count(&db, contoso, "Unassigned license"), 2);
 
     let mut conn = db.conn();
-    let early = jobs::tick(&mut conn, test_now() + Duration::days(29)).unwrap();
+    let early = jobs::tick(
+        &mut conn,
+        &allot::domain::billing::TestGateway,
+        test_now() + Duration::days(29),
+    )
+    .unwrap();
     assert_eq!(early.held_data_deleted, 0);
-    let due = jobs::tick(&mut conn, test_now() + Duration::days(30)).unwrap();
+    let due = jobs::tick(
+        &mut conn,
+        &allot::domain::billing::TestGateway,
+        test_now() + Duration::days(30),
+    )
+    .unwrap();
     assert_eq!(due.held_data_deleted, 2);
-    let again = jobs::tick(&mut conn, test_now() + Duration::days(30)).unwrap();
+    let again = jobs::tick(
+        &mut conn,
+        &allot::domain::billing::TestGateway,
+        test_now() + Duration::days(30),
+    )
+    .unwrap();
     assert_eq!(again.held_data_deleted, 0);
     drop(conn);
     assert!(

@@ -1,10 +1,12 @@
 //! The demo data of the README and the tests: the same every time, loaded once.
 
-use chrono::{DateTime, Duration, Months, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, Utc};
 use diesel::prelude::*;
 
 use super::accounts::{self, EmailAddress};
-use super::schema::{license_assignments, product_services, products, subscriptions, tenants};
+use super::schema::{
+    license_assignments, payment_methods, product_services, products, subscriptions, tenants,
+};
 use super::{
     Actor, DbConnection, DomainError, Role, StaffRole, TenantId, UserId, audit, db, naive,
     passwords, tenants as tenant_store,
@@ -147,30 +149,43 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             contoso_users.push(person(conn, now, contoso, name, &email, &hash)?);
         }
         let started = day - Duration::days(10);
-        subscription(
+        // The 5-license subscription renews on the first of next month, paid by a card that
+        // expires at the end of this month: `allot tick --now` past the renewal plays out the
+        // seeds' license conflict from an outdated card.
+        let month_start = day
+            .with_day(1)
+            .unwrap_or(day)
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        let contoso_card = card(
+            conn,
+            now,
+            contoso,
+            "Adele Vance",
+            "Visa",
+            "4242",
+            now.month() as i32,
+            now.year(),
+        )?;
+        let card_sub = subscription(
             conn,
             contoso,
             premium,
             5,
             "monthly",
-            started,
+            month_start,
             "credit_card",
             None,
             now,
         )?;
+        pay_with(conn, card_sub, contoso_card)?;
         subscription(
             conn, contoso, premium, 8, "yearly", started, "invoice", None, now,
         )?;
         subscription(
-            conn,
-            contoso,
-            sales,
-            10,
-            "monthly",
-            started,
-            "credit_card",
-            None,
-            now,
+            conn, contoso, sales, 10, "monthly", started, "invoice", None, now,
         )?;
         let buyer = contoso_users[6];
         let self_service = subscription(
@@ -232,7 +247,17 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             let email = format!("user{:02}@fabrikam.example", i + 1);
             fabrikam_users.push(person(conn, now, fabrikam, name, &email, &hash)?);
         }
-        subscription(
+        let fabrikam_card = card(
+            conn,
+            now,
+            fabrikam,
+            "Farah Khan",
+            "Mastercard",
+            "4444",
+            12,
+            now.year() + 3,
+        )?;
+        let fabrikam_sub = subscription(
             conn,
             fabrikam,
             premium,
@@ -243,6 +268,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             None,
             now,
         )?;
+        pay_with(conn, fabrikam_sub, fabrikam_card)?;
         for user in fabrikam_users.iter().take(3) {
             assign(conn, fabrikam, *user, premium, None, started)?;
         }
@@ -302,6 +328,41 @@ fn ensure_products(conn: &mut DbConnection) -> Result<[i64; 3], DomainError> {
         };
     }
     Ok(ids)
+}
+
+/// A test-gateway card on file, the tenant's default.
+#[allow(clippy::too_many_arguments)]
+fn card(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    holder: &str,
+    brand: &str,
+    last4: &str,
+    exp_month: i32,
+    exp_year: i32,
+) -> Result<i64, DomainError> {
+    Ok(diesel::insert_into(payment_methods::table)
+        .values((
+            payment_methods::tenant_id.eq(tenant.0),
+            payment_methods::holder.eq(holder),
+            payment_methods::brand.eq(brand),
+            payment_methods::last4.eq(last4),
+            payment_methods::exp_month.eq(exp_month),
+            payment_methods::exp_year.eq(exp_year),
+            payment_methods::gateway_token.eq("test:approve"),
+            payment_methods::is_default.eq(true),
+            payment_methods::created_at.eq(naive(now)),
+        ))
+        .returning(payment_methods::id)
+        .get_result(conn)?)
+}
+
+fn pay_with(conn: &mut DbConnection, subscription: i64, card: i64) -> Result<(), DomainError> {
+    diesel::update(subscriptions::table.find(subscription))
+        .set(subscriptions::payment_method_id.eq(Some(card)))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn person(

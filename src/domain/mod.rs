@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authz;
+pub mod billing;
 pub mod clock;
 pub mod db;
 pub mod demo;

@@ -31,3 +31,48 @@ pub fn enqueue(
         .execute(conn)?;
     Ok(())
 }
+
+/// An email as the staff's outbox page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub created_at: DateTime<Utc>,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The newest emails first, for billing support (it holds every tenant's mail).
+pub fn list(
+    conn: &mut DbConnection,
+    actor: &super::Actor,
+    limit: i64,
+) -> Result<Vec<Sent>, DomainError> {
+    super::authz::may(actor, super::Action::ViewOutbox, None)?;
+    Ok(outbox::table
+        .order(outbox::id.desc())
+        .limit(limit)
+        .select((
+            outbox::created_at,
+            outbox::to_email,
+            outbox::subject,
+            outbox::body,
+            outbox::sent_at,
+        ))
+        .load::<(
+            chrono::NaiveDateTime,
+            String,
+            String,
+            String,
+            Option<chrono::NaiveDateTime>,
+        )>(conn)?
+        .into_iter()
+        .map(|(created_at, to, subject, body, sent_at)| Sent {
+            created_at: super::utc(created_at),
+            to,
+            subject,
+            body,
+            sent_at: sent_at.map(super::utc),
+        })
+        .collect())
+}

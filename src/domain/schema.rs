@@ -77,6 +77,50 @@ diesel::table! {
         state -> Text,
         self_service_buyer_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        payment_method_id -> Nullable<BigInt>,
+        past_due_since -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payment_methods (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        holder -> Text,
+        brand -> Text,
+        last4 -> Text,
+        exp_month -> Integer,
+        exp_year -> Integer,
+        gateway_token -> Text,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    bills (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        number -> Text,
+        issued_at -> Timestamp,
+        kind -> Text,
+        state -> Text,
+        total_cents -> BigInt,
+        payment_method -> Text,
+    }
+}
+
+diesel::table! {
+    bill_lines (id) {
+        id -> BigInt,
+        bill_id -> BigInt,
+        subscription_id -> Nullable<BigInt>,
+        description -> Text,
+        quantity -> Integer,
+        amount_cents -> BigInt,
     }
 }
 
@@ -153,6 +197,9 @@ diesel::joinable!(data_holds -> users (user_id));
 diesel::joinable!(data_holds -> products (product_id));
 diesel::joinable!(deleted_user_licenses -> products (product_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(bill_lines -> bills (bill_id));
+diesel::joinable!(bills -> tenants (tenant_id));
+diesel::joinable!(payment_methods -> tenants (tenant_id));
 diesel::joinable!(outbox -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -163,6 +210,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     products,
     product_services,
     subscriptions,
+    payment_methods,
+    bills,
+    bill_lines,
     license_assignments,
     data_holds,
     deleted_user_licenses,

@@ -165,3 +165,988 @@ pub fn take_over(
         Ok(product_name)
     })
 }
+
+// ---------------------------------------------------------------- buying, removing, cancelling
+
+use super::billing::{self, Charge, PaymentGateway};
+use super::schema::{payment_methods, tenants};
+use super::{ProductId, naive};
+use chrono::{Duration, Months};
+
+/// Grace after a failed renewal before the subscription is disabled.
+pub const GRACE: Duration = Duration::days(7);
+/// A disabled subscription is deleted after this long (DESIGN.md).
+pub const DISABLED_UNTIL_DELETED: Duration = Duration::days(90);
+
+/// What the billing pages need to know of one subscription.
+#[derive(Debug, Clone)]
+struct Sub {
+    id: i64,
+    product_id: i64,
+    product_name: String,
+    monthly_price_cents: i64,
+    cancellation_window_days: i32,
+    quantity: i32,
+    billing_period: String,
+    term_start: chrono::NaiveDateTime,
+    term_end: chrono::NaiveDateTime,
+    recurring_billing: bool,
+    purchase_channel: String,
+    state: String,
+    payment_method_id: Option<i64>,
+    self_service: bool,
+}
+
+fn load_sub(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> Result<Sub, DomainError> {
+    type Row = (
+        (
+            i64,
+            i64,
+            i32,
+            String,
+            chrono::NaiveDateTime,
+            chrono::NaiveDateTime,
+            bool,
+            String,
+            String,
+            Option<i64>,
+            Option<i64>,
+        ),
+        (String, i64, i32),
+    );
+    let (
+        (
+            id,
+            product_id,
+            quantity,
+            billing_period,
+            term_start,
+            term_end,
+            recurring_billing,
+            purchase_channel,
+            state,
+            payment_method_id,
+            buyer,
+        ),
+        (product_name, monthly_price_cents, cancellation_window_days),
+    ): Row = subscriptions::table
+        .inner_join(products::table)
+        .filter(subscriptions::id.eq(id.0))
+        .filter(subscriptions::tenant_id.eq(tenant.0))
+        .select((
+            (
+                subscriptions::id,
+                subscriptions::product_id,
+                subscriptions::quantity,
+                subscriptions::billing_period,
+                subscriptions::term_start,
+                subscriptions::term_end,
+                subscriptions::recurring_billing,
+                subscriptions::purchase_channel,
+                subscriptions::state,
+                subscriptions::payment_method_id,
+                subscriptions::self_service_buyer_id,
+            ),
+            (
+                products::name,
+                products::monthly_price_cents,
+                products::cancellation_window_days,
+            ),
+        ))
+        .first(conn)?;
+    Ok(Sub {
+        id,
+        product_id,
+        product_name,
+        monthly_price_cents,
+        cancellation_window_days,
+        quantity,
+        billing_period,
+        term_start,
+        term_end,
+        recurring_billing,
+        purchase_channel,
+        state,
+        payment_method_id,
+        self_service: buyer.is_some(),
+    })
+}
+
+fn months(period: &str) -> u32 {
+    if period == "yearly" { 12 } else { 1 }
+}
+
+impl Sub {
+    /// The price of one license for a whole term.
+    fn term_price(&self) -> i64 {
+        self.monthly_price_cents * i64::from(months(&self.billing_period))
+    }
+
+    /// The price of `licenses` for what is left of the term at `now`, rounded to the cent.
+    fn prorated(&self, licenses: i32, now: DateTime<Utc>) -> i64 {
+        let total = (self.term_end - self.term_start).num_seconds();
+        let left = (self.term_end - naive(now)).num_seconds().clamp(0, total);
+        billing::prorate(self.term_price() * i64::from(licenses), left, total)
+    }
+
+    fn in_cancellation_window(&self, now: DateTime<Utc>) -> bool {
+        naive(now) < self.term_start + Duration::days(i64::from(self.cancellation_window_days))
+    }
+
+    fn usable(&self) -> bool {
+        matches!(self.state.as_str(), "active" | "past_due")
+    }
+}
+
+fn may_change_billing(actor: &Actor, tenant: TenantId, sub: &Sub) -> Result<(), DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    if sub.self_service {
+        return Err(DomainError::Conflict(
+            "This is a self-service purchase. Take it over on the Licenses page first.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Charges `amount` for `sub` to its card (or bills the invoice), writing the bill. A declined
+/// card refuses the whole change.
+fn charge(
+    conn: &mut DbConnection,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    sub: &Sub,
+    kind: &str,
+    line: Charge,
+) -> Result<String, DomainError> {
+    if sub.purchase_channel != "credit_card" {
+        let (_, number) = billing::issue_bill(conn, now, tenant, kind, "due", "Invoice", &[line])?;
+        return Ok(number);
+    }
+    let method = card_for(conn, tenant, sub)?;
+    if let Err(decline) = gateway.charge(&method.card(), line.amount_cents, now) {
+        return Err(DomainError::Conflict(format!(
+            "The payment didn't go through: {}. Update the card on Payment methods, or add another, and try again.",
+            decline.reason()
+        )));
+    }
+    let (_, number) =
+        billing::issue_bill(conn, now, tenant, kind, "paid", &method.label(), &[line])?;
+    Ok(number)
+}
+
+fn card_for(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    sub: &Sub,
+) -> Result<billing::PaymentMethod, DomainError> {
+    let by_sub = match sub.payment_method_id {
+        Some(id) => payment_methods::table
+            .filter(payment_methods::id.eq(id))
+            .filter(payment_methods::removed_at.is_null())
+            .select(billing::PaymentMethod::as_select())
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    match by_sub {
+        Some(m) => Ok(m),
+        None => billing::default_method(conn, tenant)?.ok_or_else(|| {
+            DomainError::Conflict(
+                "There is no payment method. Add a card on Payment methods first.".into(),
+            )
+        }),
+    }
+}
+
+/// Buy licenses: adds `licenses` to the subscription, charging the rest of the term, prorated.
+pub fn buy_licenses(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    licenses: i32,
+) -> Result<String, DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    if !(1..=100_000).contains(&licenses) {
+        return Err(DomainError::invalid(
+            "quantity",
+            "Enter how many licenses to buy, from 1 to 100,000.",
+        ));
+    }
+    super::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let sub = load_sub(conn, tenant, subscription)?;
+        may_change_billing(actor, tenant, &sub)?;
+        if sub.state != "active" {
+            return Err(DomainError::Conflict(format!(
+                "Licenses can be bought only on an active subscription; this one is {}.",
+                sub.state.replace('_', " ")
+            )));
+        }
+        let amount = sub.prorated(licenses, now);
+        let line = Charge {
+            subscription: Some(sub.id),
+            description: format!(
+                "{}: {licenses} more licenses, prorated to {}",
+                sub.product_name,
+                utc(sub.term_end).format("%Y-%m-%d")
+            ),
+            quantity: licenses,
+            amount_cents: amount,
+        };
+        let number = charge(conn, gateway, now, tenant, &sub, "change", line)?;
+        diesel::update(subscriptions::table.find(sub.id))
+            .set(subscriptions::quantity.eq(sub.quantity + licenses))
+            .execute(conn)?;
+        let detail = format!(
+            "{} → {} licenses; bill {number}",
+            sub.quantity,
+            sub.quantity + licenses
+        );
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Bought licenses",
+            &sub.product_name,
+            &detail,
+        )?;
+        billing::mail_billing_admins(
+            conn,
+            now,
+            tenant,
+            &format!("You bought {licenses} {} licenses", sub.product_name),
+            &format!(
+                "{licenses} licenses were added to your {} subscription ({detail}), charged {}.",
+                sub.product_name,
+                billing::format_money(amount)
+            ),
+        )?;
+        Ok(number)
+    })
+}
+
+/// What removing licenses would do: the users it would leave beyond the count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovalPreview {
+    pub product_name: String,
+    pub quantity: i32,
+    pub pool_licenses: i64,
+    pub assigned: i64,
+    /// Display names and sign-in names of the users who would be beyond the count.
+    pub beyond: Vec<(String, String)>,
+}
+
+/// Remove licenses, first as a preview: who would be beyond the count.
+pub fn preview_removal(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    licenses: i32,
+) -> Result<RemovalPreview, DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    let sub = load_sub(conn, tenant, subscription)?;
+    may_change_billing(actor, tenant, &sub)?;
+    if licenses < 1 || licenses > sub.quantity {
+        return Err(DomainError::invalid(
+            "quantity",
+            format!(
+                "Enter how many licenses to remove, from 1 to {}.",
+                sub.quantity
+            ),
+        ));
+    }
+    let pool = licenses::PoolRef::Tenant(ProductId(sub.product_id));
+    let (pool_licenses, assigned) = licenses::pool_counts(conn, tenant, pool)?;
+    let after = pool_licenses - if sub.usable() { i64::from(licenses) } else { 0 };
+    let beyond_ids = licenses::beyond_the_count(conn, tenant, pool, assigned - after)?;
+    let ids: Vec<i64> = beyond_ids.into_iter().collect();
+    let beyond = users::table
+        .filter(users::id.eq_any(&ids))
+        .order(users::name_key)
+        .select((users::display_name, users::email))
+        .load(conn)?;
+    Ok(RemovalPreview {
+        product_name: sub.product_name,
+        quantity: sub.quantity,
+        pool_licenses,
+        assigned,
+        beyond,
+    })
+}
+
+/// Remove licenses. Below the assigned count it needs `accept_conflict`: the users beyond the
+/// count lose the service (a license conflict) until licenses are added or freed. The rest of
+/// the term's price for the removed licenses is credited.
+#[allow(clippy::too_many_arguments)]
+pub fn remove_licenses(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    licenses: i32,
+    accept_conflict: bool,
+) -> Result<RemovalPreview, DomainError> {
+    super::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let preview = preview_removal(conn, actor, tenant, subscription, licenses)?;
+        if !preview.beyond.is_empty() && !accept_conflict {
+            return Err(DomainError::Conflict(format!(
+                "Removing {licenses} licenses would leave {} users beyond the count. Confirm to go ahead.",
+                preview.beyond.len()
+            )));
+        }
+        let sub = load_sub(conn, tenant, subscription)?;
+        diesel::update(subscriptions::table.find(sub.id))
+            .set(subscriptions::quantity.eq(sub.quantity - licenses))
+            .execute(conn)?;
+        let credit = sub.prorated(licenses, now);
+        let number = if credit > 0 && sub.usable() {
+            let line = Charge {
+                subscription: Some(sub.id),
+                description: format!(
+                    "{}: {licenses} licenses removed, prorated credit",
+                    sub.product_name
+                ),
+                quantity: licenses,
+                amount_cents: -credit,
+            };
+            let method = if sub.purchase_channel == "credit_card" {
+                card_for(conn, tenant, &sub)
+                    .map(|m| m.label())
+                    .unwrap_or_default()
+            } else {
+                "Invoice".into()
+            };
+            billing::issue_bill(conn, now, tenant, "refund", "credited", &method, &[line])?.1
+        } else {
+            String::new()
+        };
+        let detail = format!(
+            "{} → {} licenses; {} beyond the count; credit bill {number}",
+            sub.quantity,
+            sub.quantity - licenses,
+            preview.beyond.len()
+        );
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Removed licenses",
+            &sub.product_name,
+            &detail,
+        )?;
+        billing::mail_billing_admins(
+            conn,
+            now,
+            tenant,
+            &format!("You removed {licenses} {} licenses", sub.product_name),
+            &detail,
+        )?;
+        Ok(preview)
+    })
+}
+
+/// Turn recurring billing off (the subscription ends with its term) or back on.
+pub fn set_recurring_billing(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    on: bool,
+) -> Result<(), DomainError> {
+    super::db::transaction(conn, |conn| {
+        let sub = load_sub(conn, tenant, subscription)?;
+        may_change_billing(actor, tenant, &sub)?;
+        if !matches!(sub.state.as_str(), "active" | "past_due") {
+            return Err(DomainError::Conflict("This subscription has ended.".into()));
+        }
+        diesel::update(subscriptions::table.find(sub.id))
+            .set(subscriptions::recurring_billing.eq(on))
+            .execute(conn)?;
+        let action = if on {
+            "Turned on recurring billing"
+        } else {
+            "Turned off recurring billing"
+        };
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            action,
+            &sub.product_name,
+            &format!("term ends {}", utc(sub.term_end).format("%Y-%m-%d")),
+        )
+    })
+}
+
+/// What cancelling did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancelled {
+    /// Within the cancellation window: ended now, with a prorated refund (a bill number).
+    Now { refund_cents: i64, bill: String },
+    /// After it: recurring billing is off and the subscription ends with its term.
+    AtTermEnd { ends: DateTime<Utc> },
+}
+
+/// Cancel subscription. Within the product's cancellation window (after purchase or renewal)
+/// it ends at once with a prorated refund; after it, recurring billing is turned off and the
+/// subscription ends with its term (the seeds' rule).
+pub fn cancel(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+) -> Result<Cancelled, DomainError> {
+    super::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let sub = load_sub(conn, tenant, subscription)?;
+        may_change_billing(actor, tenant, &sub)?;
+        if !matches!(sub.state.as_str(), "active" | "past_due" | "disabled") {
+            return Err(DomainError::Conflict(
+                "This subscription has already ended.".into(),
+            ));
+        }
+        if !sub.in_cancellation_window(now) {
+            diesel::update(subscriptions::table.find(sub.id))
+                .set(subscriptions::recurring_billing.eq(false))
+                .execute(conn)?;
+            let ends = utc(sub.term_end);
+            audit::record(
+                conn,
+                actor,
+                now,
+                Some(tenant),
+                "Turned off recurring billing",
+                &sub.product_name,
+                &format!(
+                    "cancellation window passed; ends {}",
+                    ends.format("%Y-%m-%d")
+                ),
+            )?;
+            billing::mail_billing_admins(
+                conn,
+                now,
+                tenant,
+                &format!(
+                    "Your {} subscription ends on {}",
+                    sub.product_name,
+                    ends.format("%B %-d, %Y")
+                ),
+                "The cancellation window has passed, so recurring billing was turned off and the subscription ends with its term.",
+            )?;
+            return Ok(Cancelled::AtTermEnd { ends });
+        }
+        end_now_with_refund(conn, actor, now, tenant, &sub)
+    })
+}
+
+fn end_now_with_refund(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    sub: &Sub,
+) -> Result<Cancelled, DomainError> {
+    let refund = if sub.state == "active" {
+        sub.prorated(sub.quantity, now)
+    } else {
+        0
+    };
+    diesel::update(subscriptions::table.find(sub.id))
+        .set((
+            subscriptions::state.eq("cancelled"),
+            subscriptions::recurring_billing.eq(false),
+            subscriptions::ended_at.eq(Some(naive(now))),
+        ))
+        .execute(conn)?;
+    let method = if sub.purchase_channel == "credit_card" {
+        card_for(conn, tenant, sub)
+            .map(|m| m.label())
+            .unwrap_or_default()
+    } else {
+        "Invoice".into()
+    };
+    let line = Charge {
+        subscription: Some(sub.id),
+        description: format!(
+            "{}: cancelled, prorated refund of {} licenses",
+            sub.product_name, sub.quantity
+        ),
+        quantity: sub.quantity,
+        amount_cents: -refund,
+    };
+    let (_, bill) = billing::issue_bill(conn, now, tenant, "refund", "credited", &method, &[line])?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Some(tenant),
+        "Cancelled subscription",
+        &sub.product_name,
+        &format!("refund {}; bill {bill}", billing::format_money(refund)),
+    )?;
+    billing::mail_billing_admins(
+        conn,
+        now,
+        tenant,
+        &format!("Your {} subscription is cancelled", sub.product_name),
+        &format!(
+            "The subscription ended today. A refund of {} is on bill {bill}.",
+            billing::format_money(refund)
+        ),
+    )?;
+    Ok(Cancelled::Now {
+        refund_cents: refund,
+        bill,
+    })
+}
+
+/// A product of the catalog, for buying a new subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogItem {
+    pub id: ProductId,
+    pub name: String,
+    pub monthly_price_cents: i64,
+}
+
+impl CatalogItem {
+    pub fn price(&self) -> String {
+        billing::format_money(self.monthly_price_cents)
+    }
+}
+
+pub fn catalog(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<CatalogItem>, DomainError> {
+    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    Ok(products::table
+        .order(products::name)
+        .select((products::id, products::name, products::monthly_price_cents))
+        .load::<(i64, String, i64)>(conn)?
+        .into_iter()
+        .map(|(id, name, monthly_price_cents)| CatalogItem {
+            id: ProductId(id),
+            name,
+            monthly_price_cents,
+        })
+        .collect())
+}
+
+/// Buys a new subscription of `product`, paid by the default card from today.
+#[allow(clippy::too_many_arguments)]
+pub fn subscribe(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    product: ProductId,
+    licenses: i32,
+    yearly: bool,
+) -> Result<SubscriptionId, DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    if !(1..=100_000).contains(&licenses) {
+        return Err(DomainError::invalid(
+            "quantity",
+            "Enter how many licenses to buy, from 1 to 100,000.",
+        ));
+    }
+    super::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let (name, price): (String, i64) = products::table
+            .find(product.0)
+            .select((products::name, products::monthly_price_cents))
+            .first(conn)?;
+        let method = billing::default_method(conn, tenant)?.ok_or_else(|| {
+            DomainError::Conflict(
+                "There is no payment method. Add a card on Payment methods first.".into(),
+            )
+        })?;
+        let period = if yearly { "yearly" } else { "monthly" };
+        let end = now
+            .checked_add_months(Months::new(months(period)))
+            .unwrap_or(now + Duration::days(30));
+        let amount = price * i64::from(months(period)) * i64::from(licenses);
+        if let Err(decline) = gateway.charge(&method.card(), amount, now) {
+            return Err(DomainError::Conflict(format!(
+                "The payment didn't go through: {}. Update the card on Payment methods, or add another, and try again.",
+                decline.reason()
+            )));
+        }
+        let id: i64 = diesel::insert_into(subscriptions::table)
+            .values((
+                subscriptions::tenant_id.eq(tenant.0),
+                subscriptions::product_id.eq(product.0),
+                subscriptions::quantity.eq(licenses),
+                subscriptions::billing_period.eq(period),
+                subscriptions::term_start.eq(naive(now)),
+                subscriptions::term_end.eq(naive(end)),
+                subscriptions::recurring_billing.eq(true),
+                subscriptions::purchase_channel.eq("credit_card"),
+                subscriptions::state.eq("active"),
+                subscriptions::payment_method_id.eq(Some(method.id)),
+                subscriptions::created_at.eq(naive(now)),
+            ))
+            .returning(subscriptions::id)
+            .get_result(conn)?;
+        let line = Charge {
+            subscription: Some(id),
+            description: format!(
+                "{name}: {licenses} licenses, {period}, {} – {}",
+                now.format("%Y-%m-%d"),
+                end.format("%Y-%m-%d")
+            ),
+            quantity: licenses,
+            amount_cents: amount,
+        };
+        let (_, bill) = billing::issue_bill(
+            conn,
+            now,
+            tenant,
+            "purchase",
+            "paid",
+            &method.label(),
+            &[line],
+        )?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Bought subscription",
+            &name,
+            &format!("{licenses} licenses, {period}; bill {bill}"),
+        )?;
+        billing::mail_billing_admins(
+            conn,
+            now,
+            tenant,
+            &format!("You bought {name}"),
+            &format!(
+                "{licenses} {name} licenses, {period}, charged {} (bill {bill}).",
+                billing::format_money(amount)
+            ),
+        )?;
+        Ok(SubscriptionId(id))
+    })
+}
+
+// ---------------------------------------------------------------- the lifecycle (tick)
+
+/// What one run of the lifecycle did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LifecycleReport {
+    pub renewed: usize,
+    pub payment_failed: usize,
+    pub ended: usize,
+    pub disabled: usize,
+    pub deleted: usize,
+}
+
+/// Renewals, grace, disabling and deleting, as of `now`. Idempotent: a second run at the same
+/// time finds nothing due.
+pub fn run_lifecycle(
+    conn: &mut DbConnection,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+) -> Result<LifecycleReport, DomainError> {
+    let system = Actor::System("scheduled billing");
+    let mut report = LifecycleReport::default();
+    let due: Vec<(i64, i64)> = subscriptions::table
+        .filter(subscriptions::state.eq("active"))
+        .filter(subscriptions::term_end.le(naive(now)))
+        .filter(subscriptions::self_service_buyer_id.is_null())
+        .select((subscriptions::id, subscriptions::tenant_id))
+        .load(conn)?;
+    for (id, tenant) in due {
+        let tenant = TenantId(tenant);
+        licenses::lock(conn, tenant)?;
+        let sub = load_sub(conn, tenant, SubscriptionId(id))?;
+        if !sub.recurring_billing {
+            diesel::update(subscriptions::table.find(id))
+                .set((
+                    subscriptions::state.eq("cancelled"),
+                    subscriptions::ended_at.eq(Some(sub.term_end)),
+                ))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                &system,
+                now,
+                Some(tenant),
+                "Subscription ended",
+                &sub.product_name,
+                "recurring billing was off",
+            )?;
+            billing::mail_billing_admins(
+                conn,
+                now,
+                tenant,
+                &format!("Your {} subscription has ended", sub.product_name),
+                "Recurring billing was off, so the subscription ended with its term.",
+            )?;
+            report.ended += 1;
+        } else if renew(conn, gateway, now, tenant, &sub, &system)? {
+            report.renewed += 1;
+        } else {
+            diesel::update(subscriptions::table.find(id))
+                .set((
+                    subscriptions::state.eq("past_due"),
+                    subscriptions::past_due_since.eq(Some(naive(now))),
+                ))
+                .execute(conn)?;
+            report.payment_failed += 1;
+        }
+    }
+    let grace_over: Vec<(i64, i64, String)> = subscriptions::table
+        .inner_join(products::table)
+        .filter(subscriptions::state.eq("past_due"))
+        .filter(subscriptions::past_due_since.le(naive(now - GRACE)))
+        .select((subscriptions::id, subscriptions::tenant_id, products::name))
+        .load(conn)?;
+    for (id, tenant, product) in grace_over {
+        let tenant = TenantId(tenant);
+        licenses::lock(conn, tenant)?;
+        diesel::update(subscriptions::table.find(id))
+            .set((
+                subscriptions::state.eq("disabled"),
+                subscriptions::disabled_at.eq(Some(naive(now))),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            &system,
+            now,
+            Some(tenant),
+            "Subscription disabled",
+            &product,
+            "payment failed and the grace period ended",
+        )?;
+        billing::mail_billing_admins(
+            conn,
+            now,
+            tenant,
+            &format!("Your {product} subscription is disabled"),
+            "The payment failed and the grace period has ended. Its licenses no longer count, so users beyond the count have lost access. Update the payment method to renew it.",
+        )?;
+        report.disabled += 1;
+    }
+    let old: Vec<(i64, i64, String)> = subscriptions::table
+        .inner_join(products::table)
+        .filter(subscriptions::state.eq("disabled"))
+        .filter(subscriptions::disabled_at.le(naive(now - DISABLED_UNTIL_DELETED)))
+        .select((subscriptions::id, subscriptions::tenant_id, products::name))
+        .load(conn)?;
+    for (id, tenant, product) in old {
+        diesel::update(subscriptions::table.find(id))
+            .set((
+                subscriptions::state.eq("deleted"),
+                subscriptions::ended_at.eq(Some(naive(now))),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            &system,
+            now,
+            Some(TenantId(tenant)),
+            "Subscription deleted",
+            &product,
+            "disabled for 90 days",
+        )?;
+        report.deleted += 1;
+    }
+    Ok(report)
+}
+
+/// Charges a new term. True when paid (the subscription is active with its next term); false
+/// when the card was refused (a failed bill and an email say so).
+fn renew(
+    conn: &mut DbConnection,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    sub: &Sub,
+    actor: &Actor,
+) -> Result<bool, DomainError> {
+    let amount = sub.term_price() * i64::from(sub.quantity);
+    let mut start = utc(sub.term_end);
+    let mut end = start
+        .checked_add_months(Months::new(months(&sub.billing_period)))
+        .unwrap_or(start + Duration::days(30));
+    // A subscription renewed long after its term (a card fixed months later) starts again now.
+    if end <= now {
+        start = now;
+        end = now
+            .checked_add_months(Months::new(months(&sub.billing_period)))
+            .unwrap_or(now + Duration::days(30));
+    }
+    let line = Charge {
+        subscription: Some(sub.id),
+        description: format!(
+            "{}: {} licenses, renewal {} – {}",
+            sub.product_name,
+            sub.quantity,
+            start.format("%Y-%m-%d"),
+            end.format("%Y-%m-%d")
+        ),
+        quantity: sub.quantity,
+        amount_cents: amount,
+    };
+    if sub.purchase_channel != "credit_card" {
+        billing::issue_bill(conn, now, tenant, "renewal", "due", "Invoice", &[line])?;
+    } else {
+        let method = card_for(conn, tenant, sub)?;
+        if let Err(decline) = gateway.charge(&method.card(), amount, now) {
+            billing::issue_bill(
+                conn,
+                now,
+                tenant,
+                "renewal",
+                "failed",
+                &method.label(),
+                &[line],
+            )?;
+            audit::record(
+                conn,
+                actor,
+                now,
+                Some(tenant),
+                "Renewal payment failed",
+                &sub.product_name,
+                decline.reason(),
+            )?;
+            billing::mail_billing_admins(
+                conn,
+                now,
+                tenant,
+                &format!("Payment failed for {}", sub.product_name),
+                &format!(
+                    "We couldn't renew your {} subscription: {}. Update the payment method within {} days, or the subscription will be disabled and users will lose access.",
+                    sub.product_name,
+                    decline.reason(),
+                    GRACE.num_days()
+                ),
+            )?;
+            return Ok(false);
+        }
+        billing::issue_bill(
+            conn,
+            now,
+            tenant,
+            "renewal",
+            "paid",
+            &method.label(),
+            &[line],
+        )?;
+    }
+    diesel::update(subscriptions::table.find(sub.id))
+        .set((
+            subscriptions::state.eq("active"),
+            subscriptions::term_start.eq(naive(start)),
+            subscriptions::term_end.eq(naive(end)),
+            subscriptions::past_due_since.eq(None::<chrono::NaiveDateTime>),
+            subscriptions::disabled_at.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        actor,
+        now,
+        Some(tenant),
+        "Renewed subscription",
+        &sub.product_name,
+        &format!("{} licenses until {}", sub.quantity, end.format("%Y-%m-%d")),
+    )?;
+    billing::mail_billing_admins(
+        conn,
+        now,
+        tenant,
+        &format!("Your {} subscription renewed", sub.product_name),
+        &format!(
+            "{} licenses until {}, charged {}.",
+            sub.quantity,
+            end.format("%B %-d, %Y"),
+            billing::format_money(amount)
+        ),
+    )?;
+    Ok(true)
+}
+
+/// After a card update: retries the renewal of the tenant's past-due and disabled card
+/// subscriptions at once, bringing them back to active when the charge goes through (the
+/// seeds' remedy for a license conflict from an outdated card). Returns how many came back.
+pub fn retry_after_card_update(
+    conn: &mut DbConnection,
+    gateway: &dyn PaymentGateway,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+) -> Result<usize, DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    super::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let stuck: Vec<i64> = subscriptions::table
+            .filter(subscriptions::tenant_id.eq(tenant.0))
+            .filter(subscriptions::state.eq_any(["past_due", "disabled"]))
+            .filter(subscriptions::purchase_channel.eq("credit_card"))
+            .select(subscriptions::id)
+            .load(conn)?;
+        let mut back = 0;
+        for id in stuck {
+            let sub = load_sub(conn, tenant, SubscriptionId(id))?;
+            if renew(conn, gateway, now, tenant, &sub, actor)? {
+                back += 1;
+            }
+        }
+        Ok(back)
+    })
+}
+
+/// The tenant's name, for pages and exports.
+pub fn tenant_name(conn: &mut DbConnection, tenant: TenantId) -> Result<String, DomainError> {
+    Ok(tenants::table
+        .find(tenant.0)
+        .select(tenants::name)
+        .first(conn)?)
+}
+
+/// One subscription of the tenant, as its page shows it.
+pub fn get(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> Result<SubscriptionRow, DomainError> {
+    list(conn, actor, tenant)?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or(DomainError::NotFound)
+}
+
+/// When the subscription's cancellation window ends: the product's window after the start of
+/// the current term (its purchase or last renewal).
+pub fn cancellation_window_ends(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> Result<DateTime<Utc>, DomainError> {
+    let sub = load_sub(conn, tenant, id)?;
+    Ok(utc(sub.term_start) + Duration::days(i64::from(sub.cancellation_window_days)))
+}

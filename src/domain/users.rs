@@ -950,3 +950,47 @@ pub fn admins(
     }
     Ok(holders)
 }
+
+/// One user in Export data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExportedUser {
+    pub display_name: String,
+    pub email: String,
+    pub state: String,
+    pub licenses: Vec<String>,
+}
+
+/// Export data: every user of the tenant (not deleted) and their licenses, for saving before
+/// a cancellation. Global and Billing admins.
+pub fn export(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<ExportedUser>, DomainError> {
+    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    let people: Vec<(i64, String, String, String)> = users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::state.ne("deleted"))
+        .order((users::name_key, users::id))
+        .select((users::id, users::display_name, users::email, users::state))
+        .load(conn)?;
+    let mut held: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (user, product) in license_assignments::table
+        .inner_join(products::table)
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .order(products::name)
+        .select((license_assignments::user_id, products::name))
+        .load::<(i64, String)>(conn)?
+    {
+        held.entry(user).or_default().push(product);
+    }
+    Ok(people
+        .into_iter()
+        .map(|(id, display_name, email, state)| ExportedUser {
+            display_name,
+            email,
+            state,
+            licenses: held.remove(&id).unwrap_or_default(),
+        })
+        .collect())
+}

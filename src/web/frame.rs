@@ -81,6 +81,18 @@ const ADMIN_PAGES: &[(&str, &str, &str, Action)] = &[
         Action::ViewBilling,
     ),
     ("Billing", "/licenses", "Licenses", Action::ViewLicenses),
+    (
+        "Billing",
+        "/billing/bills",
+        "Bills & payments",
+        Action::ViewBilling,
+    ),
+    (
+        "Billing",
+        "/billing/payment-methods",
+        "Payment methods",
+        Action::ViewBilling,
+    ),
     ("Settings", "/settings/roles", "Roles", Action::ManageRoles),
     (
         "Settings",
@@ -90,12 +102,15 @@ const ADMIN_PAGES: &[(&str, &str, &str, Action)] = &[
     ),
 ];
 
-const STAFF_PAGES: &[(&str, &str, &str, Action)] = &[(
-    "Support",
-    "/support",
-    "Service requests",
-    Action::ViewSupportQueue,
-)];
+const STAFF_PAGES: &[(&str, &str, &str, Action)] = &[
+    (
+        "Support",
+        "/support",
+        "Service requests",
+        Action::ViewSupportQueue,
+    ),
+    ("Support", "/support/outbox", "Outbox", Action::ViewOutbox),
+];
 
 impl Frame {
     /// A frame with no one signed in (sign-in and error pages).

@@ -18,6 +18,7 @@ use crate::domain::{Action, DomainError, ProductId, SubscriptionId, UserId, subs
 #[template(path = "licenses/list.html")]
 pub struct LicensesPage {
     frame: Frame,
+    conflicts: Vec<PoolSummary>,
     pools: Vec<PoolSummary>,
 }
 
@@ -33,6 +34,7 @@ pub async fn list(
         .await?;
     super::render(&LicensesPage {
         frame: Frame::new("Licenses", &session, "/licenses"),
+        conflicts: super::billing::conflicts_of(pools.clone()),
         pools,
     })
 }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub pool: Pool,
     pub clock: Clock,
     pub sessions: session::SessionSettings,
+    /// Charges cards; the built-in test gateway unless another is configured.
+    pub gateway: std::sync::Arc<dyn crate::domain::billing::PaymentGateway>,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             pool,
             clock,
             sessions: session::SessionSettings::from_config(config),
+            gateway: std::sync::Arc::new(crate::domain::billing::TestGateway),
         }
     }
 
@@ -136,6 +139,55 @@ pub fn app(
                     web::post().to(licenses::assign),
                 )
                 .route("/billing/products", web::get().to(billing::products))
+                .route("/billing/buy", web::get().to(billing::buy_form))
+                .route("/billing/buy", web::post().to(billing::subscribe))
+                .route(
+                    "/billing/subscriptions/{id}",
+                    web::get().to(billing::subscription),
+                )
+                .route(
+                    "/billing/subscriptions/{id}/buy",
+                    web::post().to(billing::buy),
+                )
+                .route(
+                    "/billing/subscriptions/{id}/remove",
+                    web::post().to(billing::remove),
+                )
+                .route(
+                    "/billing/subscriptions/{id}/recurring",
+                    web::post().to(billing::recurring),
+                )
+                .route(
+                    "/billing/subscriptions/{id}/cancel",
+                    web::get().to(billing::cancel_form),
+                )
+                .route(
+                    "/billing/subscriptions/{id}/cancel",
+                    web::post().to(billing::cancel),
+                )
+                .route("/billing/bills", web::get().to(billing::bills))
+                .route("/billing/bills/{id}", web::get().to(billing::bill))
+                .route(
+                    "/billing/payment-methods",
+                    web::get().to(billing::payment_methods),
+                )
+                .route(
+                    "/billing/payment-methods",
+                    web::post().to(billing::add_card),
+                )
+                .route(
+                    "/billing/payment-methods/{id}/expiry",
+                    web::post().to(billing::update_expiry),
+                )
+                .route(
+                    "/billing/payment-methods/{id}/default",
+                    web::post().to(billing::set_default),
+                )
+                .route(
+                    "/billing/payment-methods/{id}/remove",
+                    web::post().to(billing::remove_card),
+                )
+                .route("/billing/export.{format}", web::get().to(billing::export))
                 .route("/users", web::get().to(users::list))
                 .route("/users/new", web::get().to(users::new_form))
                 .route("/users/new", web::post().to(users::create))
@@ -154,7 +206,8 @@ pub fn app(
                 .route("/users/{id}/restore", web::post().to(users::restore))
                 .route("/settings/roles", web::get().to(settings::roles))
                 .route("/settings/audit-log", web::get().to(audit::log))
-                .route("/support", web::get().to(support::queue)),
+                .route("/support", web::get().to(support::queue))
+                .route("/support/outbox", web::get().to(support::outbox)),
         )
         .default_service(web::to(errors::not_found))
 }
@@ -208,8 +261,9 @@ pub fn serve(config: Config, pool: Pool, clock: Clock, bind: &str) -> std::io::R
             loop {
                 every_minute.tick().await;
                 let now = jobs_state.clock.now();
+                let gateway = jobs_state.gateway.clone();
                 if let Err(e) = jobs_state
-                    .db(move |conn| crate::jobs::tick(conn, now))
+                    .db(move |conn| crate::jobs::tick(conn, gateway.as_ref(), now))
                     .await
                 {
                     tracing::error!("scheduled jobs failed: {e}");

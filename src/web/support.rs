@@ -22,3 +22,25 @@ pub async fn queue(session: AdminSession) -> Result<HttpResponse, WebError> {
         frame: Frame::new("Service requests", &session, "/support"),
     })
 }
+
+#[derive(Template)]
+#[template(path = "support/outbox.html")]
+pub struct OutboxPage {
+    frame: Frame,
+    emails: Vec<crate::domain::outbox::Sent>,
+}
+
+/// GET /support/outbox: every email the system sent or will send.
+pub async fn outbox(
+    session: AdminSession,
+    state: actix_web::web::Data<super::AppState>,
+) -> Result<HttpResponse, WebError> {
+    let actor = session.actor().clone();
+    let emails = state
+        .db(move |conn| crate::domain::outbox::list(conn, &actor, 200))
+        .await?;
+    super::render(&OutboxPage {
+        frame: Frame::new("Outbox", &session, "/support/outbox"),
+        emails,
+    })
+}

@@ -1,0 +1,554 @@
+//! Loads a large tenant for the performance benchmark (benches/run.sh, docs/PERFORMANCE.md).
+//!
+//! ```sh
+//! DATABASE_URL=/tmp/bench.db cargo bench --bench load_tenant -- --users 100000 \
+//!     [--products 20] [--assignments-per-user 2] [--bulk-ids FILE]
+//! ```
+//!
+//! Loads the normal demo first (Contoso, admin@contoso.example / allot-demo), then adds to
+//! Contoso `--users` users (bench000001@contoso.example …, realistic display names in a
+//! pseudo-random order), `--products` products with one subscription each, and about
+//! `--assignments-per-user` assignments per user, with multi-row INSERTs in one transaction.
+//!
+//! The last bench product is the bulk-assignment target: the first min(N, 30000) bench users
+//! never get it, and its pool has that many licenses to spare, so the benchmark can assign it to
+//! 10,000 of them (three times at 100k users). Their ids go to `--bulk-ids` (one a line), and
+//! the product's id is printed as `BULK_PRODUCT=<id>`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use chrono::{Duration, Months, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use allot::domain::db::{self, Backend, DbConnection};
+use allot::domain::schema::{
+    license_assignments, product_services, products, subscriptions, tenants, users,
+};
+use allot::domain::{demo, passwords};
+
+/// Rows per INSERT: 1000 rows × at most 7 columns stays far below SQLite's 32766 variables
+/// and PostgreSQL's 65535 parameters.
+const CHUNK: usize = 1000;
+/// Bench users who never get the bulk-assignment product (at most this many).
+const RESERVED: usize = 30_000;
+
+const FIRST_NAMES: [&str; 96] = [
+    "Aaron",
+    "Abigail",
+    "Adam",
+    "Adriana",
+    "Ahmed",
+    "Aisha",
+    "Alan",
+    "Alice",
+    "Amara",
+    "Amy",
+    "Andre",
+    "Anna",
+    "Arjun",
+    "Ava",
+    "Beatriz",
+    "Ben",
+    "Bianca",
+    "Carlos",
+    "Carmen",
+    "Charlotte",
+    "Chen",
+    "Chloe",
+    "Daniel",
+    "David",
+    "Diana",
+    "Diego",
+    "Dmitri",
+    "Elena",
+    "Eli",
+    "Emily",
+    "Emma",
+    "Erik",
+    "Fatima",
+    "Felix",
+    "Fiona",
+    "Gabriel",
+    "Grace",
+    "Hana",
+    "Hannah",
+    "Hugo",
+    "Ibrahim",
+    "Ines",
+    "Isaac",
+    "Isabel",
+    "Ivan",
+    "Jack",
+    "Jacob",
+    "James",
+    "Jana",
+    "Jane",
+    "Jasmine",
+    "Javier",
+    "Jing",
+    "John",
+    "Jonas",
+    "Jose",
+    "Julia",
+    "Kai",
+    "Karen",
+    "Kenji",
+    "Laura",
+    "Leo",
+    "Liam",
+    "Lina",
+    "Lucas",
+    "Lucia",
+    "Maria",
+    "Mark",
+    "Marta",
+    "Martin",
+    "Maya",
+    "Mei",
+    "Michael",
+    "Mohammed",
+    "Nadia",
+    "Nina",
+    "Noah",
+    "Olga",
+    "Omar",
+    "Oscar",
+    "Paul",
+    "Priya",
+    "Rafael",
+    "Rosa",
+    "Samuel",
+    "Sara",
+    "Sofia",
+    "Stefan",
+    "Tariq",
+    "Thomas",
+    "Uma",
+    "Victor",
+    "Wei",
+    "Yusuf",
+    "Zara",
+    "Zoe",
+];
+
+const LAST_NAMES: [&str; 96] = [
+    "Adams",
+    "Ahmed",
+    "Alvarez",
+    "Andersen",
+    "Bakker",
+    "Baker",
+    "Becker",
+    "Bianchi",
+    "Brown",
+    "Carter",
+    "Castro",
+    "Chen",
+    "Clark",
+    "Costa",
+    "Cruz",
+    "Davies",
+    "Diaz",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Fernandes",
+    "Garcia",
+    "Gomez",
+    "Green",
+    "Gupta",
+    "Hall",
+    "Hansen",
+    "Harris",
+    "Hernandez",
+    "Hill",
+    "Hoffmann",
+    "Ito",
+    "Jackson",
+    "Jansen",
+    "Johnson",
+    "Jones",
+    "Kaya",
+    "Khan",
+    "Kim",
+    "Kowalski",
+    "Kumar",
+    "Lambert",
+    "Larsen",
+    "Lee",
+    "Lewis",
+    "Li",
+    "Lopez",
+    "Martin",
+    "Martinez",
+    "Meyer",
+    "Miller",
+    "Moreau",
+    "Murphy",
+    "Nakamura",
+    "Nguyen",
+    "Novak",
+    "Okafor",
+    "Olsen",
+    "Patel",
+    "Perez",
+    "Peters",
+    "Petrov",
+    "Ramos",
+    "Reyes",
+    "Ricci",
+    "Roberts",
+    "Rodriguez",
+    "Romano",
+    "Rossi",
+    "Sato",
+    "Schmidt",
+    "Schneider",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Sousa",
+    "Suzuki",
+    "Tanaka",
+    "Taylor",
+    "Thomas",
+    "Thompson",
+    "Torres",
+    "Tran",
+    "Van Dijk",
+    "Wagner",
+    "Walker",
+    "Wang",
+    "Weber",
+    "White",
+    "Williams",
+    "Wilson",
+    "Wong",
+    "Wright",
+    "Yilmaz",
+    "Young",
+    "Zhang",
+];
+
+const SERVICES: [(&str, bool); 3] = [("Mailbox", true), ("Files", false), ("Apps", false)];
+
+/// Inserts one chunk of rows on the backend's own connection (diesel builds multi-row
+/// INSERTs per backend, not for the MultiConnection).
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            DbConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+            DbConnection::Postgresql(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+
+struct Options {
+    users: usize,
+    products: usize,
+    per_user: usize,
+    bulk_ids: Option<String>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: DATABASE_URL=… cargo bench --bench load_tenant -- --users N \
+         [--products 20] [--assignments-per-user 2] [--bulk-ids FILE]"
+    );
+    std::process::exit(2);
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        users: 100_000,
+        products: 20,
+        per_user: 2,
+        bulk_ids: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |what: &str| -> usize {
+            args.next()
+                .and_then(|v| v.replace('_', "").parse().ok())
+                .unwrap_or_else(|| {
+                    eprintln!("{what} needs a number");
+                    usage()
+                })
+        };
+        match arg.as_str() {
+            "--users" => o.users = number("--users"),
+            "--products" => o.products = number("--products"),
+            "--assignments-per-user" => o.per_user = number("--assignments-per-user"),
+            "--bulk-ids" => o.bulk_ids = Some(args.next().unwrap_or_else(|| usage())),
+            // `cargo bench` passes --bench to every bench binary.
+            "--bench" => {}
+            "-h" | "--help" => usage(),
+            other => {
+                eprintln!("unknown argument {other}");
+                usage()
+            }
+        }
+    }
+    if o.users == 0 || o.products < 2 || o.per_user == 0 || o.per_user >= o.products {
+        eprintln!("need --users ≥ 1, --products ≥ 2 and 1 ≤ --assignments-per-user < --products");
+        usage();
+    }
+    o
+}
+
+/// A fixed pseudo-random sequence (splitmix64), so every run loads the same tenant.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn display_name(i: usize) -> String {
+    let h = mix(i as u64);
+    let first = FIRST_NAMES[(h % FIRST_NAMES.len() as u64) as usize];
+    let last = LAST_NAMES[((h >> 16) % LAST_NAMES.len() as u64) as usize];
+    format!("{first} {last}")
+}
+
+/// The bench products user `i` (1-based) holds, as indexes into the bench products: `per_user`
+/// consecutive ones from a pseudo-random start, never the bulk product (the last) for the
+/// reserved users.
+fn holdings(i: usize, reserved: usize, products: usize, per_user: usize) -> Vec<usize> {
+    let (pool, start) = if i <= reserved {
+        (
+            products - 1,
+            (mix(i as u64 ^ 0xabcdef) % (products as u64 - 1)) as usize,
+        )
+    } else {
+        (
+            products,
+            (mix(i as u64 ^ 0xabcdef) % products as u64) as usize,
+        )
+    };
+    (0..per_user.min(pool))
+        .map(|k| (start + k) % pool)
+        .collect()
+}
+
+fn main() {
+    if let Err(e) = run(options()) {
+        eprintln!("load_tenant: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(o: Options) -> Result<(), String> {
+    let url = std::env::var("DATABASE_URL")
+        .map_err(|_| "set DATABASE_URL to a SQLite file path or a postgres:// URL".to_string())?;
+    let backend = Backend::of_url(&url);
+    let started = Instant::now();
+    let pool = db::connect(&url, 2)?;
+    let mut pooled = pool.get().map_err(|e| e.to_string())?;
+    let conn: &mut DbConnection = &mut pooled;
+    let now = Utc::now();
+    let at = now.naive_utc();
+
+    let t = Instant::now();
+    demo::load(conn, now).map_err(|e| e.to_string())?;
+    let contoso: i64 = tenants::table
+        .filter(tenants::name.eq("Contoso"))
+        .select(tenants::id)
+        .first(&mut *conn)
+        .map_err(|e| e.to_string())?;
+    println!("demo data ready ({:.2} s)", t.elapsed().as_secs_f64());
+
+    let already: i64 = products::table
+        .filter(products::code.like("BENCH_%"))
+        .count()
+        .get_result(&mut *conn)
+        .map_err(|e| e.to_string())?;
+    if already > 0 {
+        return Err("this database already holds the bench tenant; start from an empty one".into());
+    }
+
+    let hash = passwords::hash(demo::DEMO_PASSWORD).map_err(|e| e.to_string())?;
+    let reserved = o.users.min(RESERVED);
+    let n_products = o.products;
+    let bulk_index = n_products - 1;
+
+    let t = Instant::now();
+    let (user_ids, product_ids, assigned, quantities) = conn
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            // Users.
+            let t = Instant::now();
+            let names: Vec<String> = (1..=o.users).map(display_name).collect();
+            let emails: Vec<String> = (1..=o.users)
+                .map(|i| format!("bench{i:06}@contoso.example"))
+                .collect();
+            let keys: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+            let rows: Vec<_> = (0..o.users)
+                .map(|k| {
+                    (
+                        users::tenant_id.eq(contoso),
+                        users::display_name.eq(names[k].as_str()),
+                        users::name_key.eq(keys[k].as_str()),
+                        users::email.eq(emails[k].as_str()),
+                        users::password_hash.eq(hash.as_str()),
+                        users::state.eq("active"),
+                        users::created_at.eq(at),
+                    )
+                })
+                .collect();
+            for chunk in rows.chunks(CHUNK) {
+                insert_rows!(conn, users::table, chunk)?;
+            }
+            // Ids in email order, which is bench user order.
+            let user_ids: Vec<i64> = users::table
+                .filter(users::tenant_id.eq(contoso))
+                .filter(users::email.like("bench%@contoso.example"))
+                .order(users::email)
+                .select(users::id)
+                .load(conn)?;
+            assert_eq!(user_ids.len(), o.users, "every bench user reads back");
+            println!("  {} users ({:.2} s)", o.users, t.elapsed().as_secs_f64());
+
+            // Products, each with its services.
+            let t = Instant::now();
+            let mut product_ids = Vec::with_capacity(n_products);
+            for p in 1..=n_products {
+                let id: i64 = diesel::insert_into(products::table)
+                    .values((
+                        products::code.eq(format!("BENCH_{p:02}")),
+                        products::name.eq(format!("Bench Product {p:02}")),
+                        products::family.eq(if p % 3 == 0 {
+                            "business_applications"
+                        } else {
+                            "online_services"
+                        }),
+                        products::monthly_price_cents.eq(500 + 100 * p as i64),
+                        products::cancellation_window_days.eq(7),
+                    ))
+                    .returning(products::id)
+                    .get_result(conn)?;
+                let services: Vec<_> = SERVICES
+                    .iter()
+                    .map(|(name, holds)| {
+                        (
+                            product_services::product_id.eq(id),
+                            product_services::name.eq(*name),
+                            product_services::holds_data.eq(*holds),
+                        )
+                    })
+                    .collect();
+                insert_rows!(conn, product_services::table, &services)?;
+                product_ids.push(id);
+            }
+
+            // Assignments, oldest first.
+            let mut per_product = vec![0i64; n_products];
+            let mut rows = Vec::with_capacity(o.users * o.per_user);
+            let started = at - Duration::days(30);
+            for (k, user) in user_ids.iter().enumerate() {
+                for p in holdings(k + 1, reserved, n_products, o.per_user) {
+                    per_product[p] += 1;
+                    rows.push((
+                        license_assignments::tenant_id.eq(contoso),
+                        license_assignments::user_id.eq(*user),
+                        license_assignments::product_id.eq(product_ids[p]),
+                        license_assignments::self_service_subscription_id.eq(None::<i64>),
+                        license_assignments::assigned_at.eq(started + Duration::seconds(k as i64)),
+                    ));
+                }
+            }
+            for chunk in rows.chunks(CHUNK) {
+                insert_rows!(conn, license_assignments::table, chunk)?;
+            }
+
+            // One subscription per product with room to spare; the bulk product's pool has
+            // room for every reserved user.
+            let term_start: NaiveDateTime = started;
+            let term_end = (started.and_utc() + Months::new(12)).naive_utc();
+            let quantities: Vec<i32> = (0..n_products)
+                .map(|p| {
+                    let extra = if p == bulk_index {
+                        reserved as i64 + 100
+                    } else {
+                        per_product[p] / 10 + 100
+                    };
+                    (per_product[p] + extra) as i32
+                })
+                .collect();
+            let subs: Vec<_> = (0..n_products)
+                .map(|p| {
+                    (
+                        subscriptions::tenant_id.eq(contoso),
+                        subscriptions::product_id.eq(product_ids[p]),
+                        subscriptions::quantity.eq(quantities[p]),
+                        subscriptions::billing_period.eq("yearly"),
+                        subscriptions::term_start.eq(term_start),
+                        subscriptions::term_end.eq(term_end),
+                        subscriptions::recurring_billing.eq(true),
+                        subscriptions::purchase_channel.eq("invoice"),
+                        subscriptions::state.eq("active"),
+                        subscriptions::self_service_buyer_id.eq(None::<i64>),
+                        subscriptions::created_at.eq(at),
+                    )
+                })
+                .collect();
+            insert_rows!(conn, subscriptions::table, &subs)?;
+            println!(
+                "  {} products, {} assignments ({:.2} s)",
+                n_products,
+                rows.len(),
+                t.elapsed().as_secs_f64()
+            );
+            Ok((user_ids, product_ids, per_product, quantities))
+        })
+        .map_err(|e| e.to_string())?;
+    println!("bench tenant inserted ({:.2} s)", t.elapsed().as_secs_f64());
+
+    // PostgreSQL's autovacuum would analyze these tables within a minute of such a load; do it
+    // now so the measurements don't depend on when it ran. SQLite has no such thing and allot
+    // never runs ANALYZE, so SQLite is measured as the app leaves it.
+    if backend == Backend::Postgres {
+        let t = Instant::now();
+        diesel::sql_query("VACUUM ANALYZE")
+            .execute(&mut *conn)
+            .map_err(|e| e.to_string())?;
+        println!("VACUUM ANALYZE ({:.2} s)", t.elapsed().as_secs_f64());
+    }
+
+    if let Some(path) = &o.bulk_ids {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?,
+        );
+        for id in &user_ids[..reserved] {
+            writeln!(file, "{id}").map_err(|e| e.to_string())?;
+        }
+        file.flush().map_err(|e| e.to_string())?;
+    }
+
+    let total_assigned: i64 = assigned.iter().sum();
+    let bulk = product_ids[bulk_index];
+    println!(
+        "loaded into Contoso ({}): {} users, {} products, {} assignments in {:.2} s",
+        match backend {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        },
+        o.users,
+        n_products,
+        total_assigned,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "bulk target: Bench Product {:02} (id {bulk}): {} assigned of {}; {} users lack it{}",
+        n_products,
+        assigned[bulk_index],
+        quantities[bulk_index],
+        reserved,
+        o.bulk_ids
+            .as_ref()
+            .map(|p| format!(" (ids in {p})"))
+            .unwrap_or_default()
+    );
+    println!("BULK_PRODUCT={bulk}");
+    Ok(())
+}

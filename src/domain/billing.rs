@@ -1,0 +1,691 @@
+//! Payment methods, the payment gateway, bills and money. Amounts are integer cents.
+
+use chrono::{DateTime, Datelike, Utc};
+use diesel::prelude::*;
+
+use super::schema::{
+    bill_lines, bills, payment_methods, subscriptions, tenants, user_roles, users,
+};
+use super::{Action, Actor, DbConnection, DomainError, TenantId, audit, authz, naive, outbox, utc};
+
+// ---------------------------------------------------------------- the gateway
+
+/// Why a charge did not go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decline {
+    Declined,
+    Expired,
+}
+
+impl Decline {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Decline::Declined => "the card was declined",
+            Decline::Expired => "the card has expired",
+        }
+    }
+}
+
+/// A card as the gateway sees it.
+pub struct CardOnFile<'a> {
+    pub token: &'a str,
+    pub exp_month: i32,
+    pub exp_year: i32,
+}
+
+/// Charges and refunds cards. allot ships a test gateway; a real provider implements this
+/// trait (its token replaces the test token).
+pub trait PaymentGateway: Send + Sync {
+    /// Turns a card number into the token to keep; the number itself is never stored.
+    fn tokenize(&self, number: &str) -> String;
+    fn charge(
+        &self,
+        card: &CardOnFile<'_>,
+        amount_cents: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), Decline>;
+}
+
+/// The built-in test gateway, like a payment provider's test mode (README, "Test cards"):
+/// 4000 0000 0000 0002 is declined, 4000 0000 0000 0069 is refused as expired, and every other
+/// valid number is approved while its expiry date has not passed.
+pub struct TestGateway;
+
+impl PaymentGateway for TestGateway {
+    fn tokenize(&self, number: &str) -> String {
+        match number {
+            "4000000000000002" => "test:decline".into(),
+            "4000000000000069" => "test:expired".into(),
+            _ => "test:approve".into(),
+        }
+    }
+
+    fn charge(
+        &self,
+        card: &CardOnFile<'_>,
+        _amount: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), Decline> {
+        if card_expired(card.exp_month, card.exp_year, now) {
+            return Err(Decline::Expired);
+        }
+        match card.token {
+            "test:decline" => Err(Decline::Declined),
+            "test:expired" => Err(Decline::Expired),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A card is good through the last day of its expiry month.
+pub fn card_expired(month: i32, year: i32, now: DateTime<Utc>) -> bool {
+    (year, month) < (now.year(), now.month() as i32)
+}
+
+// ---------------------------------------------------------------- money
+
+/// `amount × numerator / denominator`, rounded half up, in integer arithmetic.
+pub fn prorate(amount_cents: i64, numerator: i64, denominator: i64) -> i64 {
+    if denominator <= 0 {
+        return 0;
+    }
+    let value = i128::from(amount_cents.abs()) * i128::from(numerator);
+    let d = i128::from(denominator);
+    let rounded = ((value * 2 + d) / (2 * d)) as i64;
+    if amount_cents < 0 { -rounded } else { rounded }
+}
+
+/// "$1,234.56".
+pub fn format_money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    let dollars = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in dollars.chars().enumerate() {
+        if i > 0 && (dollars.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{:02}", cents % 100)
+}
+
+// ---------------------------------------------------------------- payment methods
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = payment_methods)]
+pub struct PaymentMethod {
+    pub id: i64,
+    pub holder: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i32,
+    pub exp_year: i32,
+    pub gateway_token: String,
+    pub is_default: bool,
+}
+
+impl PaymentMethod {
+    /// "Visa •••• 4242".
+    pub fn label(&self) -> String {
+        format!("{} •••• {}", self.brand, self.last4)
+    }
+
+    pub fn expiry(&self) -> String {
+        format!("{:02}/{}", self.exp_month, self.exp_year)
+    }
+
+    pub fn card(&self) -> CardOnFile<'_> {
+        CardOnFile {
+            token: &self.gateway_token,
+            exp_month: self.exp_month,
+            exp_year: self.exp_year,
+        }
+    }
+}
+
+/// A new card as the form gives it.
+#[derive(Debug, Clone, Default)]
+pub struct NewCard {
+    pub holder: String,
+    pub number: String,
+    pub exp_month: String,
+    pub exp_year: String,
+    pub security_code: String,
+}
+
+/// Luhn's check digit test.
+pub fn luhn_valid(digits: &str) -> bool {
+    let mut sum = 0;
+    for (i, c) in digits.chars().rev().enumerate() {
+        let Some(mut d) = c.to_digit(10) else {
+            return false;
+        };
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    !digits.is_empty() && sum % 10 == 0
+}
+
+pub fn brand_of(number: &str) -> &'static str {
+    let two: u32 = number.get(..2).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let four: u32 = number.get(..4).and_then(|p| p.parse().ok()).unwrap_or(0);
+    if number.starts_with('4') {
+        "Visa"
+    } else if (51..=55).contains(&two) || (2221..=2720).contains(&four) {
+        "Mastercard"
+    } else if two == 34 || two == 37 {
+        "American Express"
+    } else {
+        "Card"
+    }
+}
+
+fn parse_expiry(month: &str, year: &str, now: DateTime<Utc>) -> Result<(i32, i32), DomainError> {
+    let month: i32 = month
+        .trim()
+        .parse()
+        .ok()
+        .filter(|m| (1..=12).contains(m))
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "exp_month",
+                "Enter the expiry month as a number from 1 to 12.",
+            )
+        })?;
+    let mut year: i32 = year
+        .trim()
+        .parse()
+        .map_err(|_| DomainError::invalid("exp_year", "Enter the expiry year, like 2028."))?;
+    if year < 100 {
+        year += 2000;
+    }
+    if card_expired(month, year, now) {
+        return Err(DomainError::invalid(
+            "exp_month",
+            "The expiry date must be in the future.",
+        ));
+    }
+    if year > now.year() + 20 {
+        return Err(DomainError::invalid(
+            "exp_year",
+            "The expiry year is too far away.",
+        ));
+    }
+    Ok((month, year))
+}
+
+/// The tenant's cards, default first. Card details are for Global and Billing admins only.
+pub fn payment_methods(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<PaymentMethod>, DomainError> {
+    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    load_methods(conn, tenant)
+}
+
+fn load_methods(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+) -> Result<Vec<PaymentMethod>, DomainError> {
+    Ok(payment_methods::table
+        .filter(payment_methods::tenant_id.eq(tenant.0))
+        .filter(payment_methods::removed_at.is_null())
+        .order((payment_methods::is_default.desc(), payment_methods::id))
+        .select(PaymentMethod::as_select())
+        .load(conn)?)
+}
+
+pub(crate) fn default_method(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+) -> Result<Option<PaymentMethod>, DomainError> {
+    Ok(load_methods(conn, tenant)?
+        .into_iter()
+        .find(|m| m.is_default))
+}
+
+/// Adds a card: checked with Luhn, expiry in the future, the security code checked for shape and
+/// then dropped. Only the brand, the last four digits and the gateway's token are kept. The
+/// first card becomes the default, and so does a card added with `make_default`.
+pub fn add_card(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    card: &NewCard,
+    make_default: bool,
+) -> Result<i64, DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    let holder = card.holder.trim();
+    if holder.is_empty() || holder.chars().count() > 120 {
+        return Err(DomainError::invalid(
+            "holder",
+            "Enter the name on the card.",
+        ));
+    }
+    let number: String = card
+        .number
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if !(12..=19).contains(&number.len()) || !luhn_valid(&number) {
+        return Err(DomainError::invalid("number", "Enter a valid card number."));
+    }
+    let code = card.security_code.trim();
+    if !(3..=4).contains(&code.len()) || !code.chars().all(|c| c.is_ascii_digit()) {
+        return Err(DomainError::invalid(
+            "security_code",
+            "Enter the 3 or 4 digit security code.",
+        ));
+    }
+    let (exp_month, exp_year) = parse_expiry(&card.exp_month, &card.exp_year, now)?;
+    let token = gateway.tokenize(&number);
+    super::db::transaction(conn, |conn| {
+        let first = load_methods(conn, tenant)?.is_empty();
+        let is_default = first || make_default;
+        if is_default {
+            diesel::update(payment_methods::table.filter(payment_methods::tenant_id.eq(tenant.0)))
+                .set(payment_methods::is_default.eq(false))
+                .execute(conn)?;
+        }
+        let id = diesel::insert_into(payment_methods::table)
+            .values((
+                payment_methods::tenant_id.eq(tenant.0),
+                payment_methods::holder.eq(holder),
+                payment_methods::brand.eq(brand_of(&number)),
+                payment_methods::last4.eq(&number[number.len() - 4..]),
+                payment_methods::exp_month.eq(exp_month),
+                payment_methods::exp_year.eq(exp_year),
+                payment_methods::gateway_token.eq(&token),
+                payment_methods::is_default.eq(is_default),
+                payment_methods::created_at.eq(naive(now)),
+            ))
+            .returning(payment_methods::id)
+            .get_result(conn)?;
+        if is_default {
+            follow_default(conn, tenant, id)?;
+        }
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Added payment method",
+            &format!("{} •••• {}", brand_of(&number), &number[number.len() - 4..]),
+            if is_default { "default" } else { "" },
+        )?;
+        Ok(id)
+    })
+}
+
+/// Card-paid subscriptions are paid by the default card.
+fn follow_default(conn: &mut DbConnection, tenant: TenantId, card: i64) -> Result<(), DomainError> {
+    diesel::update(
+        subscriptions::table
+            .filter(subscriptions::tenant_id.eq(tenant.0))
+            .filter(subscriptions::payment_method_id.is_not_null()),
+    )
+    .set(subscriptions::payment_method_id.eq(card))
+    .execute(conn)?;
+    Ok(())
+}
+
+fn method_of(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: i64,
+) -> Result<PaymentMethod, DomainError> {
+    Ok(payment_methods::table
+        .filter(payment_methods::id.eq(id))
+        .filter(payment_methods::tenant_id.eq(tenant.0))
+        .filter(payment_methods::removed_at.is_null())
+        .select(PaymentMethod::as_select())
+        .first(conn)?)
+}
+
+/// Updates a card's expiry date (the seeds' "updating the card's expiration date").
+pub fn update_expiry(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    method: i64,
+    month: &str,
+    year: &str,
+) -> Result<(), DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    let (exp_month, exp_year) = parse_expiry(month, year, now)?;
+    super::db::transaction(conn, |conn| {
+        let card = method_of(conn, tenant, method)?;
+        diesel::update(payment_methods::table.find(card.id))
+            .set((
+                payment_methods::exp_month.eq(exp_month),
+                payment_methods::exp_year.eq(exp_year),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Updated payment method",
+            &card.label(),
+            &format!("expires {exp_month:02}/{exp_year}"),
+        )
+    })
+}
+
+/// Makes a card the default, used for purchases and renewals.
+pub fn set_default(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    method: i64,
+) -> Result<(), DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    super::db::transaction(conn, |conn| {
+        let card = method_of(conn, tenant, method)?;
+        diesel::update(payment_methods::table.filter(payment_methods::tenant_id.eq(tenant.0)))
+            .set(payment_methods::is_default.eq(false))
+            .execute(conn)?;
+        diesel::update(payment_methods::table.find(card.id))
+            .set(payment_methods::is_default.eq(true))
+            .execute(conn)?;
+        follow_default(conn, tenant, card.id)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Set default payment method",
+            &card.label(),
+            "",
+        )
+    })
+}
+
+/// Removes a card no subscription depends on.
+pub fn remove_card(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    method: i64,
+) -> Result<(), DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    super::db::transaction(conn, |conn| {
+        let card = method_of(conn, tenant, method)?;
+        let depending: i64 = subscriptions::table
+            .filter(subscriptions::payment_method_id.eq(card.id))
+            .filter(subscriptions::state.eq_any(["active", "past_due", "disabled", "pending"]))
+            .count()
+            .get_result(conn)?;
+        if depending > 0 {
+            return Err(DomainError::Conflict(format!(
+                "{} pays for {depending} subscriptions. Make another card the default first.",
+                card.label()
+            )));
+        }
+        diesel::update(payment_methods::table.find(card.id))
+            .set((
+                payment_methods::removed_at.eq(Some(naive(now))),
+                payment_methods::is_default.eq(false),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Removed payment method",
+            &card.label(),
+            "",
+        )
+    })
+}
+
+// ---------------------------------------------------------------- bills
+
+/// A bill as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bill {
+    pub id: i64,
+    pub number: String,
+    pub issued_at: DateTime<Utc>,
+    pub kind: String,
+    pub state: String,
+    pub total_cents: i64,
+    pub payment_method: String,
+    pub lines: Vec<BillLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillLine {
+    pub description: String,
+    pub quantity: i32,
+    pub amount_cents: i64,
+}
+
+impl Bill {
+    pub fn total(&self) -> String {
+        format_money(self.total_cents)
+    }
+
+    pub fn state_title(&self) -> &'static str {
+        match self.state.as_str() {
+            "paid" => "Paid",
+            "failed" => "Payment failed",
+            "due" => "Due (invoice)",
+            "credited" => "Refunded",
+            _ => "Unknown",
+        }
+    }
+}
+
+impl BillLine {
+    pub fn amount(&self) -> String {
+        format_money(self.amount_cents)
+    }
+}
+
+/// A line to bill.
+pub(crate) struct Charge {
+    pub subscription: Option<i64>,
+    pub description: String,
+    pub quantity: i32,
+    pub amount_cents: i64,
+}
+
+/// Writes a bill with its lines; the total is the sum of the lines.
+pub(crate) fn issue_bill(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    kind: &str,
+    state: &str,
+    payment_method: &str,
+    lines: &[Charge],
+) -> Result<(i64, String), DomainError> {
+    let total: i64 = lines.iter().map(|l| l.amount_cents).sum();
+    // The number comes from the id, known after the insert; a random placeholder keeps the
+    // unique key happy until then.
+    let placeholder = format!("pending-{}", rand::random::<u64>());
+    let id = diesel::insert_into(bills::table)
+        .values((
+            bills::tenant_id.eq(tenant.0),
+            bills::number.eq(&placeholder),
+            bills::issued_at.eq(naive(now)),
+            bills::kind.eq(kind),
+            bills::state.eq(state),
+            bills::total_cents.eq(total),
+            bills::payment_method.eq(payment_method),
+        ))
+        .returning(bills::id)
+        .get_result(conn)?;
+    let number = format!("B{}-{id:06}", now.format("%Y%m"));
+    diesel::update(bills::table.find(id))
+        .set(bills::number.eq(&number))
+        .execute(conn)?;
+    for line in lines {
+        diesel::insert_into(bill_lines::table)
+            .values((
+                bill_lines::bill_id.eq(id),
+                bill_lines::subscription_id.eq(line.subscription),
+                bill_lines::description.eq(&line.description),
+                bill_lines::quantity.eq(line.quantity),
+                bill_lines::amount_cents.eq(line.amount_cents),
+            ))
+            .execute(conn)?;
+    }
+    Ok((id, number))
+}
+
+/// The tenant's bills, newest first (Bills & payments).
+pub fn bills(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<Bill>, DomainError> {
+    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    let rows: Vec<(
+        i64,
+        String,
+        chrono::NaiveDateTime,
+        String,
+        String,
+        i64,
+        String,
+    )> = bills::table
+        .filter(bills::tenant_id.eq(tenant.0))
+        .order((bills::issued_at.desc(), bills::id.desc()))
+        .limit(500)
+        .select((
+            bills::id,
+            bills::number,
+            bills::issued_at,
+            bills::kind,
+            bills::state,
+            bills::total_cents,
+            bills::payment_method,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, number, at, kind, state, total_cents, payment_method)| Bill {
+                id,
+                number,
+                issued_at: utc(at),
+                kind,
+                state,
+                total_cents,
+                payment_method,
+                lines: vec![],
+            },
+        )
+        .collect())
+}
+
+/// One bill with its lines; a bill of another tenant is not found.
+pub fn bill(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Bill, DomainError> {
+    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    let (id, number, at, kind, state, total_cents, payment_method): (
+        i64,
+        String,
+        chrono::NaiveDateTime,
+        String,
+        String,
+        i64,
+        String,
+    ) = bills::table
+        .filter(bills::id.eq(id))
+        .filter(bills::tenant_id.eq(tenant.0))
+        .select((
+            bills::id,
+            bills::number,
+            bills::issued_at,
+            bills::kind,
+            bills::state,
+            bills::total_cents,
+            bills::payment_method,
+        ))
+        .first(conn)?;
+    let lines = bill_lines::table
+        .filter(bill_lines::bill_id.eq(id))
+        .order(bill_lines::id)
+        .select((
+            bill_lines::description,
+            bill_lines::quantity,
+            bill_lines::amount_cents,
+        ))
+        .load::<(String, i32, i64)>(conn)?
+        .into_iter()
+        .map(|(description, quantity, amount_cents)| BillLine {
+            description,
+            quantity,
+            amount_cents,
+        })
+        .collect();
+    Ok(Bill {
+        id,
+        number,
+        issued_at: utc(at),
+        kind,
+        state,
+        total_cents,
+        payment_method,
+        lines,
+    })
+}
+
+// ---------------------------------------------------------------- emails
+
+/// Mails the tenant's Billing and Global admins through the outbox.
+pub(crate) fn mail_billing_admins(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    subject: &str,
+    body: &str,
+) -> Result<(), DomainError> {
+    let tenant_name: String = tenants::table
+        .find(tenant.0)
+        .select(tenants::name)
+        .first(conn)?;
+    let recipients: Vec<String> = users::table
+        .inner_join(user_roles::table)
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::state.eq("active"))
+        .filter(user_roles::role.eq_any(["global", "billing"]))
+        .select(users::email)
+        .distinct()
+        .order(users::email)
+        .load(conn)?;
+    for to in recipients {
+        outbox::enqueue(
+            conn,
+            now,
+            &outbox::Email {
+                tenant: Some(tenant),
+                to: &to,
+                subject: &format!("{tenant_name}: {subject}"),
+                body,
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! Billing pages through HTTP: roles, bad input, the conflict banner, export.
+
+mod common;
+
+use actix_web::http::StatusCode;
+use common::*;
+
+#[actix_web::test]
+async fn license_and_user_admins_are_refused_billing_pages() {
+    let db = TestDb::with_demo();
+    for email in ["licenses@contoso.example", "users@contoso.example"] {
+        let mut b = signed_in(&db, email).await;
+        for path in [
+            "/billing/products",
+            "/billing/payment-methods",
+            "/billing/bills",
+            "/billing/export.csv",
+            "/billing/buy",
+        ] {
+            assert_eq!(
+                b.get(path).await.status,
+                StatusCode::FORBIDDEN,
+                "{email} {path}"
+            );
+        }
+        assert!(
+            !b.get("/")
+                .await
+                .contains("href=\"/billing/payment-methods\"")
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_bad_card_stays_on_the_form_with_the_reason_and_nothing_is_kept() {
+    let db = TestDb::with_demo();
+    let mut b = signed_in(&db, "billing@contoso.example").await;
+    let page = "/billing/payment-methods";
+    let bad = b
+        .submit(
+            page,
+            page,
+            &[
+                ("holder", "Bill Hughes"),
+                ("number", "4242 4242 4242 4241"),
+                ("exp_month", "12"),
+                ("exp_year", "2030"),
+                ("security_code", "123"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("Enter a valid card number.") && bad.contains("value=\"Bill Hughes\""));
+    let good = b
+        .submit(
+            page,
+            page,
+            &[
+                ("holder", "Bill Hughes"),
+                ("number", "5555 5555 5555 4444"),
+                ("exp_month", "12"),
+                ("exp_year", "2030"),
+                ("security_code", "123"),
+            ],
+        )
+        .await;
+    assert_eq!(good.location.as_deref(), Some(page));
+    let shown = b.get(page).await;
+    assert!(
+        shown.contains("Mastercard •••• 4444")
+            && !shown.contains("5555 5555 5555 4444")
+            && !shown.contains("5555555555554444")
+    );
+}
+
+#[actix_web::test]
+async fn buying_licenses_shows_the_bill_and_the_licenses_page_agrees() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let mut b = signed_in(&db, "admin@contoso.example").await;
+    let products = b.get("/billing/products").await;
+    let row = products
+        .body
+        .split("<tr>")
+        .find(|r| r.contains("Credit card") && r.contains("Business Premium"))
+        .unwrap();
+    let start = row.find("/billing/subscriptions/").unwrap();
+    let id: String = row[start + 23..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let page = format!("/billing/subscriptions/{id}");
+    let sub = b.get(&page).await;
+    assert!(
+        sub.contains("Buy licenses")
+            && sub.contains("Remove licenses")
+            && sub.contains("Cancel subscription")
+    );
+    let bought = b
+        .submit(&page, &format!("{page}/buy"), &[("quantity", "2")])
+        .await;
+    assert_eq!(bought.location.as_deref(), Some(page.as_str()));
+    assert!(
+        b.get(&page)
+            .await
+            .contains("Bought 2 licenses. The charge is on bill B202611-")
+    );
+    let (licenses, _, _) = pool_counts(&db, contoso, "Business Premium");
+    assert_eq!(licenses, 15);
+    let bills = b.get("/billing/bills").await;
+    assert!(bills.contains("Paid") && bills.contains("Visa •••• 4242"));
+    let zero = b
+        .submit(&page, &format!("{page}/buy"), &[("quantity", "0")])
+        .await;
+    assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(zero.contains("Enter how many licenses to buy"));
+    let words = b
+        .submit(&page, &format!("{page}/buy"), &[("quantity", "lots")])
+        .await;
+    assert_eq!(words.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[actix_web::test]
+async fn a_disabled_subscription_shows_the_conflict_banner_with_four_ways_out() {
+    let db = TestDb::with_demo();
+    let renewal = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 1, 0, 0).unwrap();
+    allot::jobs::tick(
+        &mut db.conn(),
+        &allot::domain::billing::TestGateway,
+        renewal,
+    )
+    .unwrap();
+    allot::jobs::tick(
+        &mut db.conn(),
+        &allot::domain::billing::TestGateway,
+        renewal + chrono::Duration::days(8),
+    )
+    .unwrap();
+    let mut b = signed_in(&db, "admin@contoso.example").await;
+    for path in ["/", "/licenses", "/billing/products"] {
+        let page = b.get(path).await;
+        assert!(
+            page.contains("License conflict: Business Premium."),
+            "{path}"
+        );
+        assert!(page.contains("2 users are beyond the count"), "{path}");
+        for way in [
+            "Add licenses",
+            "Remove licenses from users",
+            "Delete users",
+            "Update the payment method",
+        ] {
+            assert!(page.contains(way), "{path}: {way}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn export_data_gives_every_user_and_their_licenses() {
+    let db = TestDb::with_demo();
+    let mut b = signed_in(&db, "billing@contoso.example").await;
+    let csv = b.get("/billing/export.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("users-and-licenses.csv")
+    );
+    assert!(
+        csv.body
+            .starts_with("display_name,sign_in_name,state,licenses\r\n")
+    );
+    assert!(csv.contains(
+        "Alex Wilber,user01@contoso.example,active,Business Premium; Sales Professional\r\n"
+    ));
+    assert_eq!(csv.body.lines().count(), 45, "a header and 44 users");
+    let json = b.get("/billing/export.json").await;
+    let parsed: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(parsed.as_array().unwrap().len(), 44);
+    assert_eq!(
+        b.get("/billing/export.xml").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn another_tenants_bill_or_subscription_is_not_found() {
+    let db = TestDb::with_demo();
+    let (_, fabrikam) = tenants(&db);
+    let fab_admin = actor(&db, "admin@fabrikam.example");
+    let fab_sub =
+        allot::domain::subscriptions::list(&mut db.conn(), &fab_admin, fabrikam).unwrap()[0].id;
+    let mut b = signed_in(&db, "admin@contoso.example").await;
+    assert_eq!(
+        b.get(&format!("/billing/subscriptions/{}", fab_sub.0))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let refused = b
+        .submit(
+            "/billing/products",
+            &format!("/billing/subscriptions/{}/cancel", fab_sub.0),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.get("/billing/bills/424242").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
