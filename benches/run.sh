@@ -7,14 +7,19 @@
 # For each backend it loads a large tenant into a fresh database (benches/load_tenant.rs: the
 # demo plus N users, 20 products, 2 assignments per user), starts the release server on
 # 127.0.0.1, signs in as admin@contoso.example, and measures with a load tool (oha; wrk when oha
-# is missing and won't install):
+# is missing and won't install), one client at a time and then C at a time:
 #   GET /licenses                the Licenses page
 #   GET /users                   the first page of Active users
 #   GET /users?q=PREFIX          a search of Active users
 #   GET /static/app.css          a plain static file, the baseline of the same run
-# then times one POST /licenses/{product}/assign of 10,000 users (K times, on fresh users).
+# then times one POST /licenses/{product}/assign of 10,000 users with confirm=yes (up to K
+# times, on fresh users, while a run takes under 30 s), after timing the same POST without
+# confirm (the confirmation page), which shows what the assignment itself adds.
 # PostgreSQL: a throwaway database on postgres://postgres@127.0.0.1:5432 (ALLOT_BENCH_PG to
 # change), dropped on exit. Everything listens on and talks to 127.0.0.1 only.
+#
+# Other load on the machine skews every figure: before measuring, the script waits (up to
+# QUIET_WAIT seconds, default 900) for the 1-minute load average to fall below 1, and prints it.
 set -euo pipefail
 
 USERS=100000
@@ -25,11 +30,12 @@ SEARCH=mar
 BULK_RUNS=3
 BULK_SIZE=10000
 OUT=""
-MAX_SECONDS=60 # per endpoint: fewer requests when an endpoint is too slow for REQUESTS in this
+MAX_SECONDS=45 # per measurement: fewer requests when an endpoint is too slow for REQUESTS
+QUIET_WAIT="${QUIET_WAIT:-900}"
 PG_ADMIN_URL="${ALLOT_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 
 usage() {
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -120,6 +126,22 @@ free_port() {
     die "no free port in 18200-18299"
 }
 
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# Waits for the machine to be quiet (1-minute load average under 1), at most QUIET_WAIT s.
+wait_quiet() {
+    local waited=0
+    while awk -v l="$(load1)" 'BEGIN { exit !(l >= 1.0) }'; do
+        if [ "$waited" -ge "$QUIET_WAIT" ]; then
+            log "the machine is still busy (load $(load1)); measuring anyway"
+            return
+        fi
+        [ "$waited" = 0 ] && log "waiting for the machine to be quiet (load $(load1))"
+        sleep 10
+        waited=$((waited + 10))
+    done
+}
+
 # sql BACKEND QUERY: one value from the bench database.
 sql() {
     case "$1" in
@@ -128,22 +150,21 @@ sql() {
     esac
 }
 
-# measure LABEL PATH: prints "LABEL|requests|p50 ms|p99 ms|req/s|statuses" (ms, 2 decimals).
+# measure LABEL PATH CONCURRENCY: prints "LABEL|C|requests|p50 ms|p99 ms|req/s|statuses".
 measure() {
-    local label="$1" path="$2" url="http://127.0.0.1:$PORT$2" n
+    local label="$1" url="http://127.0.0.1:$PORT$2" c="$3" n
     if [ "$TOOL" = oha ]; then
         # A short probe decides how many requests fit in MAX_SECONDS.
-        local probe rps
-        probe="$(timeout 120 oha --no-tui "${OHA_JSON[@]}" -n 100 -c "$CONCURRENCY" \
+        local probe rps json
+        probe="$(timeout 120 oha --no-tui "${OHA_JSON[@]}" -n 50 -c "$c" \
             -H "Cookie: $COOKIE" "$url")"
         rps="$(jq -r '.summary.requestsPerSec' <<<"$probe")"
         n="$(jq -rn --argjson rps "$rps" --argjson max "$REQUESTS" --argjson secs "$MAX_SECONDS" \
             '[$max, ([200, ($rps * $secs | floor)] | max)] | min')"
-        local json
-        json="$(timeout $((MAX_SECONDS * 3 + 60)) oha --no-tui "${OHA_JSON[@]}" -n "$n" \
-            -c "$CONCURRENCY" -H "Cookie: $COOKIE" "$url")"
-        jq -r --arg name "$label" '
-            [$name,
+        json="$(timeout $((MAX_SECONDS * 4 + 60)) oha --no-tui "${OHA_JSON[@]}" -n "$n" \
+            -c "$c" -H "Cookie: $COOKIE" "$url")"
+        jq -r --arg name "$label" --arg c "$c" '
+            [$name, $c,
              ([.statusCodeDistribution[]] | add | tostring),
              (.latencyPercentiles.p50 * 1000 * 100 | round / 100 | tostring),
              (.latencyPercentiles.p99 * 1000 * 100 | round / 100 | tostring),
@@ -151,27 +172,38 @@ measure() {
              (.statusCodeDistribution | to_entries | map("\(.key)×\(.value)") | join(" "))]
             | join("|")' <<<"$json"
     else
-        local out
-        out="$(timeout 120 wrk -t2 -c "$CONCURRENCY" -d20s --latency -H "Cookie: $COOKIE" "$url")"
-        awk -v label="$label" '
+        local out threads=$((c < 2 ? 1 : 2))
+        out="$(timeout 120 wrk -t"$threads" -c "$c" -d20s --latency -H "Cookie: $COOKIE" "$url")"
+        awk -v name="$label" -v c="$c" '
             function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
                              if (v ~ /s$/) return v * 1000; return v }
             $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
             /requests in/ { n = $1 } /^Requests\/sec/ { rps = $2 }
             /Non-2xx/ { bad = $NF }
-            END { printf "%s|%s|%.2f|%.2f|%.1f|%s\n", label, n, p50, p99, rps,
+            END { printf "%s|%s|%s|%.2f|%.2f|%.1f|%s\n", name, c, n, p50, p99, rps,
                   (bad ? "non-2xx×" bad : "2xx") }' <<<"$out"
     fi
 }
 
-table_header() {
-    printf '| endpoint | requests | p50 ms | p99 ms | req/s | statuses |\n'
-    printf '|---|--:|--:|--:|--:|---|\n'
+# post_ids FILE CONFIRM: the form body for the bulk assignment of the ids in FILE.
+post_body() {
+    printf 'csrf_token=%s' "$CSRF"
+    [ "$2" = yes ] && printf '&confirm=yes'
+    awk '{ printf "&users=%s", $1 }' "$1"
+}
+
+# post BODYFILE PATH: "HTTP-status milliseconds".
+post() {
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 900 \
+        -H "Cookie: $COOKIE" -H 'Content-Type: application/x-www-form-urlencoded' \
+        --data-binary "@$1" "http://127.0.0.1:$PORT$2" |
+        awk '{ printf "%s %.0f\n", $1, $2 * 1000 }'
 }
 
 # ------------------------------------------------------------------ one backend
 bench_backend() {
-    local backend="$1" data="$WORK/$1"
+    local backend="$1" data="$WORK/$1" name
+    name="$([ "$backend" = sqlite ] && echo SQLite || echo PostgreSQL)"
     mkdir -p "$data"
     export ALLOT_DATA_DIR="$data"
     case "$backend" in
@@ -189,12 +221,11 @@ bench_backend() {
 
     log "$backend: loading $USERS users"
     local load_log="$data/load.log"
-    cargo bench --bench load_tenant -- --users "$USERS" --bulk-ids "$data/bulk_ids.txt" \
-        | tee "$load_log"
-    local bulk_product
+    cargo bench --bench load_tenant -- --users "$USERS" --bulk-ids "$data/bulk_ids.txt" |
+        tee "$load_log" >&2
+    local bulk_product load_line
     bulk_product="$(sed -n 's/^BULK_PRODUCT=//p' "$load_log")"
     [ -n "$bulk_product" ] || die "the loader printed no BULK_PRODUCT"
-    local load_line
     load_line="$(grep '^loaded into' "$load_log")"
 
     PORT="$(free_port)"
@@ -220,9 +251,9 @@ bench_backend() {
     [ "$status" = 303 ] || die "sign-in answered $status, not 303"
     COOKIE="allot_admin=$(awk '$6 == "allot_admin" { v = $7 } END { print v }' "$jar")"
     # The token is rotated at sign-in: read the current one from a signed-in page.
-    csrf="$(curl -fs -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/licenses" |
+    CSRF="$(curl -fs -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/licenses" |
         sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)"
-    [ -n "$csrf" ] || die "signed in, but /licenses shows no csrf_token (not signed in?)"
+    [ -n "$CSRF" ] || die "signed in, but /licenses shows no csrf_token (not signed in?)"
     status="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" \
         "http://127.0.0.1:$PORT/users?q=$SEARCH")"
     [ "$status" = 200 ] || die "/users?q=$SEARCH answered $status"
@@ -230,67 +261,83 @@ bench_backend() {
     # Warm up caches and the connection pool.
     local path
     for path in /licenses /users "/users?q=$SEARCH" /static/app.css; do
-        for i in $(seq 1 20); do
+        for i in $(seq 1 10); do
             curl -s -o /dev/null -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$path"
         done
     done
 
-    log "$backend: measuring with $TOOL (concurrency $CONCURRENCY)"
-    local rows=()
-    rows+=("$(measure "GET /licenses (Licenses page)" /licenses)")
-    rows+=("$(measure "GET /users (Active users, first page)" /users)")
-    rows+=("$(measure "GET /users?q=$SEARCH (search)" "/users?q=$SEARCH")")
-    rows+=("$(measure "GET /static/app.css (static baseline)" /static/app.css)")
+    wait_quiet
+    local load_before
+    load_before="$(load1)"
+    log "$backend: measuring with $TOOL (load average $load_before)"
+    local rows=() c
+    for c in 1 "$CONCURRENCY"; do
+        rows+=("$(measure "GET /licenses (Licenses page)" /licenses "$c")")
+        rows+=("$(measure "GET /users (Active users, first page)" /users "$c")")
+        rows+=("$(measure "GET /users?q=$SEARCH (search)" "/users?q=$SEARCH" "$c")")
+        rows+=("$(measure "GET /static/app.css (static baseline)" /static/app.css "$c")")
+        printf '  %s\n' "${rows[@]: -4}" >&2
+    done
 
     # The bulk assignment: 10,000 users who lack the product, in one form POST.
-    local lacking runs size before after body code time bulk_rows=()
+    local lacking runs size before after code ms bulk_rows=()
     lacking="$(wc -l <"$data/bulk_ids.txt")"
     size=$((lacking < BULK_SIZE ? lacking : BULK_SIZE))
     runs=$((lacking / size < BULK_RUNS ? lacking / size : BULK_RUNS))
-    log "$backend: bulk assignment of $size users to product $bulk_product, $runs time(s)"
+    local action="/licenses/$bulk_product/assign"
+    sed -n "1,${size}p" "$data/bulk_ids.txt" >"$data/ids_1.txt"
+    post_body "$data/ids_1.txt" no >"$data/confirm.txt"
+    log "$backend: POST $action of $size users without confirm (the confirmation page)"
+    read -r code ms < <(post "$data/confirm.txt" "$action")
+    echo "  HTTP $code in $ms ms" >&2
+    bulk_rows+=("POST $action, $size users, no confirm (confirmation page only)|HTTP $code|$ms ms|–")
     for i in $(seq 1 "$runs"); do
-        body="$data/bulk_$i.txt"
-        {
-            printf 'csrf_token=%s&confirm=yes' "$csrf"
-            sed -n "$(((i - 1) * size + 1)),$((i * size))p" "$data/bulk_ids.txt" |
-                awk '{ printf "&users=%s", $1 }'
-        } >"$body"
+        wait_quiet
+        sed -n "$(((i - 1) * size + 1)),$((i * size))p" "$data/bulk_ids.txt" >"$data/ids_$i.txt"
+        post_body "$data/ids_$i.txt" yes >"$data/bulk_$i.txt"
         before="$(sql "$backend" "SELECT count(*) FROM license_assignments WHERE product_id = $bulk_product")"
-        read -r code time < <(curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
-            --max-time 600 -H "Cookie: $COOKIE" \
-            -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "@$body" \
-            "http://127.0.0.1:$PORT/licenses/$bulk_product/assign")
+        log "$backend: bulk assignment $i: POST $action of $size users, confirm=yes"
+        read -r code ms < <(post "$data/bulk_$i.txt" "$action")
         after="$(sql "$backend" "SELECT count(*) FROM license_assignments WHERE product_id = $bulk_product")"
-        local ms
-        ms="$(awk -v t="$time" 'BEGIN { printf "%.0f", t * 1000 }')"
-        echo "  run $i: HTTP $code in $ms ms; assignments of the product $before → $after" >&2
+        echo "  HTTP $code in $ms ms; assignments of the product $before → $after" >&2
         [ "$code" = 303 ] || echo "  !! expected 303, got $code" >&2
         [ $((after - before)) = "$size" ] || echo "  !! expected $size new assignments" >&2
-        bulk_rows+=("POST /licenses/$bulk_product/assign ($size users), run $i|HTTP $code|$ms ms|$((after - before)) assigned")
+        bulk_rows+=("POST $action, $size users, confirm=yes (run $i)|HTTP $code|$ms ms|$((after - before))")
+        # A run is not cheap when it takes 30 s; one is then enough.
+        [ "$ms" -lt 30000 ] || break
     done
+    local load_after
+    load_after="$(load1)"
     stop_server
 
     {
-        printf '### %s\n\n' "$([ "$backend" = sqlite ] && echo SQLite || echo PostgreSQL)"
-        printf '%s\n\n' "$load_line"
-        table_header
+        printf '### %s\n\n' "$name"
+        printf '%s. Load average %s before measuring, %s after.\n\n' \
+            "$load_line" "$load_before" "$load_after"
+        printf '| endpoint | clients | requests | p50 ms | p99 ms | req/s | statuses |\n'
+        printf '|---|--:|--:|--:|--:|--:|---|\n'
         local row
         for row in "${rows[@]}"; do printf '| %s |\n' "${row//|/ | }"; done
-        printf '\n| bulk assignment | status | wall time | rows |\n|---|---|--:|--:|\n'
+        printf '\n| bulk assignment | status | wall time | new assignments |\n|---|---|--:|--:|\n'
         for row in "${bulk_rows[@]}"; do printf '| %s |\n' "${row//|/ | }"; done
         printf '\n'
     } >>"$RESULTS"
-    printf '\n' >&2
-    cat "$RESULTS" >&2
     drop_pg
 }
 
 {
-    printf '## %s users, %s, concurrency %s\n\n' "$USERS" "$(date -u +%Y-%m-%dT%H:%MZ)" "$CONCURRENCY"
-    printf 'commit %s%s; %s cores; load tool: %s\n\n' \
-        "$(git rev-parse --short HEAD 2>/dev/null || echo "${ALLOT_BENCH_COMMIT:-unknown}")" \
-        "$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')" \
-        "$(nproc)" "$($TOOL --version 2>/dev/null | head -n1)"
+    local_changes=""
+    if commit="$(git rev-parse --short HEAD 2>/dev/null)"; then
+        git diff --quiet HEAD -- src templates migrations static 2>/dev/null ||
+            local_changes=" (with uncommitted changes to the app)"
+    else
+        commit="${ALLOT_BENCH_COMMIT:-unknown}"
+    fi
+    printf '## %s users, %s\n\n' "$USERS" "$(date -u +%Y-%m-%dT%H:%MZ)"
+    printf 'Commit %s%s; %s cores, %s GiB RAM; %s; %s requests per measurement at most (fewer when %s s would not do), after a probe of 50.\n\n' \
+        "$commit" "$local_changes" "$(nproc)" \
+        "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" \
+        "$($TOOL --version 2>/dev/null | head -n1)" "$REQUESTS" "$MAX_SECONDS"
 } >>"$RESULTS"
 for backend in $BACKENDS; do
     bench_backend "$backend"

@@ -117,7 +117,8 @@ fn execute(command: Command) -> Result<(), String> {
                 );
             }
             drop(conn);
-            web::serve(config, pool, clock, &bind)
+            let mailer = mailer(&config)?;
+            web::serve(config, pool, clock, mailer, &bind)
                 .map_err(|e| format!("cannot serve on {bind}: {e}"))
         }
         Command::Migrate => {
@@ -147,6 +148,11 @@ fn execute(command: Command) -> Result<(), String> {
                 None => clock.now(),
             };
             let report = jobs::tick(&mut conn, &TestGateway, now).map_err(|e| e.to_string())?;
+            if let Some(mailer) = mailer(&config)? {
+                let sent = crate::domain::outbox::deliver(&mut conn, mailer.as_ref(), now, 1000)
+                    .map_err(|e| e.to_string())?;
+                println!("Sent {sent} emails from the outbox.");
+            }
             if report.ran {
                 println!(
                     "Ran the scheduled jobs as of {}: {report:?}",
@@ -211,6 +217,19 @@ fn execute(command: Command) -> Result<(), String> {
             println!("Created {email} as {}.", role.title());
             Ok(())
         }
+    }
+}
+
+/// The SMTP mailer when `ALLOT_SMTP_URL` is set; otherwise emails stay in the outbox.
+fn mailer(
+    config: &Config,
+) -> Result<Option<std::sync::Arc<dyn crate::domain::outbox::Mailer>>, String> {
+    match &config.smtp_url {
+        Some(url) => Ok(Some(std::sync::Arc::new(crate::mail::SmtpMailer::new(
+            url,
+            &config.smtp_from,
+        )?))),
+        None => Ok(None),
     }
 }
 

@@ -14,6 +14,7 @@ pub struct Config {
     pub cookie_secure: bool,
     pub session_idle_minutes: i64,
     pub smtp_url: Option<String>,
+    pub smtp_from: String,
 }
 
 const SECRET_FILE: &str = "allot.secret";
@@ -60,6 +61,8 @@ impl Config {
             },
         };
         let smtp_url = var("ALLOT_SMTP_URL");
+        let smtp_from =
+            var("ALLOT_SMTP_FROM").unwrap_or_else(|| "allot <no-reply@localhost>".into());
         Ok(Config {
             database_url,
             data_dir,
@@ -67,6 +70,7 @@ impl Config {
             cookie_secure,
             session_idle_minutes,
             smtp_url,
+            smtp_from,
         })
     }
 }

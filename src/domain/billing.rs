@@ -95,6 +95,16 @@ pub fn prorate(amount_cents: i64, numerator: i64, denominator: i64) -> i64 {
     if amount_cents < 0 { -rounded } else { rounded }
 }
 
+/// "1 license", "3 licenses": a count with its noun in the right number.
+pub fn count_of(n: impl Into<i64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// "$1,234.56".
 pub fn format_money(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };

@@ -76,3 +76,37 @@ pub fn list(
         })
         .collect())
 }
+
+/// Sends an email. The server uses SMTP (`crate::mail`); tests may use anything.
+pub trait Mailer: Send + Sync {
+    fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
+}
+
+/// Sends what the outbox holds, oldest first, at most `limit`, marking each sent. An email
+/// that fails stays for the next run. Idempotent: a sent email is never sent again.
+pub fn deliver(
+    conn: &mut DbConnection,
+    mailer: &dyn Mailer,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize, DomainError> {
+    let pending: Vec<(i64, String, String, String)> = outbox::table
+        .filter(outbox::sent_at.is_null())
+        .order(outbox::id)
+        .limit(limit)
+        .select((outbox::id, outbox::to_email, outbox::subject, outbox::body))
+        .load(conn)?;
+    let mut sent = 0;
+    for (id, to, subject, body) in pending {
+        match mailer.send(&to, &subject, &body) {
+            Ok(()) => {
+                diesel::update(outbox::table.find(id))
+                    .set(outbox::sent_at.eq(Some(naive(now))))
+                    .execute(conn)?;
+                sent += 1;
+            }
+            Err(e) => tracing::warn!("could not send email {id} to {to}: {e}"),
+        }
+    }
+    Ok(sent)
+}

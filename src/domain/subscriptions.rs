@@ -38,6 +38,11 @@ impl SubscriptionRow {
         }
     }
 
+    /// "1 license", "5 licenses".
+    pub fn licenses_text(&self) -> String {
+        super::billing::count_of(self.quantity, "license")
+    }
+
     pub fn state_title(&self) -> &'static str {
         match self.state.as_str() {
             "pending" => "Pending",
@@ -394,8 +399,9 @@ pub fn buy_licenses(
         let line = Charge {
             subscription: Some(sub.id),
             description: format!(
-                "{}: {licenses} more licenses, prorated to {}",
+                "{}: {} added, prorated to {}",
                 sub.product_name,
+                billing::count_of(licenses, "license"),
                 utc(sub.term_end).format("%Y-%m-%d")
             ),
             quantity: licenses,
@@ -423,9 +429,14 @@ pub fn buy_licenses(
             conn,
             now,
             tenant,
-            &format!("You bought {licenses} {} licenses", sub.product_name),
             &format!(
-                "{licenses} licenses were added to your {} subscription ({detail}), charged {}.",
+                "You bought {} of {}",
+                billing::count_of(licenses, "license"),
+                sub.product_name
+            ),
+            &format!(
+                "{} added to your {} subscription ({detail}), charged {}.",
+                billing::count_of(licenses, "license"),
                 sub.product_name,
                 billing::format_money(amount)
             ),
@@ -502,8 +513,9 @@ pub fn remove_licenses(
         let preview = preview_removal(conn, actor, tenant, subscription, licenses)?;
         if !preview.beyond.is_empty() && !accept_conflict {
             return Err(DomainError::Conflict(format!(
-                "Removing {licenses} licenses would leave {} users beyond the count. Confirm to go ahead.",
-                preview.beyond.len()
+                "Removing {} would leave {} beyond the count. Confirm to go ahead.",
+                billing::count_of(licenses, "license"),
+                billing::count_of(preview.beyond.len() as i64, "user")
             )));
         }
         let sub = load_sub(conn, tenant, subscription)?;
@@ -515,8 +527,9 @@ pub fn remove_licenses(
             let line = Charge {
                 subscription: Some(sub.id),
                 description: format!(
-                    "{}: {licenses} licenses removed, prorated credit",
-                    sub.product_name
+                    "{}: {} removed, prorated credit",
+                    sub.product_name,
+                    billing::count_of(licenses, "license")
                 ),
                 quantity: licenses,
                 amount_cents: -credit,
@@ -551,7 +564,11 @@ pub fn remove_licenses(
             conn,
             now,
             tenant,
-            &format!("You removed {licenses} {} licenses", sub.product_name),
+            &format!(
+                "You removed {} of {}",
+                billing::count_of(licenses, "license"),
+                sub.product_name
+            ),
             &detail,
         )?;
         Ok(preview)
@@ -684,8 +701,9 @@ fn end_now_with_refund(
     let line = Charge {
         subscription: Some(sub.id),
         description: format!(
-            "{}: cancelled, prorated refund of {} licenses",
-            sub.product_name, sub.quantity
+            "{}: cancelled, prorated refund of {}",
+            sub.product_name,
+            billing::count_of(sub.quantity, "license")
         ),
         quantity: sub.quantity,
         amount_cents: -refund,
@@ -809,7 +827,8 @@ pub fn subscribe(
         let line = Charge {
             subscription: Some(id),
             description: format!(
-                "{name}: {licenses} licenses, {period}, {} – {}",
+                "{name}: {}, {period}, {} – {}",
+                billing::count_of(licenses, "license"),
                 now.format("%Y-%m-%d"),
                 end.format("%Y-%m-%d")
             ),
@@ -840,7 +859,8 @@ pub fn subscribe(
             tenant,
             &format!("You bought {name}"),
             &format!(
-                "{licenses} {name} licenses, {period}, charged {} (bill {bill}).",
+                "{} of {name}, {period}, charged {} (bill {bill}).",
+                billing::count_of(licenses, "license"),
                 billing::format_money(amount)
             ),
         )?;
@@ -1000,9 +1020,9 @@ fn renew(
     let line = Charge {
         subscription: Some(sub.id),
         description: format!(
-            "{}: {} licenses, renewal {} – {}",
+            "{}: {}, renewal {} – {}",
             sub.product_name,
-            sub.quantity,
+            billing::count_of(sub.quantity, "license"),
             start.format("%Y-%m-%d"),
             end.format("%Y-%m-%d")
         ),
@@ -1072,7 +1092,11 @@ fn renew(
         Some(tenant),
         "Renewed subscription",
         &sub.product_name,
-        &format!("{} licenses until {}", sub.quantity, end.format("%Y-%m-%d")),
+        &format!(
+            "{} until {}",
+            billing::count_of(sub.quantity, "license"),
+            end.format("%Y-%m-%d")
+        ),
     )?;
     billing::mail_billing_admins(
         conn,
@@ -1080,8 +1104,8 @@ fn renew(
         tenant,
         &format!("Your {} subscription renewed", sub.product_name),
         &format!(
-            "{} licenses until {}, charged {}.",
-            sub.quantity,
+            "{} until {}, charged {}.",
+            billing::count_of(sub.quantity, "license"),
             end.format("%B %-d, %Y"),
             billing::format_money(amount)
         ),

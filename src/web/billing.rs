@@ -139,7 +139,10 @@ pub async fn buy(
         Ok((n, bill)) => {
             flash(
                 &session.session,
-                format!("Bought {n} licenses. The charge is on bill {bill}."),
+                format!(
+                    "Bought {}. The charge is on bill {bill}.",
+                    billing::count_of(n, "license")
+                ),
             );
             Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
         }
@@ -191,7 +194,10 @@ pub async fn remove(
             preview,
         }),
         Ok((n, None)) => {
-            flash(&session.session, format!("Removed {n} licenses."));
+            flash(
+                &session.session,
+                format!("Removed {}.", billing::count_of(n, "license")),
+            );
             Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
         }
         Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
@@ -514,7 +520,12 @@ where
             let mut message = done.to_owned();
             if renewed > 0 {
                 message.push_str(&format!(
-                    " The payment went through: {renewed} subscriptions are active again."
+                    " The payment went through: {} active again.",
+                    if renewed == 1 {
+                        "1 subscription is".to_owned()
+                    } else {
+                        format!("{renewed} subscriptions are")
+                    }
                 ));
             }
             flash(&session.session, message);

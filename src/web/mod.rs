@@ -252,7 +252,13 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Runs the server until it is stopped, with the scheduled jobs every minute.
-pub fn serve(config: Config, pool: Pool, clock: Clock, bind: &str) -> std::io::Result<()> {
+pub fn serve(
+    config: Config,
+    pool: Pool,
+    clock: Clock,
+    mailer: Option<std::sync::Arc<dyn crate::domain::outbox::Mailer>>,
+    bind: &str,
+) -> std::io::Result<()> {
     let state = AppState::new(&config, pool, clock);
     actix_web::rt::System::new().block_on(async move {
         let jobs_state = state.clone();
@@ -267,6 +273,16 @@ pub fn serve(config: Config, pool: Pool, clock: Clock, bind: &str) -> std::io::R
                     .await
                 {
                     tracing::error!("scheduled jobs failed: {e}");
+                }
+                if let Some(mailer) = mailer.clone() {
+                    let sent = jobs_state
+                        .db(move |conn| {
+                            crate::domain::outbox::deliver(conn, mailer.as_ref(), now, 100)
+                        })
+                        .await;
+                    if let Err(e) = sent {
+                        tracing::error!("sending the outbox failed: {e}");
+                    }
                 }
             }
         });

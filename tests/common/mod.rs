@@ -119,6 +119,7 @@ pub fn test_config(db: &TestDb) -> Config {
         cookie_secure: false,
         session_idle_minutes: 480,
         smtp_url: None,
+        smtp_from: "allot <no-reply@localhost>".into(),
     }
 }
 

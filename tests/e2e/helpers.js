@@ -1,4 +1,5 @@
 // Shared helpers for allot's browser tests.
+const { execFileSync } = require('node:child_process');
 const { expect } = require('@playwright/test');
 
 const DEMO_PASSWORD = 'allot-demo';
@@ -125,6 +126,49 @@ async function assignOnProductPage(page, productName, names) {
   await expect(page.getByRole('status')).toContainText(`Assigned ${productName} licenses to ${names.length}`);
 }
 
+/** The value shown for `term` in a definition list on the page (dt/dd), trimmed. */
+async function detailValue(page, term) {
+  const terms = page.getByRole('main').getByRole('term');
+  const values = page.getByRole('main').getByRole('definition');
+  const count = await terms.count();
+  for (let i = 0; i < count; i++) {
+    if ((await terms.nth(i).innerText()).trim() === term) return (await values.nth(i).innerText()).trim();
+  }
+  throw new Error(`no "${term}" on the page`);
+}
+
+/**
+ * Runs `allot tick --now <iso>` against the e2e server's own database, as the scheduler
+ * would at that time. scripts/test exports the binary (ALLOT_BIN) and the server's
+ * environment (ALLOT_E2E_DATA_DIR, and ALLOT_E2E_DATABASE_URL on PostgreSQL). Retries while
+ * another process (the server's own scheduler) holds the job lock. Returns the command's output.
+ */
+function runTick(iso) {
+  const bin = process.env.ALLOT_BIN;
+  const dataDir = process.env.ALLOT_E2E_DATA_DIR;
+  if (!bin || !dataDir) {
+    throw new Error(
+      'runTick needs ALLOT_BIN (the allot binary) and ALLOT_E2E_DATA_DIR (the e2e server\'s ALLOT_DATA_DIR), ' +
+        'plus ALLOT_E2E_DATABASE_URL when the server runs on PostgreSQL; scripts/test sets them',
+    );
+  }
+  const env = { ...process.env, ALLOT_DATA_DIR: dataDir, RUST_LOG: 'warn' };
+  delete env.DATABASE_URL;
+  if (process.env.ALLOT_E2E_DATABASE_URL) env.DATABASE_URL = process.env.ALLOT_E2E_DATABASE_URL;
+  let last = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      last = execFileSync(bin, ['tick', '--now', iso], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      if (/Ran the scheduled jobs/.test(last)) return last;
+    } catch (e) {
+      // SQLite may be busy with the server's own tick: try again.
+      last = `${e.message}\n${e.stdout || ''}${e.stderr || ''}`;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+  }
+  throw new Error(`allot tick --now ${iso} did not run:\n${last}`);
+}
+
 module.exports = {
   signIn,
   signOut,
@@ -141,4 +185,6 @@ module.exports = {
   datesAround,
   unassignOnProductPage,
   assignOnProductPage,
+  detailValue,
+  runTick,
 };

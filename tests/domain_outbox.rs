@@ -1,0 +1,158 @@
+//! The outbox: emails are kept, then delivered by SMTP once each.
+
+mod common;
+
+use allot::domain::outbox;
+use allot::domain::schema::outbox as outbox_table;
+use allot::mail::SmtpMailer;
+use common::*;
+use diesel::prelude::*;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// A minimal SMTP server on loopback that accepts every message and keeps what it was sent.
+fn fake_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let keep = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = stream.write_all(b"220 fake ESMTP\r\n");
+            let mut in_data = false;
+            let mut message = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        keep.lock().unwrap().push(std::mem::take(&mut message));
+                        let _ = stream.write_all(b"250 queued\r\n");
+                    } else {
+                        message.push_str(&line);
+                    }
+                } else {
+                    let upper = line.to_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        b"250 fake\r\n"
+                    } else if upper.starts_with("DATA") {
+                        in_data = true;
+                        b"354 go on\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        let _ = stream.write_all(b"221 bye\r\n");
+                        break;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    let _ = stream.write_all(reply);
+                }
+                line.clear();
+            }
+        }
+    });
+    (port, received)
+}
+
+#[test]
+fn the_outbox_is_delivered_by_smtp_once_and_marked_sent() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let mut conn = db.conn();
+    outbox::enqueue(
+        &mut conn,
+        test_now(),
+        &outbox::Email {
+            tenant: Some(contoso),
+            to: "admin@contoso.example",
+            subject: "Contoso: a test",
+            body: "Hello from allot.",
+        },
+    )
+    .unwrap();
+    let (port, received) = fake_smtp();
+    let mailer = SmtpMailer::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "allot <no-reply@allot.example>",
+    )
+    .unwrap();
+    assert_eq!(
+        outbox::deliver(&mut conn, &mailer, test_now(), 100).unwrap(),
+        1
+    );
+    let messages = received.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].contains("Subject: Contoso: a test"));
+    assert!(messages[0].contains("To: admin@contoso.example"));
+    assert!(messages[0].contains("Hello from allot."));
+    let unsent: i64 = outbox_table::table
+        .filter(outbox_table::sent_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(unsent, 0);
+    assert_eq!(
+        outbox::deliver(&mut conn, &mailer, test_now(), 100).unwrap(),
+        0,
+        "nothing is sent twice"
+    );
+}
+
+#[test]
+fn an_unreachable_server_leaves_the_email_for_the_next_run() {
+    let db = TestDb::with_demo();
+    let mut conn = db.conn();
+    outbox::enqueue(
+        &mut conn,
+        test_now(),
+        &outbox::Email {
+            tenant: None,
+            to: "a@b.example",
+            subject: "s",
+            body: "b",
+        },
+    )
+    .unwrap();
+    // A port nothing listens on.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mailer = SmtpMailer::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "allot <no-reply@allot.example>",
+    )
+    .unwrap();
+    assert_eq!(
+        outbox::deliver(&mut conn, &mailer, test_now(), 100).unwrap(),
+        0
+    );
+    let unsent: i64 = outbox_table::table
+        .filter(outbox_table::sent_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(unsent, 1);
+    assert!(SmtpMailer::new("not a url", "x@y.example").is_err());
+}
+
+#[test]
+fn only_billing_support_reads_the_outbox() {
+    let db = TestDb::with_demo();
+    let mut conn = db.conn();
+    assert!(outbox::list(&mut conn, &actor(&db, "support@allot.example"), 10).is_ok());
+    for email in [
+        "partner@allot.example",
+        "admin@contoso.example",
+        "billing@contoso.example",
+    ] {
+        assert_eq!(
+            outbox::list(&mut conn, &actor(&db, email), 10).err(),
+            Some(allot::domain::DomainError::Forbidden),
+            "{email}"
+        );
+    }
+}
