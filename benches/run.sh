@@ -212,7 +212,7 @@ bench_backend() {
         ;;
     postgres)
         PG_DB="allot_bench_$$"
-        psql -q "$PG_ADMIN_URL/postgres" -c "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null
+        psql -q "$PG_ADMIN_URL/postgres" -c "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null 2>&1
         psql -q "$PG_ADMIN_URL/postgres" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
         export DATABASE_URL="$PG_ADMIN_URL/$PG_DB"
         ;;

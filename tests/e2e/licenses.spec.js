@@ -106,7 +106,7 @@ test('assigning to more users than there are licenses available is refused and c
 
   // One more user than there are licenses left.
   const wanted = before.available + 1;
-  const boxes = page.getByRole('table', { name: `Users without ${PREMIUM}` }).getByRole('checkbox');
+  const boxes = page.getByRole('table', { name: `Users without ${PREMIUM}` }).getByRole('checkbox', { name: /^Select (?!all$)/ });
   expect(await boxes.count()).toBeGreaterThanOrEqual(wanted);
   for (let i = 0; i < wanted; i++) await boxes.nth(i).check();
   const response = page.waitForResponse((r) => r.request().method() === 'POST');
@@ -256,4 +256,17 @@ test('a self-service purchase: admins cannot assign from it until they take it o
   // Give it back.
   await unassignOnProductPage(page, PROJECT, [newcomer]);
   expect(await licenseCounts(page, PROJECT)).toEqual(before);
+});
+
+test('Select all checks every assigned user on the page (a script enhancement)', async ({ page }) => {
+  await signIn(page, ADMIN);
+  await openProduct(page, PREMIUM);
+  const table = page.getByRole('table', { name: `Users assigned ${PREMIUM}` });
+  await table.getByRole('checkbox', { name: 'Select all', exact: true }).check();
+  const boxes = table.getByRole('checkbox', { name: /^Select (?!all$)/ });
+  const n = await boxes.count();
+  expect(n).toBeGreaterThan(1);
+  for (let i = 0; i < n; i++) await expect(boxes.nth(i)).toBeChecked();
+  await table.getByRole('checkbox', { name: 'Select all', exact: true }).uncheck();
+  for (let i = 0; i < n; i++) await expect(boxes.nth(i)).not.toBeChecked();
 });
