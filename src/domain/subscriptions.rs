@@ -334,10 +334,7 @@ fn charge(
     }
     let method = card_for(conn, tenant, sub)?;
     if let Err(decline) = gateway.charge(&method.card(), line.amount_cents, now) {
-        return Err(DomainError::Conflict(format!(
-            "The payment didn't go through: {}. Update the card on Payment methods, or add another, and try again.",
-            decline.reason()
-        )));
+        return Err(declined(decline));
     }
     let (_, number) =
         billing::issue_bill(conn, now, tenant, kind, "paid", &method.label(), &[line])?;
@@ -360,12 +357,30 @@ fn card_for(
     };
     match by_sub {
         Some(m) => Ok(m),
-        None => billing::default_method(conn, tenant)?.ok_or_else(|| {
-            DomainError::Conflict(
-                "There is no payment method. Add a card on Payment methods first.".into(),
-            )
-        }),
+        None => billing::default_method(conn, tenant)?.ok_or_else(no_payment_method),
     }
+}
+
+fn check_quantity_to_buy(licenses: i32) -> Result<(), DomainError> {
+    if (1..=100_000).contains(&licenses) {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            "quantity",
+            "Enter how many licenses to buy, from 1 to 100,000.",
+        ))
+    }
+}
+
+fn declined(decline: billing::Decline) -> DomainError {
+    DomainError::Conflict(format!(
+        "The payment didn't go through: {}. Update the card on Payment methods, or add another, and try again.",
+        decline.reason()
+    ))
+}
+
+fn no_payment_method() -> DomainError {
+    DomainError::Conflict("There is no payment method. Add a card on Payment methods first.".into())
 }
 
 /// Buy licenses: adds `licenses` to the subscription, charging the rest of the term, prorated.
@@ -379,12 +394,7 @@ pub fn buy_licenses(
     licenses: i32,
 ) -> Result<String, DomainError> {
     authz::may(actor, Action::ManageBilling, Some(tenant))?;
-    if !(1..=100_000).contains(&licenses) {
-        return Err(DomainError::invalid(
-            "quantity",
-            "Enter how many licenses to buy, from 1 to 100,000.",
-        ));
-    }
+    check_quantity_to_buy(licenses)?;
     super::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let sub = load_sub(conn, tenant, subscription)?;
@@ -780,33 +790,21 @@ pub fn subscribe(
     yearly: bool,
 ) -> Result<SubscriptionId, DomainError> {
     authz::may(actor, Action::ManageBilling, Some(tenant))?;
-    if !(1..=100_000).contains(&licenses) {
-        return Err(DomainError::invalid(
-            "quantity",
-            "Enter how many licenses to buy, from 1 to 100,000.",
-        ));
-    }
+    check_quantity_to_buy(licenses)?;
     super::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let (name, price): (String, i64) = products::table
             .find(product.0)
             .select((products::name, products::monthly_price_cents))
             .first(conn)?;
-        let method = billing::default_method(conn, tenant)?.ok_or_else(|| {
-            DomainError::Conflict(
-                "There is no payment method. Add a card on Payment methods first.".into(),
-            )
-        })?;
+        let method = billing::default_method(conn, tenant)?.ok_or_else(no_payment_method)?;
         let period = if yearly { "yearly" } else { "monthly" };
         let end = now
             .checked_add_months(Months::new(months(period)))
             .unwrap_or(now + Duration::days(30));
         let amount = price * i64::from(months(period)) * i64::from(licenses);
         if let Err(decline) = gateway.charge(&method.card(), amount, now) {
-            return Err(DomainError::Conflict(format!(
-                "The payment didn't go through: {}. Update the card on Payment methods, or add another, and try again.",
-                decline.reason()
-            )));
+            return Err(declined(decline));
         }
         let id: i64 = diesel::insert_into(subscriptions::table)
             .values((
