@@ -331,6 +331,32 @@ test('removing licenses below the assigned count first names the users beyond it
   await expectNoBanner(page);
 });
 
+test('removing licenses anyway makes a license conflict; buying them back ends it', async ({ page }) => {
+  await signIn(page, ADMIN);
+  expect(await licenseCounts(page, PREMIUM)).toEqual(DEMO_PREMIUM);
+
+  await openSubscription(page, PREMIUM, 5);
+  await page.getByLabel('Licenses to remove', { exact: true }).fill('5');
+  await page.getByRole('button', { name: 'Remove licenses', exact: true }).click();
+  await page.getByRole('button', { name: 'Remove licenses anyway', exact: true }).click();
+  await expect(page.getByRole('status')).toHaveText('Removed 5 licenses.');
+  expect(await detailValue(page, 'Licenses')).toBe('0');
+
+  // The conflict: 8 licenses for 10 users, shown with its four ways out.
+  expect(await licenseCounts(page, PREMIUM)).toEqual({ licenses: 8, assigned: 10, available: 0 });
+  await expectConflictBanner(page);
+
+  // Add licenses, the first way out: buying 5 back ends it.
+  await page.getByRole('alert').getByRole('link', { name: 'Add licenses', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Your products', exact: true })).toBeVisible();
+  await openSubscription(page, PREMIUM, 0);
+  await page.getByLabel('Licenses to add', { exact: true }).fill('5');
+  await page.getByRole('button', { name: 'Buy licenses', exact: true }).click();
+  await expect(page.getByRole('status')).toContainText('Bought 5 licenses.');
+  expect(await licenseCounts(page, PREMIUM)).toEqual(DEMO_PREMIUM);
+  await expectNoBanner(page);
+});
+
 test('buy a subscription from the catalog, then cancel it within the window: it ends with a refund', async ({ page }) => {
   await signIn(page, ADMIN);
   const before = await licenseCounts(page, SALES);
