@@ -92,7 +92,10 @@ CREATE TABLE license_assignments (
     assigned_at TIMESTAMP NOT NULL,
     UNIQUE (user_id, product_id)
 );
-CREATE INDEX license_assignments_pool ON license_assignments (tenant_id, product_id, assigned_at, id);
+-- Serves the pool counts (GROUP BY over its prefix, from the index alone) and "the latest
+-- assigned" order of a license conflict.
+CREATE INDEX license_assignments_pool ON license_assignments
+    (tenant_id, product_id, self_service_subscription_id, assigned_at, id);
 
 -- A user's data for a product's data-holding services, kept after unassigning until held_until
 -- (the seeds' 30 days), then deleted by the scheduled jobs.
