@@ -548,3 +548,66 @@ fn fifty_concurrent_assignments_to_a_pool_with_five_left_exactly_five_succeed() 
         5
     );
 }
+
+#[test]
+fn the_kept_counts_always_match_the_assignments() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let admin = actor(&db, "admin@contoso.example");
+    let premium = PoolRef::Tenant(product_id(&db, "Business Premium"));
+    let sales = PoolRef::Tenant(product_id(&db, "Sales Professional"));
+    let mut conn = db.conn();
+    licenses::assign(
+        &mut conn,
+        &admin,
+        test_now(),
+        contoso,
+        premium,
+        &contoso_users(&db, 11, 13),
+    )
+    .unwrap();
+    licenses::unassign(
+        &mut conn,
+        &admin,
+        test_now(),
+        contoso,
+        premium,
+        &contoso_users(&db, 1, 2),
+    )
+    .unwrap();
+    licenses::assign(
+        &mut conn,
+        &admin,
+        test_now(),
+        contoso,
+        sales,
+        &contoso_users(&db, 20, 22),
+    )
+    .unwrap();
+    let deleted = user_id(&db, "user03@contoso.example");
+    allot::domain::users::delete(&mut conn, &admin, test_now(), contoso, deleted).unwrap();
+    allot::domain::users::restore(&mut conn, &admin, test_now(), contoso, deleted).unwrap();
+    subs::take_over(
+        &mut conn,
+        &admin,
+        test_now(),
+        contoso,
+        self_service_sub(&db),
+    )
+    .unwrap();
+    allot::domain::users::manage_licenses(
+        &mut conn,
+        &admin,
+        test_now(),
+        contoso,
+        &contoso_users(&db, 4, 5),
+        allot::domain::users::ManageMode::UnassignAll,
+        &[],
+    )
+    .unwrap();
+    let kept = licenses::pools(&mut conn, &admin, contoso).unwrap();
+    licenses::recount(&mut conn, contoso).unwrap();
+    let counted = licenses::pools(&mut conn, &admin, contoso).unwrap();
+    assert_eq!(kept, counted);
+    assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 9, 4));
+}

@@ -220,6 +220,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             )?;
         }
         assign(conn, contoso, buyer, project, Some(self_service), started)?;
+        super::licenses::recount(conn, contoso)?;
         audit::record(
             conn,
             &actor,
@@ -272,6 +273,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
         for user in fabrikam_users.iter().take(3) {
             assign(conn, fabrikam, *user, premium, None, started)?;
         }
+        super::licenses::recount(conn, fabrikam)?;
         audit::record(
             conn,
             &actor,

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::schema::{
-    data_holds, license_assignments, product_services, products, subscriptions, tenants, users,
+    data_holds, license_assignments, license_counts, product_services, products, subscriptions,
+    tenants, users,
 };
 use super::{
     Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, UserId, audit,
@@ -89,18 +90,18 @@ pub(crate) fn load_pools(
         ))
         .load(conn)?;
 
-    let assigned: Vec<(i64, Option<i64>, i64)> = license_assignments::table
-        .filter(license_assignments::tenant_id.eq(tenant.0))
-        .group_by((
-            license_assignments::product_id,
-            license_assignments::self_service_subscription_id,
-        ))
+    let assigned: Vec<(i64, Option<i64>, i64)> = license_counts::table
+        .filter(license_counts::tenant_id.eq(tenant.0))
+        .filter(license_counts::assigned.gt(0))
         .select((
-            license_assignments::product_id,
-            license_assignments::self_service_subscription_id,
-            count_star(),
+            license_counts::product_id,
+            license_counts::pool,
+            license_counts::assigned,
         ))
-        .load(conn)?;
+        .load::<(i64, i64, i64)>(conn)?
+        .into_iter()
+        .map(|(product, pool, n)| (product, (pool != 0).then_some(pool), n))
+        .collect();
 
     let mut pools: BTreeMap<PoolKey, PoolSummary> = BTreeMap::new();
     for (sub, product, name, quantity, state, buyer) in subs {
@@ -187,6 +188,63 @@ pub(crate) fn lock(conn: &mut DbConnection, tenant: TenantId) -> Result<(), Doma
         .execute(conn)?;
     if updated == 0 {
         return Err(DomainError::NotFound);
+    }
+    Ok(())
+}
+
+/// Moves a pool's assigned count by `delta`. Called, under the tenant's license lock, by every
+/// change to license_assignments, so the counts always match the rows.
+pub(crate) fn adjust_count(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    product: ProductId,
+    self_service: Option<i64>,
+    delta: i64,
+) -> Result<(), DomainError> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let pool = self_service.unwrap_or(0);
+    let updated = diesel::update(
+        license_counts::table
+            .filter(license_counts::tenant_id.eq(tenant.0))
+            .filter(license_counts::product_id.eq(product.0))
+            .filter(license_counts::pool.eq(pool)),
+    )
+    .set(license_counts::assigned.eq(license_counts::assigned + delta))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(license_counts::table)
+            .values((
+                license_counts::tenant_id.eq(tenant.0),
+                license_counts::product_id.eq(product.0),
+                license_counts::pool.eq(pool),
+                license_counts::assigned.eq(delta),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Counts the tenant's assignments afresh into license_counts: for data loaded in bulk (the
+/// demo, the benchmark's loader).
+pub fn recount(conn: &mut DbConnection, tenant: TenantId) -> Result<(), DomainError> {
+    let counted: Vec<(i64, Option<i64>, i64)> = license_assignments::table
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .group_by((
+            license_assignments::product_id,
+            license_assignments::self_service_subscription_id,
+        ))
+        .select((
+            license_assignments::product_id,
+            license_assignments::self_service_subscription_id,
+            count_star(),
+        ))
+        .load(conn)?;
+    diesel::delete(license_counts::table.filter(license_counts::tenant_id.eq(tenant.0)))
+        .execute(conn)?;
+    for (product, self_service, n) in counted {
+        adjust_count(conn, tenant, ProductId(product), self_service, n)?;
     }
     Ok(())
 }
@@ -385,6 +443,7 @@ pub(crate) fn assign_locked(
     for chunk in rows.chunks(1000) {
         super::db::insert_batch!(conn, license_assignments::table, chunk)?;
     }
+    adjust_count(conn, tenant, product, self_service, new.len() as i64)?;
     // A license given back brings back the data still held for it.
     let new_ids: Vec<i64> = new.iter().map(|(u, _)| u.0).collect();
     for chunk in new_ids.chunks(5000) {
@@ -473,6 +532,11 @@ pub(crate) fn unassign_locked(
             .execute(conn)?,
         };
     }
+    let pool_key = match pool {
+        PoolRef::SelfService(sub) => Some(sub.0),
+        PoolRef::Tenant(_) => None,
+    };
+    adjust_count(conn, tenant, product, pool_key, -(removed as i64))?;
     if removed != ids.len() {
         // Rolls the transaction back: someone in the list did not hold this license.
         return Err(DomainError::Conflict(format!(

@@ -136,6 +136,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    license_counts (tenant_id, product_id, pool) {
+        tenant_id -> BigInt,
+        product_id -> BigInt,
+        pool -> BigInt,
+        assigned -> BigInt,
+    }
+}
+
+diesel::table! {
     data_holds (id) {
         id -> BigInt,
         tenant_id -> BigInt,
@@ -214,6 +223,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     bills,
     bill_lines,
     license_assignments,
+    license_counts,
     data_holds,
     deleted_user_licenses,
     audit_log,

@@ -158,6 +158,18 @@ pub fn take_over(
         )
         .set(license_assignments::self_service_subscription_id.eq(None::<i64>))
         .execute(conn)?;
+        let product: i64 = subscriptions::table
+            .find(subscription.0)
+            .select(subscriptions::product_id)
+            .first(conn)?;
+        licenses::adjust_count(
+            conn,
+            tenant,
+            ProductId(product),
+            Some(subscription.0),
+            -(moved as i64),
+        )?;
+        licenses::adjust_count(conn, tenant, ProductId(product), None, moved as i64)?;
         audit::record(
             conn,
             actor,

@@ -714,6 +714,16 @@ pub fn delete(
                 ))
                 .execute(conn)?;
         }
+        let all_held: Vec<(i64, Option<i64>)> = license_assignments::table
+            .filter(license_assignments::user_id.eq(user.0))
+            .select((
+                license_assignments::product_id,
+                license_assignments::self_service_subscription_id,
+            ))
+            .load(conn)?;
+        for (product, self_service) in &all_held {
+            licenses::adjust_count(conn, tenant, ProductId(*product), *self_service, -1)?;
+        }
         let freed = diesel::delete(
             license_assignments::table.filter(license_assignments::user_id.eq(user.0)),
         )

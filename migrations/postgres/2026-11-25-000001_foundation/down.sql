@@ -3,6 +3,7 @@ DROP TABLE outbox;
 DROP TABLE audit_log;
 DROP TABLE deleted_user_licenses;
 DROP TABLE data_holds;
+DROP TABLE license_counts;
 DROP TABLE license_assignments;
 DROP TABLE subscriptions;
 DROP TABLE product_services;

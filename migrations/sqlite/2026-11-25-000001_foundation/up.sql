@@ -97,6 +97,17 @@ CREATE TABLE license_assignments (
 CREATE INDEX license_assignments_pool ON license_assignments
     (tenant_id, product_id, self_service_subscription_id, assigned_at, id);
 
+-- How many licenses each pool has assigned, kept with every change to license_assignments
+-- (under the tenant's license lock) so the Licenses page reads a few rows, not every assignment.
+CREATE TABLE license_counts (
+    tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+    product_id INTEGER NOT NULL REFERENCES products(id),
+    -- 0 for the tenant's pool of the product; otherwise the self-service subscription's id.
+    pool BIGINT NOT NULL,
+    assigned BIGINT NOT NULL CHECK (assigned >= 0),
+    PRIMARY KEY (tenant_id, product_id, pool)
+);
+
 -- A user's data for a product's data-holding services, kept after unassigning until held_until
 -- (the seeds' 30 days), then deleted by the scheduled jobs.
 CREATE TABLE data_holds (
