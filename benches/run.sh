@@ -6,8 +6,8 @@
 #
 # For each backend it loads a large tenant into a fresh database (benches/load_tenant.rs: the
 # demo plus N users, 20 products, 2 assignments per user), starts the release server on
-# 127.0.0.1, signs in as admin@contoso.example, and measures with a load tool (oha; wrk when oha
-# is missing and won't install), one client at a time and then C at a time:
+# 127.0.0.1, signs in as admin@contoso.example, and measures with a load tool (oha when installed,
+# else wrk, else oha built by cargo), one client at a time and then C at a time:
 #   GET /licenses                the Licenses page
 #   GET /users                   the first page of Active users
 #   GET /users?q=PREFIX          a search of Active users
@@ -88,18 +88,18 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------ tools
 PATH="$HOME/.cargo/bin:$PATH"
 TOOL=""
+# An installed tool first: oha, then wrk (Debian's package installs in seconds); building oha
+# with cargo takes long on a small machine, so it is the last resort.
 if command -v oha >/dev/null; then
     TOOL=oha
+elif command -v wrk >/dev/null || { command -v apt-get >/dev/null &&
+    apt-get install -y wrk >/dev/null 2>&1; }; then
+    TOOL=wrk
 else
     log "installing oha (cargo install oha --locked)"
-    if timeout 1800 cargo install oha --locked >"$WORK/oha-install.log" 2>&1; then
-        TOOL=oha
-    elif command -v wrk >/dev/null || { command -v apt-get >/dev/null &&
-        apt-get install -y wrk >/dev/null 2>&1; }; then
-        TOOL=wrk
-    else
+    timeout 1800 cargo install oha --locked >"$WORK/oha-install.log" 2>&1 ||
         die "neither oha nor wrk is available"
-    fi
+    TOOL=oha
 fi
 for tool in curl jq; do command -v "$tool" >/dev/null || die "$tool is needed"; done
 case " $BACKENDS " in *" sqlite "*) command -v sqlite3 >/dev/null || die "sqlite3 is needed" ;; esac
