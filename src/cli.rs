@@ -228,6 +228,7 @@ fn mailer(
         Some(url) => Ok(Some(std::sync::Arc::new(crate::mail::SmtpMailer::new(
             url,
             &config.smtp_from,
+            &config.public_url,
         )?))),
         None => Ok(None),
     }

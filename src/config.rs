@@ -15,6 +15,8 @@ pub struct Config {
     pub session_idle_minutes: i64,
     pub smtp_url: Option<String>,
     pub smtp_from: String,
+    /// The address people reach the server at, for links in emails (`ALLOT_PUBLIC_URL`).
+    pub public_url: String,
 }
 
 const SECRET_FILE: &str = "allot.secret";
@@ -63,6 +65,17 @@ impl Config {
         let smtp_url = var("ALLOT_SMTP_URL");
         let smtp_from =
             var("ALLOT_SMTP_FROM").unwrap_or_else(|| "allot <no-reply@localhost>".into());
+        let public_url = match var("ALLOT_PUBLIC_URL") {
+            None => "http://localhost:8080".to_owned(),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(other) => {
+                return Err(format!(
+                    "ALLOT_PUBLIC_URL must start with http:// or https://, not '{other}'"
+                ));
+            }
+        };
         Ok(Config {
             database_url,
             data_dir,
@@ -71,6 +84,7 @@ impl Config {
             session_idle_minutes,
             smtp_url,
             smtp_from,
+            public_url,
         })
     }
 }

@@ -67,6 +67,11 @@ const TABLE: &[(Action, [bool; 4], [bool; 2])] = &[
         [true, false],
     ),
     (
+        Action::WorkVolumeLicensingRequests,
+        [false, false, false, false],
+        [false, true],
+    ),
+    (
         Action::ManageAgreements,
         [false, false, false, false],
         [false, true],

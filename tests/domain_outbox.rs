@@ -69,6 +69,7 @@ fn the_outbox_is_delivered_by_smtp_once_and_marked_sent() {
             to: "admin@contoso.example",
             subject: "Contoso: a test",
             body: "Hello from allot.",
+            link: Some("/support/requests/7"),
         },
     )
     .unwrap();
@@ -76,6 +77,7 @@ fn the_outbox_is_delivered_by_smtp_once_and_marked_sent() {
     let mailer = SmtpMailer::new(
         &format!("smtp://127.0.0.1:{port}"),
         "allot <no-reply@allot.example>",
+        "https://allot.example.test/",
     )
     .unwrap();
     assert_eq!(
@@ -87,6 +89,11 @@ fn the_outbox_is_delivered_by_smtp_once_and_marked_sent() {
     assert!(messages[0].contains("Subject: Contoso: a test"));
     assert!(messages[0].contains("To: admin@contoso.example"));
     assert!(messages[0].contains("Hello from allot."));
+    assert!(
+        messages[0].contains("https://allot.example.test/support/requests/7"),
+        "the link is the public address and the page's path: {}",
+        messages[0]
+    );
     let unsent: i64 = outbox_table::table
         .filter(outbox_table::sent_at.is_null())
         .count()
@@ -112,6 +119,7 @@ fn an_unreachable_server_leaves_the_email_for_the_next_run() {
             to: "a@b.example",
             subject: "s",
             body: "b",
+            link: None,
         },
     )
     .unwrap();
@@ -124,6 +132,7 @@ fn an_unreachable_server_leaves_the_email_for_the_next_run() {
     let mailer = SmtpMailer::new(
         &format!("smtp://127.0.0.1:{port}"),
         "allot <no-reply@allot.example>",
+        "https://allot.example.test/",
     )
     .unwrap();
     assert_eq!(
@@ -136,7 +145,7 @@ fn an_unreachable_server_leaves_the_email_for_the_next_run() {
         .get_result(&mut conn)
         .unwrap();
     assert_eq!(unsent, 1);
-    assert!(SmtpMailer::new("not a url", "x@y.example").is_err());
+    assert!(SmtpMailer::new("not a url", "x@y.example", "http://localhost:8080").is_err());
 }
 
 #[test]

@@ -48,6 +48,8 @@ pub enum Action {
     ViewSupportQueue,
     /// Work the queue of service requests of all tenants (billing support).
     WorkServiceRequests,
+    /// Work the volume licensing service requests of all tenants (partner).
+    WorkVolumeLicensingRequests,
     /// Volume licensing: agreements, orders, the OSM (partner).
     ManageAgreements,
     /// Read every email the system has sent or will send.
@@ -57,7 +59,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::ViewAdminCenter,
         Action::ViewLicenses,
         Action::AssignLicenses,
@@ -70,6 +72,7 @@ impl Action {
         Action::ManageRoles,
         Action::ViewSupportQueue,
         Action::WorkServiceRequests,
+        Action::WorkVolumeLicensingRequests,
         Action::ManageAgreements,
         Action::ViewOutbox,
         Action::UseService,
@@ -148,7 +151,12 @@ impl StaffRole {
                 )
             }
             StaffRole::Partner => {
-                matches!(action, Action::ViewSupportQueue | Action::ManageAgreements)
+                matches!(
+                    action,
+                    Action::ViewSupportQueue
+                        | Action::WorkVolumeLicensingRequests
+                        | Action::ManageAgreements
+                )
             }
         }
     }
@@ -222,4 +230,17 @@ pub fn may(actor: &Actor, action: Action, tenant: Option<TenantId>) -> Result<()
 /// `may`, as a yes or no for deciding what a page shows.
 pub fn can(actor: &Actor, action: Action, tenant: Option<TenantId>) -> bool {
     may(actor, action, tenant).is_ok()
+}
+
+/// May staff `actor` see and work a service request? Billing support works every request;
+/// partners only the volume licensing ones (the seed: "contact your Licensing Solutions
+/// Partner"). Tenant admins never work requests; they file and follow their own.
+pub fn may_work_request(actor: &Actor, volume_licensing: bool) -> Result<(), DomainError> {
+    if can(actor, Action::WorkServiceRequests, None)
+        || (volume_licensing && can(actor, Action::WorkVolumeLicensingRequests, None))
+    {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
 }

@@ -694,6 +694,7 @@ pub(crate) fn mail_billing_admins(
                 to: &to,
                 subject: &format!("{tenant_name}: {subject}"),
                 body,
+                link: Some("/billing/products"),
             },
         )?;
     }

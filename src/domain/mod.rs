@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod portal;
 pub mod schema;
+pub mod service_requests;
 pub mod signin;
 pub mod subscriptions;
 pub mod tenants;
@@ -49,6 +50,8 @@ id_type!(
     ProductId,
     /// A subscription of one tenant to one product.
     SubscriptionId,
+    /// A tenant's service request; its number on every page and email.
+    ServiceRequestId,
 );
 
 /// Who is acting. Every domain function that reads or changes a tenant's data takes one,

@@ -12,6 +12,9 @@ pub struct Email<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+    /// The page the email is about, as a path ("/support/requests/7"); the mailer puts the
+    /// server's public address before it.
+    pub link: Option<&'a str>,
 }
 
 /// Queues one email.
@@ -27,6 +30,7 @@ pub fn enqueue(
             outbox::to_email.eq(email.to),
             outbox::subject.eq(email.subject),
             outbox::body.eq(email.body),
+            outbox::link.eq(email.link),
         ))
         .execute(conn)?;
     Ok(())
@@ -39,6 +43,7 @@ pub struct Sent {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub link: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
 }
 
@@ -57,6 +62,7 @@ pub fn list(
             outbox::to_email,
             outbox::subject,
             outbox::body,
+            outbox::link,
             outbox::sent_at,
         ))
         .load::<(
@@ -64,14 +70,16 @@ pub fn list(
             String,
             String,
             String,
+            Option<String>,
             Option<chrono::NaiveDateTime>,
         )>(conn)?
         .into_iter()
-        .map(|(created_at, to, subject, body, sent_at)| Sent {
+        .map(|(created_at, to, subject, body, link, sent_at)| Sent {
             created_at: super::utc(created_at),
             to,
             subject,
             body,
+            link,
             sent_at: sent_at.map(super::utc),
         })
         .collect())
@@ -79,7 +87,8 @@ pub fn list(
 
 /// Sends an email. The server uses SMTP (`crate::mail`); tests may use anything.
 pub trait Mailer: Send + Sync {
-    fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
+    /// `link` is the path of the page the email is about, if any.
+    fn send(&self, to: &str, subject: &str, body: &str, link: Option<&str>) -> Result<(), String>;
 }
 
 /// Sends what the outbox holds, oldest first, at most `limit`, marking each sent. An email
@@ -90,15 +99,22 @@ pub fn deliver(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<usize, DomainError> {
-    let pending: Vec<(i64, String, String, String)> = outbox::table
+    type Pending = (i64, String, String, String, Option<String>);
+    let pending: Vec<Pending> = outbox::table
         .filter(outbox::sent_at.is_null())
         .order(outbox::id)
         .limit(limit)
-        .select((outbox::id, outbox::to_email, outbox::subject, outbox::body))
+        .select((
+            outbox::id,
+            outbox::to_email,
+            outbox::subject,
+            outbox::body,
+            outbox::link,
+        ))
         .load(conn)?;
     let mut sent = 0;
-    for (id, to, subject, body) in pending {
-        match mailer.send(&to, &subject, &body) {
+    for (id, to, subject, body, link) in pending {
+        match mailer.send(&to, &subject, &body, link.as_deref()) {
             Ok(()) => {
                 diesel::update(outbox::table.find(id))
                     .set(outbox::sent_at.eq(Some(naive(now))))

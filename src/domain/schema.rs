@@ -7,6 +7,7 @@ diesel::table! {
         domain -> Text,
         license_version -> BigInt,
         created_at -> Timestamp,
+        data_exported_at -> Nullable<Timestamp>,
     }
 }
 
@@ -183,6 +184,36 @@ diesel::table! {
         subject -> Text,
         body -> Text,
         sent_at -> Nullable<Timestamp>,
+        link -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    service_requests (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        kind -> Text,
+        subject -> Text,
+        description -> Text,
+        subscription_id -> Nullable<BigInt>,
+        quantity -> Nullable<Integer>,
+        state -> Text,
+        requester_id -> BigInt,
+        assigned_staff_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_request_comments (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        author_kind -> Text,
+        author -> Text,
+        body -> Text,
+        internal -> Bool,
+        created_at -> Timestamp,
     }
 }
 
@@ -210,6 +241,11 @@ diesel::joinable!(bill_lines -> bills (bill_id));
 diesel::joinable!(bills -> tenants (tenant_id));
 diesel::joinable!(payment_methods -> tenants (tenant_id));
 diesel::joinable!(outbox -> tenants (tenant_id));
+diesel::joinable!(service_requests -> tenants (tenant_id));
+diesel::joinable!(service_requests -> users (requester_id));
+diesel::joinable!(service_requests -> staff (assigned_staff_id));
+diesel::joinable!(service_requests -> subscriptions (subscription_id));
+diesel::joinable!(service_request_comments -> service_requests (request_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -229,4 +265,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     outbox,
     signin_throttle,
+    service_requests,
+    service_request_comments,
 );

@@ -63,6 +63,32 @@ pub fn list(
     tenant: TenantId,
 ) -> Result<Vec<SubscriptionRow>, DomainError> {
     authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    rows_of(conn, tenant)
+}
+
+/// The tenant's subscriptions, for a caller that has checked who may see them.
+pub(super) fn rows_of(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+) -> Result<Vec<SubscriptionRow>, DomainError> {
+    query_rows(conn, tenant, None)
+}
+
+/// One subscription of the tenant, deleted ones included (a request's page names it), for a
+/// caller that has checked who may see it.
+pub(super) fn row_of(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> Result<Option<SubscriptionRow>, DomainError> {
+    Ok(query_rows(conn, tenant, Some(id))?.pop())
+}
+
+fn query_rows(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    only: Option<SubscriptionId>,
+) -> Result<Vec<SubscriptionRow>, DomainError> {
     type Row = (
         i64,
         String,
@@ -75,11 +101,16 @@ pub fn list(
         String,
         Option<String>,
     );
-    let rows: Vec<Row> = subscriptions::table
+    let mut query = subscriptions::table
         .inner_join(products::table)
         .left_join(users::table.on(subscriptions::self_service_buyer_id.eq(users::id.nullable())))
         .filter(subscriptions::tenant_id.eq(tenant.0))
-        .filter(subscriptions::state.ne("deleted"))
+        .into_boxed();
+    query = match only {
+        Some(id) => query.filter(subscriptions::id.eq(id.0)),
+        None => query.filter(subscriptions::state.ne("deleted")),
+    };
+    let rows: Vec<Row> = query
         .order((products::name, subscriptions::term_start, subscriptions::id))
         .select((
             subscriptions::id,
@@ -194,6 +225,43 @@ use chrono::{Duration, Months};
 pub const GRACE: Duration = Duration::days(7);
 /// A disabled subscription is deleted after this long (DESIGN.md).
 pub const DISABLED_UNTIL_DELETED: Duration = Duration::days(90);
+/// How long a subscription's data is kept after it ends (cancelled or expired), then deleted.
+pub const DATA_KEPT_AFTER_END: Duration = Duration::days(90);
+
+/// When the subscription's data will be deleted: 90 days after it ends, or was disabled. A
+/// running subscription with recurring billing on has no end yet: the date is as if it were
+/// cancelled at `now`.
+pub fn data_deleted_on(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: SubscriptionId,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, DomainError> {
+    let (state, recurring, term_end, ended_at, disabled_at): (
+        String,
+        bool,
+        chrono::NaiveDateTime,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+    ) = subscriptions::table
+        .filter(subscriptions::tenant_id.eq(tenant.0))
+        .filter(subscriptions::id.eq(id.0))
+        .select((
+            subscriptions::state,
+            subscriptions::recurring_billing,
+            subscriptions::term_end,
+            subscriptions::ended_at,
+            subscriptions::disabled_at,
+        ))
+        .first(conn)?;
+    let end = match state.as_str() {
+        "cancelled" | "deleted" => utc(ended_at.unwrap_or(term_end)),
+        "disabled" => utc(disabled_at.unwrap_or(term_end)),
+        _ if !recurring => utc(term_end),
+        _ => now,
+    };
+    Ok(end + DATA_KEPT_AFTER_END)
+}
 
 /// What the billing pages need to know of one subscription.
 #[derive(Debug, Clone)]
@@ -321,6 +389,11 @@ impl Sub {
 
 fn may_change_billing(actor: &Actor, tenant: TenantId, sub: &Sub) -> Result<(), DomainError> {
     authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    not_self_service(sub)
+}
+
+/// A self-service purchase is its buyer's until an admin takes it over.
+fn not_self_service(sub: &Sub) -> Result<(), DomainError> {
     if sub.self_service {
         return Err(DomainError::Conflict(
             "This is a self-service purchase. Take it over on the Licenses page first.".into(),
@@ -406,11 +479,25 @@ pub fn buy_licenses(
     licenses: i32,
 ) -> Result<String, DomainError> {
     authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    add_licenses(conn, actor, gateway, now, tenant, subscription, licenses)
+}
+
+/// Buy licenses, for a caller that has checked the actor's right: an admin's `buy_licenses`, or
+/// billing support carrying out an "Add licenses" service request.
+pub(super) fn add_licenses(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    licenses: i32,
+) -> Result<String, DomainError> {
     check_quantity_to_buy(licenses)?;
     super::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let sub = load_sub(conn, tenant, subscription)?;
-        may_change_billing(actor, tenant, &sub)?;
+        not_self_service(&sub)?;
         if sub.state != "active" {
             return Err(DomainError::Conflict(format!(
                 "Licenses can be bought only on an active subscription; this one is {}.",
@@ -487,8 +574,18 @@ pub fn preview_removal(
     licenses: i32,
 ) -> Result<RemovalPreview, DomainError> {
     authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    removal_of(conn, tenant, subscription, licenses)
+}
+
+/// `preview_removal` for a caller that has checked the actor's right.
+pub(super) fn removal_of(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    licenses: i32,
+) -> Result<RemovalPreview, DomainError> {
     let sub = load_sub(conn, tenant, subscription)?;
-    may_change_billing(actor, tenant, &sub)?;
+    not_self_service(&sub)?;
     if licenses < 1 || licenses > sub.quantity {
         return Err(DomainError::invalid(
             "quantity",
@@ -530,9 +627,32 @@ pub fn remove_licenses(
     licenses: i32,
     accept_conflict: bool,
 ) -> Result<RemovalPreview, DomainError> {
+    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    take_away_licenses(
+        conn,
+        actor,
+        now,
+        tenant,
+        subscription,
+        licenses,
+        accept_conflict,
+    )
+}
+
+/// Remove licenses, for a caller that has checked the actor's right: an admin's
+/// `remove_licenses`, or billing support carrying out a "Remove licenses" service request.
+pub(super) fn take_away_licenses(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    licenses: i32,
+    accept_conflict: bool,
+) -> Result<RemovalPreview, DomainError> {
     super::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
-        let preview = preview_removal(conn, actor, tenant, subscription, licenses)?;
+        let preview = removal_of(conn, tenant, subscription, licenses)?;
         if !preview.beyond.is_empty() && !accept_conflict {
             return Err(DomainError::Conflict(format!(
                 "Removing {} would leave {} beyond the count. Confirm to go ahead.",
@@ -635,8 +755,12 @@ pub fn set_recurring_billing(
 /// What cancelling did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cancelled {
-    /// Within the cancellation window: ended now, with a prorated refund (a bill number).
-    Now { refund_cents: i64, bill: String },
+    /// Ended now, with the refund the policy gives (prorated within the cancellation window,
+    /// none after it) on a credit bill, when there is one.
+    Now {
+        refund_cents: i64,
+        bill: Option<String>,
+    },
     /// After it: recurring billing is off and the subscription ends with its term.
     AtTermEnd { ends: DateTime<Utc> },
 }
@@ -661,47 +785,106 @@ pub fn cancel(
             ));
         }
         if !sub.in_cancellation_window(now) {
-            diesel::update(subscriptions::table.find(sub.id))
-                .set(subscriptions::recurring_billing.eq(false))
-                .execute(conn)?;
-            let ends = utc(sub.term_end);
-            audit::record(
-                conn,
-                actor,
-                now,
-                Some(tenant),
-                "Turned off recurring billing",
-                &sub.product_name,
-                &format!(
-                    "cancellation window passed; ends {}",
-                    ends.format("%Y-%m-%d")
-                ),
-            )?;
-            billing::mail_billing_admins(
-                conn,
-                now,
-                tenant,
-                &format!(
-                    "Your {} subscription ends on {}",
-                    sub.product_name,
-                    ends.format("%B %-d, %Y")
-                ),
-                "The cancellation window has passed, so recurring billing was turned off and the subscription ends with its term.",
-            )?;
-            return Ok(Cancelled::AtTermEnd { ends });
+            return end_with_term(conn, actor, now, tenant, &sub);
         }
-        end_now_with_refund(conn, actor, now, tenant, &sub)
+        end_now(conn, actor, now, tenant, &sub)
     })
 }
 
-fn end_now_with_refund(
+/// When billing support ends a subscription for a "Cancel subscription" service request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelWhen {
+    /// At once, window or not (the seeds' way to cancel any subscription); the refund is the
+    /// policy's: prorated within the cancellation window, none after it.
+    Now,
+    /// With its term: recurring billing is turned off.
+    AtTermEnd,
+}
+
+/// Cancel subscription for a caller that has checked the actor's right: billing support
+/// carrying out a service request.
+pub(super) fn cancel_on_request(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    subscription: SubscriptionId,
+    when: CancelWhen,
+) -> Result<Cancelled, DomainError> {
+    super::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let sub = load_sub(conn, tenant, subscription)?;
+        not_self_service(&sub)?;
+        if !matches!(sub.state.as_str(), "active" | "past_due" | "disabled") {
+            return Err(DomainError::Conflict(
+                "This subscription has already ended.".into(),
+            ));
+        }
+        match when {
+            CancelWhen::Now => end_now(conn, actor, now, tenant, &sub),
+            CancelWhen::AtTermEnd if !sub.recurring_billing => Err(DomainError::Conflict(format!(
+                "Recurring billing is already off: the subscription ends on {}.",
+                utc(sub.term_end).format("%B %-d, %Y")
+            ))),
+            CancelWhen::AtTermEnd => end_with_term(conn, actor, now, tenant, &sub),
+        }
+    })
+}
+
+/// Turns recurring billing off so the subscription ends with its term.
+fn end_with_term(
     conn: &mut DbConnection,
     actor: &Actor,
     now: DateTime<Utc>,
     tenant: TenantId,
     sub: &Sub,
 ) -> Result<Cancelled, DomainError> {
-    let refund = if sub.state == "active" {
+    diesel::update(subscriptions::table.find(sub.id))
+        .set(subscriptions::recurring_billing.eq(false))
+        .execute(conn)?;
+    let ends = utc(sub.term_end);
+    let why = if sub.in_cancellation_window(now) {
+        "cancelled to end with its term"
+    } else {
+        "cancellation window passed"
+    };
+    audit::record(
+        conn,
+        actor,
+        now,
+        Some(tenant),
+        "Turned off recurring billing",
+        &sub.product_name,
+        &format!("{why}; ends {}", ends.format("%Y-%m-%d")),
+    )?;
+    billing::mail_billing_admins(
+        conn,
+        now,
+        tenant,
+        &format!(
+            "Your {} subscription ends on {}",
+            sub.product_name,
+            ends.format("%B %-d, %Y")
+        ),
+        if sub.in_cancellation_window(now) {
+            "The subscription was cancelled to end with its term: recurring billing is off."
+        } else {
+            "The cancellation window has passed, so recurring billing was turned off and the subscription ends with its term."
+        },
+    )?;
+    Ok(Cancelled::AtTermEnd { ends })
+}
+
+/// Ends the subscription now. The refund is prorated for the rest of the term within the
+/// cancellation window, and none after it.
+fn end_now(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    sub: &Sub,
+) -> Result<Cancelled, DomainError> {
+    let refund = if sub.state == "active" && sub.in_cancellation_window(now) {
         sub.prorated(sub.quantity, now)
     } else {
         0
@@ -730,7 +913,24 @@ fn end_now_with_refund(
         quantity: sub.quantity,
         amount_cents: -refund,
     };
-    let (_, bill) = billing::issue_bill(conn, now, tenant, "refund", "credited", &method, &[line])?;
+    let bill = if refund > 0 {
+        Some(billing::issue_bill(conn, now, tenant, "refund", "credited", &method, &[line])?.1)
+    } else {
+        None
+    };
+    let (detail, told) = match &bill {
+        Some(bill) => (
+            format!("refund {}; bill {bill}", billing::format_money(refund)),
+            format!(
+                "The subscription ended today. A refund of {} is on bill {bill}.",
+                billing::format_money(refund)
+            ),
+        ),
+        None => (
+            "no refund".to_owned(),
+            "The subscription ended today. Its cancellation window had passed or it was not paid, so there is no refund.".to_owned(),
+        ),
+    };
     audit::record(
         conn,
         actor,
@@ -738,17 +938,14 @@ fn end_now_with_refund(
         Some(tenant),
         "Cancelled subscription",
         &sub.product_name,
-        &format!("refund {}; bill {bill}", billing::format_money(refund)),
+        &detail,
     )?;
     billing::mail_billing_admins(
         conn,
         now,
         tenant,
         &format!("Your {} subscription is cancelled", sub.product_name),
-        &format!(
-            "The subscription ended today. A refund of {} is on bill {bill}.",
-            billing::format_money(refund)
-        ),
+        &told,
     )?;
     Ok(Cancelled::Now {
         refund_cents: refund,
@@ -999,6 +1196,27 @@ pub fn run_lifecycle(
             "Subscription deleted",
             &product,
             "disabled for 90 days",
+        )?;
+        report.deleted += 1;
+    }
+    let ended: Vec<(i64, i64, String)> = subscriptions::table
+        .inner_join(products::table)
+        .filter(subscriptions::state.eq("cancelled"))
+        .filter(subscriptions::ended_at.le(naive(now - DATA_KEPT_AFTER_END)))
+        .select((subscriptions::id, subscriptions::tenant_id, products::name))
+        .load(conn)?;
+    for (id, tenant, product) in ended {
+        diesel::update(subscriptions::table.find(id))
+            .set(subscriptions::state.eq("deleted"))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            &system,
+            now,
+            Some(TenantId(tenant)),
+            "Subscription deleted",
+            &product,
+            "ended 90 days ago; its data is deleted",
         )?;
         report.deleted += 1;
     }

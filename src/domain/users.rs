@@ -55,6 +55,39 @@ pub fn get(
     load_detail(conn, tenant, user)
 }
 
+/// Names and sign-in names of the chosen users, in the order given, for a confirmation page:
+/// one query per thousand, so a bulk choice of 10,000 costs milliseconds. A user who is not
+/// in the tenant is "not found".
+pub fn names(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    ids: &[UserId],
+) -> Result<Vec<(UserId, String, String)>, DomainError> {
+    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    let mut found: BTreeMap<i64, (String, String)> = BTreeMap::new();
+    for chunk in ids.chunks(1000) {
+        let keys: Vec<i64> = chunk.iter().map(|u| u.0).collect();
+        for (id, name, email) in users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::purged_at.is_null())
+            .filter(users::id.eq_any(&keys))
+            .select((users::id, users::display_name, users::email))
+            .load::<(i64, String, String)>(conn)?
+        {
+            found.insert(id, (name, email));
+        }
+    }
+    ids.iter()
+        .map(|id| {
+            found
+                .get(&id.0)
+                .map(|(name, email)| (*id, name.clone(), email.clone()))
+                .ok_or(DomainError::NotFound)
+        })
+        .collect()
+}
+
 fn load_detail(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -164,69 +197,52 @@ pub fn list(
     after: Option<(String, i64)>,
 ) -> Result<UserPage, DomainError> {
     authz::may(actor, Action::ViewUsers, Some(tenant))?;
-    let mut query = users::table
-        .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne("deleted"))
-        .into_boxed();
     let search = search.trim().to_lowercase();
-    if !search.is_empty() {
+    let rows = if search.is_empty() {
+        ordered(conn, visible(tenant, filter), sort, after)?
+    } else {
+        // A prefix of the name or of the sign-in name. The page is ordered by one of them;
+        // an OR of both ranges would walk the whole tenant in that order. So each range is
+        // read from its own index: the ordered one a page at a time, the other whole when it
+        // is small (it almost always is), and the two merge here.
         let upper = format!("{search}\u{10ffff}");
-        query = query.filter(
+        let by_name = || {
             users::name_key
                 .ge(search.clone())
                 .and(users::name_key.lt(upper.clone()))
-                .or(users::email.ge(search.clone()).and(users::email.lt(upper))),
-        );
-    }
-    let holds_any =
-        exists(license_assignments::table.filter(license_assignments::user_id.eq(users::id)));
-    query = match filter {
-        UserFilter::All => query,
-        UserFilter::Licensed => query.filter(holds_any),
-        UserFilter::Unlicensed => query.filter(diesel::dsl::not(holds_any)),
-        UserFilter::Blocked => query.filter(users::state.eq("blocked")),
-        UserFilter::HasProduct(product) => query.filter(exists(
-            license_assignments::table
-                .filter(license_assignments::user_id.eq(users::id))
-                .filter(license_assignments::product_id.eq(product.0)),
-        )),
-        UserFilter::LacksProduct(product) => query.filter(diesel::dsl::not(exists(
-            license_assignments::table
-                .filter(license_assignments::user_id.eq(users::id))
-                .filter(license_assignments::product_id.eq(product.0)),
-        ))),
+        };
+        let by_email = || {
+            users::email
+                .ge(search.clone())
+                .and(users::email.lt(upper.clone()))
+        };
+        let (primary, secondary) = match sort {
+            UserSort::Name => (
+                visible(tenant, filter).filter(by_name()),
+                visible(tenant, filter).filter(by_email()),
+            ),
+            UserSort::Email => (
+                visible(tenant, filter).filter(by_email()),
+                visible(tenant, filter).filter(by_name()),
+            ),
+        };
+        let others: Vec<ListRow> = after_key(secondary, sort, after.clone())
+            .limit(MERGE_LIMIT + 1)
+            .select(LIST_COLUMNS)
+            .load(conn)?;
+        if others.len() as i64 <= MERGE_LIMIT {
+            let mut rows = ordered(conn, primary, sort, after)?;
+            let seen: BTreeSet<i64> = rows.iter().map(|r| r.0).collect();
+            rows.extend(others.into_iter().filter(|r| !seen.contains(&r.0)));
+            rows.sort_by(|a, b| (sort_key(sort, a), a.0).cmp(&(sort_key(sort, b), b.0)));
+            rows.truncate(PAGE_SIZE as usize + 1);
+            rows
+        } else {
+            // Many sign-in names match: walking the order finds a page of them quickly.
+            let either = visible(tenant, filter).filter(by_name().or(by_email()));
+            ordered(conn, either, sort, after)?
+        }
     };
-    let rows: Vec<(i64, String, String, String, String)> = match sort {
-        UserSort::Name => {
-            if let Some((key, id)) = after {
-                query = query.filter(
-                    users::name_key
-                        .gt(key.clone())
-                        .or(users::name_key.eq(key).and(users::id.gt(id))),
-                );
-            }
-            query.order((users::name_key, users::id))
-        }
-        UserSort::Email => {
-            if let Some((key, id)) = after {
-                query = query.filter(
-                    users::email
-                        .gt(key.clone())
-                        .or(users::email.eq(key).and(users::id.gt(id))),
-                );
-            }
-            query.order((users::email, users::id))
-        }
-    }
-    .limit(PAGE_SIZE + 1)
-    .select((
-        users::id,
-        users::display_name,
-        users::name_key,
-        users::email,
-        users::state,
-    ))
-    .load(conn)?;
 
     let next = if rows.len() as i64 > PAGE_SIZE {
         rows.get(PAGE_SIZE as usize - 1).map(|r| {
@@ -264,6 +280,93 @@ pub fn list(
             .collect(),
         next,
     })
+}
+
+/// Users of Active users: (id, display name, name key, sign-in name, state).
+type ListRow = (i64, String, String, String, String);
+const LIST_COLUMNS: (
+    users::id,
+    users::display_name,
+    users::name_key,
+    users::email,
+    users::state,
+) = (
+    users::id,
+    users::display_name,
+    users::name_key,
+    users::email,
+    users::state,
+);
+/// Matches of the second search key merged in memory at most; beyond, one ordered walk.
+const MERGE_LIMIT: i64 = 1000;
+
+type UserQuery = users::BoxedQuery<'static, <DbConnection as diesel::Connection>::Backend>;
+
+/// The tenant's users that Active users shows under `filter`.
+fn visible(tenant: TenantId, filter: UserFilter) -> UserQuery {
+    let query = users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::state.ne("deleted"))
+        .into_boxed();
+    let holds_any =
+        exists(license_assignments::table.filter(license_assignments::user_id.eq(users::id)));
+    match filter {
+        UserFilter::All => query,
+        UserFilter::Licensed => query.filter(holds_any),
+        UserFilter::Unlicensed => query.filter(diesel::dsl::not(holds_any)),
+        UserFilter::Blocked => query.filter(users::state.eq("blocked")),
+        UserFilter::HasProduct(product) => query.filter(exists(
+            license_assignments::table
+                .filter(license_assignments::user_id.eq(users::id))
+                .filter(license_assignments::product_id.eq(product.0)),
+        )),
+        UserFilter::LacksProduct(product) => query.filter(diesel::dsl::not(exists(
+            license_assignments::table
+                .filter(license_assignments::user_id.eq(users::id))
+                .filter(license_assignments::product_id.eq(product.0)),
+        ))),
+    }
+}
+
+/// Only the users after `after` in the sort order (keyset paging).
+fn after_key(query: UserQuery, sort: UserSort, after: Option<(String, i64)>) -> UserQuery {
+    let Some((key, id)) = after else {
+        return query;
+    };
+    match sort {
+        UserSort::Name => query.filter(
+            users::name_key
+                .gt(key.clone())
+                .or(users::name_key.eq(key).and(users::id.gt(id))),
+        ),
+        UserSort::Email => query.filter(
+            users::email
+                .gt(key.clone())
+                .or(users::email.eq(key).and(users::id.gt(id))),
+        ),
+    }
+}
+
+/// A page (and one row more, to know whether another follows) in the sort order.
+fn ordered(
+    conn: &mut DbConnection,
+    query: UserQuery,
+    sort: UserSort,
+    after: Option<(String, i64)>,
+) -> Result<Vec<ListRow>, DomainError> {
+    let query = after_key(query, sort, after);
+    let query = match sort {
+        UserSort::Name => query.order((users::name_key, users::id)),
+        UserSort::Email => query.order((users::email, users::id)),
+    };
+    Ok(query.limit(PAGE_SIZE + 1).select(LIST_COLUMNS).load(conn)?)
+}
+
+fn sort_key(sort: UserSort, row: &ListRow) -> &str {
+    match sort {
+        UserSort::Name => &row.2,
+        UserSort::Email => &row.3,
+    }
 }
 
 /// The products a tenant can assign from its own pools (for check boxes), by name.
@@ -971,13 +1074,22 @@ pub struct ExportedUser {
 }
 
 /// Export data: every user of the tenant (not deleted) and their licenses, for saving before
-/// a cancellation. Global and Billing admins.
+/// a cancellation. Global and Billing admins. The export is recorded, so billing support can
+/// see whether a customer saved its data before a cancellation.
 pub fn export(
     conn: &mut DbConnection,
     actor: &Actor,
+    now: DateTime<Utc>,
     tenant: TenantId,
 ) -> Result<Vec<ExportedUser>, DomainError> {
     authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    super::db::transaction(conn, |conn| {
+        diesel::update(tenants::table.find(tenant.0))
+            .set(tenants::data_exported_at.eq(Some(naive(now))))
+            .execute(conn)?;
+        audit::record(conn, actor, now, Some(tenant), "Exported data", "", "")?;
+        Ok(())
+    })?;
     let people: Vec<(i64, String, String, String)> = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.ne("deleted"))

@@ -300,10 +300,13 @@ pub async fn cancel(
         Ok(Cancelled::Now { refund_cents, bill }) => {
             flash(
                 &session.session,
-                format!(
-                    "The subscription is cancelled. A refund of {} is on bill {bill}.",
-                    billing::format_money(refund_cents)
-                ),
+                match bill {
+                    Some(bill) => format!(
+                        "The subscription is cancelled. A refund of {} is on bill {bill}.",
+                        billing::format_money(refund_cents)
+                    ),
+                    None => "The subscription is cancelled.".to_owned(),
+                },
             );
             Ok(redirect("/billing/products"))
         }
@@ -684,8 +687,9 @@ pub async fn export(
     if format != "csv" && format != "json" {
         return Err(DomainError::NotFound.into());
     }
+    let now = state.clock.now();
     let rows = state
-        .db(move |conn| user_store::export(conn, &actor, tenant))
+        .db(move |conn| user_store::export(conn, &actor, now, tenant))
         .await?;
     let (content_type, body) = if format == "csv" {
         let mut out = String::from("display_name,sign_in_name,state,licenses\r\n");

@@ -93,6 +93,12 @@ const ADMIN_PAGES: &[(&str, &str, &str, Action)] = &[
         "Payment methods",
         Action::ViewBilling,
     ),
+    (
+        "Support",
+        "/support/requests",
+        "Service requests",
+        Action::FileServiceRequests,
+    ),
     ("Settings", "/settings/roles", "Roles", Action::ManageRoles),
     (
         "Settings",

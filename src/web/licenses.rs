@@ -169,15 +169,13 @@ async fn describe(
 ) -> Result<Vec<(i64, String, String)>, WebError> {
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
-    state
-        .db(move |conn| {
-            ids.iter()
-                .map(|id| {
-                    users::get(conn, &actor, tenant, *id).map(|u| (u.id.0, u.display_name, u.email))
-                })
-                .collect()
-        })
-        .await
+    let named = state
+        .db(move |conn| users::names(conn, &actor, tenant, &ids))
+        .await?;
+    Ok(named
+        .into_iter()
+        .map(|(id, name, email)| (id.0, name, email))
+        .collect())
 }
 
 /// POST /licenses/{product}/unassign: first the confirmation, then (confirm=yes) the change.

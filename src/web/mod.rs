@@ -10,6 +10,7 @@ mod frame;
 mod home;
 mod licenses;
 mod portal;
+mod service_requests;
 mod session;
 mod settings;
 mod signin;
@@ -207,7 +208,46 @@ pub fn app(
                 .route("/settings/roles", web::get().to(settings::roles))
                 .route("/settings/audit-log", web::get().to(audit::log))
                 .route("/support", web::get().to(support::queue))
-                .route("/support/outbox", web::get().to(support::outbox)),
+                .route("/support/outbox", web::get().to(support::outbox))
+                .route("/support/requests", web::get().to(service_requests::list))
+                .route("/support/requests", web::post().to(service_requests::file))
+                .route(
+                    "/support/requests/new",
+                    web::get().to(service_requests::new_form),
+                )
+                .route(
+                    "/support/requests/{id}",
+                    web::get().to(service_requests::show),
+                )
+                .route(
+                    "/support/requests/{id}/comments",
+                    web::post().to(service_requests::comment),
+                )
+                .route(
+                    "/support/requests/{id}/close",
+                    web::post().to(service_requests::close),
+                )
+                .route("/support/requests/{id}/take", web::post().to(support::take))
+                .route(
+                    "/support/requests/{id}/assign",
+                    web::post().to(support::assign),
+                )
+                .route(
+                    "/support/requests/{id}/state",
+                    web::post().to(support::change_state),
+                )
+                .route(
+                    "/support/requests/{id}/cancel-subscription",
+                    web::post().to(support::cancel_subscription),
+                )
+                .route(
+                    "/support/requests/{id}/add-licenses",
+                    web::post().to(support::add_licenses),
+                )
+                .route(
+                    "/support/requests/{id}/remove-licenses",
+                    web::post().to(support::remove_licenses),
+                ),
         )
         .default_service(web::to(errors::not_found))
 }

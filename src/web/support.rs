@@ -1,26 +1,431 @@
-//! The support console: billing support staff's queue of service requests.
+//! The support console: the queue of every tenant's service requests, a request's page with
+//! its thread and internal notes, and the actions a request asks for. The outbox for billing
+//! support.
 
-use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
-use super::WebError;
+use super::forms::{Form, Query};
 use super::frame::Frame;
-use super::session::AdminSession;
-use crate::domain::Action;
-use crate::domain::authz;
+use super::service_requests::{after_change, cursor};
+use super::session::{AdminSession, flash};
+use super::{AppState, WebError, redirect};
+use crate::domain::billing;
+use crate::domain::service_requests::{
+    self as requests, Assigned, Done, Kind, QueueFilter, Request, State, Work,
+};
+use crate::domain::subscriptions::{self, CancelWhen, Cancelled, RemovalPreview};
+use crate::domain::{Actor, DomainError, ServiceRequestId, StaffId, TenantId};
+
+/// The queue's filters as the URL carries them.
+#[derive(Deserialize, Default, Clone)]
+pub struct QueueQuery {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    age: String,
+    #[serde(default)]
+    assigned: String,
+    #[serde(default)]
+    after: String,
+}
+
+impl QueueQuery {
+    fn filter(&self) -> Result<QueueFilter, DomainError> {
+        let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(QueueFilter {
+            state: nonempty(&self.state)
+                .map(|s| State::parse(&s))
+                .transpose()?,
+            kind: nonempty(&self.kind).map(|k| Kind::parse(&k)).transpose()?,
+            tenant: nonempty(&self.tenant)
+                .map(|t| {
+                    t.parse()
+                        .map(TenantId)
+                        .map_err(|_| DomainError::invalid("tenant", "Choose a tenant."))
+                })
+                .transpose()?,
+            older_than_days: match self.age.trim() {
+                "" => None,
+                "1" => Some(1),
+                "7" => Some(7),
+                "30" => Some(30),
+                _ => return Err(DomainError::invalid("age", "Choose an age.")),
+            },
+            assigned: match self.assigned.trim() {
+                "" | "anyone" => Assigned::Anyone,
+                "me" => Assigned::Me,
+                "nobody" => Assigned::Nobody,
+                _ => return Err(DomainError::invalid("assigned", "Choose whose requests.")),
+            },
+        })
+    }
+
+    /// The same filters, with the next page's token.
+    fn next_link(&self, token: &str) -> String {
+        let pairs = [
+            ("state", self.state.as_str()),
+            ("kind", self.kind.as_str()),
+            ("tenant", self.tenant.as_str()),
+            ("age", self.age.as_str()),
+            ("assigned", self.assigned.as_str()),
+            ("after", token),
+        ];
+        let kept: Vec<(&str, &str)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        format!(
+            "/support?{}",
+            serde_html_form::to_string(&kept).unwrap_or_default()
+        )
+    }
+}
 
 #[derive(Template)]
 #[template(path = "support/queue.html")]
 pub struct QueuePage {
     frame: Frame,
+    query: QueueQuery,
+    rows: Vec<requests::RequestRow>,
+    next_link: Option<String>,
+    states: [State; 5],
+    kinds: Vec<Kind>,
+    tenants: Vec<(TenantId, String)>,
+    now: DateTime<Utc>,
 }
 
-/// GET /support: the queue (empty until service requests exist).
-pub async fn queue(session: AdminSession) -> Result<HttpResponse, WebError> {
-    authz::may(session.actor(), Action::ViewSupportQueue, None)?;
+/// GET /support: the queue, newest activity first, with filters and paging.
+pub async fn queue(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    query: Query<QueueQuery>,
+) -> Result<HttpResponse, WebError> {
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let query = query.0;
+    let filter = query.filter()?;
+    let after = cursor(&query.after)?;
+    let volume_licensing_only =
+        !crate::domain::authz::can(&actor, crate::domain::Action::WorkServiceRequests, None);
+    let (page, tenants) = state
+        .db(move |conn| {
+            Ok((
+                requests::queue(conn, &actor, now, &filter, after)?,
+                requests::tenant_choices(conn, &actor)?,
+            ))
+        })
+        .await?;
+    let next_link = page.next.map(|c| query.next_link(&c.token()));
     super::render(&QueuePage {
         frame: Frame::new("Service requests", &session, "/support"),
+        rows: page.rows,
+        next_link,
+        states: State::ALL,
+        kinds: Kind::ALL
+            .into_iter()
+            .filter(|k| !volume_licensing_only || k.is_volume_licensing())
+            .collect(),
+        tenants,
+        query,
+        now,
     })
+}
+
+#[derive(Template)]
+#[template(path = "support/console_request.html")]
+pub struct ConsoleRequestPage {
+    frame: Frame,
+    request: Request,
+    /// The request is assigned to whoever looks at it.
+    mine: bool,
+    staff: Vec<(StaffId, String)>,
+    next_states: &'static [State],
+    /// Whether billing support may carry out what it asks (partners may not).
+    can_carry_out: bool,
+    window_ends: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    error: Option<String>,
+    /// "Remove licenses" below the assigned count: who would be beyond it, to confirm.
+    removal: Option<(i32, RemovalPreview)>,
+}
+
+/// The console's page of a request, with an error or a removal to confirm when there is one.
+pub(super) async fn request_page(
+    session: &AdminSession,
+    state: &web::Data<AppState>,
+    id: ServiceRequestId,
+    error: Option<String>,
+    status: StatusCode,
+    removal: Option<(i32, RemovalPreview)>,
+) -> Result<HttpResponse, WebError> {
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let (request, staff, window_ends) = state
+        .db(move |conn| {
+            let request = requests::view(conn, &actor, now, id)?;
+            let staff = requests::staff_choices(conn, &actor, request.kind)?;
+            let window_ends = match &request.subscription {
+                Some(sub) => Some(subscriptions::cancellation_window_ends(
+                    conn,
+                    request.tenant,
+                    sub.id,
+                )?),
+                None => None,
+            };
+            Ok((request, staff, window_ends))
+        })
+        .await?;
+    let me = match session.actor() {
+        Actor::Staff { staff, .. } => Some(*staff),
+        _ => None,
+    };
+    super::render_with(
+        status,
+        &ConsoleRequestPage {
+            frame: Frame::new(&format!("Service request #{id}"), session, "/support"),
+            next_states: request.state.next_for_staff(),
+            can_carry_out: crate::domain::authz::can(
+                session.actor(),
+                crate::domain::Action::WorkServiceRequests,
+                None,
+            ),
+            mine: request.assigned.as_ref().map(|(s, _)| *s) == me && me.is_some(),
+            request,
+            staff,
+            window_ends,
+            now,
+            error,
+            removal,
+        },
+    )
+}
+
+fn request_id(path: web::Path<i64>) -> ServiceRequestId {
+    ServiceRequestId(path.into_inner())
+}
+
+/// POST /support/requests/{id}/take
+pub async fn take(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    _form: Form<super::NoFields>,
+) -> Result<HttpResponse, WebError> {
+    let id = request_id(path);
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let result = state
+        .db(move |conn| requests::take(conn, &actor, now, id))
+        .await;
+    after_change(&session, &state, id, result, "The request is yours.").await
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    staff: String,
+}
+
+/// POST /support/requests/{id}/assign
+pub async fn assign(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<AssignForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = request_id(path);
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let to = form.0.staff;
+    let result = state
+        .db(move |conn| {
+            let to = to.trim().parse().map(StaffId).map_err(|_| {
+                DomainError::invalid("staff", "Choose a member of staff to assign it to.")
+            })?;
+            requests::assign(conn, &actor, now, id, to)
+        })
+        .await;
+    after_change(&session, &state, id, result, "The request is assigned.").await
+}
+
+#[derive(Deserialize)]
+pub struct StateForm {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// POST /support/requests/{id}/state: Change state, along the allowed transitions only.
+pub async fn change_state(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<StateForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = request_id(path);
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let form = form.0;
+    let result = state
+        .db(move |conn| {
+            let to = State::parse(form.state.trim())?;
+            requests::set_state(conn, &actor, now, id, to, &form.message)
+        })
+        .await;
+    after_change(&session, &state, id, result, "The state is changed.").await
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    when: String,
+}
+
+/// POST /support/requests/{id}/cancel-subscription
+pub async fn cancel_subscription(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<CancelForm>,
+) -> Result<HttpResponse, WebError> {
+    let when = match form.0.when.as_str() {
+        "now" => CancelWhen::Now,
+        "term_end" => CancelWhen::AtTermEnd,
+        _ => return Err(WebError::BadForm),
+    };
+    carry_out(session, state, request_id(path), Work::Cancel(when)).await
+}
+
+#[derive(Deserialize)]
+pub struct LicensesForm {
+    #[serde(default)]
+    quantity: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+fn licenses_of(text: &str) -> Result<i32, DomainError> {
+    text.trim()
+        .parse()
+        .map_err(|_| DomainError::invalid("quantity", "Enter a number of licenses."))
+}
+
+/// POST /support/requests/{id}/add-licenses
+pub async fn add_licenses(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<LicensesForm>,
+) -> Result<HttpResponse, WebError> {
+    match licenses_of(&form.0.quantity) {
+        Ok(n) => carry_out(session, state, request_id(path), Work::AddLicenses(n)).await,
+        Err(e) => {
+            let id = request_id(path);
+            after_change(&session, &state, id, Err(e.into()), "").await
+        }
+    }
+}
+
+/// POST /support/requests/{id}/remove-licenses: below the assigned count, first the page
+/// again naming the users who would be beyond it, to confirm.
+pub async fn remove_licenses(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<LicensesForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = request_id(path);
+    let confirmed = form.0.confirm.as_deref() == Some("yes");
+    let n = match licenses_of(&form.0.quantity) {
+        Ok(n) => n,
+        Err(e) => return after_change(&session, &state, id, Err(e.into()), "").await,
+    };
+    if !confirmed {
+        let actor = session.actor().clone();
+        let preview = state
+            .db(move |conn| requests::preview_removal(conn, &actor, id, n))
+            .await;
+        match preview {
+            Ok(preview) if !preview.beyond.is_empty() => {
+                return request_page(
+                    &session,
+                    &state,
+                    id,
+                    None,
+                    StatusCode::OK,
+                    Some((n, preview)),
+                )
+                .await;
+            }
+            Ok(_) => {}
+            Err(e) => return after_change(&session, &state, id, Err(e), "").await,
+        }
+    }
+    carry_out(
+        session,
+        state,
+        id,
+        Work::RemoveLicenses {
+            licenses: n,
+            accept_conflict: confirmed,
+        },
+    )
+    .await
+}
+
+async fn carry_out(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    id: ServiceRequestId,
+    work: Work,
+) -> Result<HttpResponse, WebError> {
+    let actor = session.actor().clone();
+    let gateway = state.gateway.clone();
+    let now = state.clock.now();
+    let result = state
+        .db(move |conn| requests::carry_out(conn, &actor, gateway.as_ref(), now, id, work))
+        .await;
+    match result {
+        Ok(done) => {
+            flash(&session.session, done_message(&done));
+            Ok(redirect(&format!("/support/requests/{id}")))
+        }
+        Err(e) => after_change(&session, &state, id, Err(e), "").await,
+    }
+}
+
+fn done_message(done: &Done) -> String {
+    match done {
+        Done::Cancelled(Cancelled::Now {
+            refund_cents,
+            bill: Some(bill),
+        }) => format!(
+            "The subscription is cancelled. A refund of {} is on bill {bill}.",
+            billing::format_money(*refund_cents)
+        ),
+        Done::Cancelled(Cancelled::Now { bill: None, .. }) => {
+            "The subscription is cancelled, with no refund.".to_owned()
+        }
+        Done::Cancelled(Cancelled::AtTermEnd { ends }) => format!(
+            "Recurring billing is off: the subscription ends on {}.",
+            ends.format("%B %-d, %Y")
+        ),
+        Done::Added { licenses, bill } => format!(
+            "Added {}. The charge is on bill {bill}.",
+            billing::count_of(*licenses, "license")
+        ),
+        Done::Removed { licenses, beyond } => format!(
+            "Removed {}; {} beyond the count.",
+            billing::count_of(*licenses, "license"),
+            billing::count_of(*beyond as i64, "user")
+        ),
+    }
 }
 
 #[derive(Template)]
@@ -33,7 +438,7 @@ pub struct OutboxPage {
 /// GET /support/outbox: every email the system sent or will send.
 pub async fn outbox(
     session: AdminSession,
-    state: actix_web::web::Data<super::AppState>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, WebError> {
     let actor = session.actor().clone();
     let emails = state

@@ -120,6 +120,7 @@ pub fn test_config(db: &TestDb) -> Config {
         session_idle_minutes: 480,
         smtp_url: None,
         smtp_from: "allot <no-reply@localhost>".into(),
+        public_url: "http://localhost:8080".into(),
     }
 }
 

@@ -1,0 +1,47 @@
+-- Service requests: a tenant's requests to billing support, their threads, and what the
+-- cancellation's data-safety note needs (when the tenant last exported its data).
+CREATE TABLE service_requests (
+    id BIGSERIAL PRIMARY KEY,
+    tenant_id BIGINT NOT NULL REFERENCES tenants(id),
+    kind TEXT NOT NULL CHECK (kind IN ('cancel_subscription', 'add_licenses', 'remove_licenses',
+        'resend_activation_email', 'remap_agreement', 'volume_licensing_invoice',
+        'billing_question', 'other')),
+    subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 200),
+    description TEXT NOT NULL CHECK (length(description) BETWEEN 1 AND 8000),
+    subscription_id BIGINT REFERENCES subscriptions(id),
+    quantity INTEGER CHECK (quantity IS NULL OR quantity > 0),
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'in_progress',
+        'waiting_on_customer', 'resolved', 'closed')),
+    -- The admin who filed it; emails about the request go to them.
+    requester_id BIGINT NOT NULL REFERENCES users(id),
+    assigned_staff_id BIGINT REFERENCES staff(id),
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX service_requests_tenant ON service_requests (tenant_id, updated_at, id);
+CREATE INDEX service_requests_queue ON service_requests (updated_at, id);
+CREATE INDEX service_requests_state ON service_requests (state, updated_at, id);
+CREATE INDEX service_requests_assigned ON service_requests (assigned_staff_id, updated_at, id);
+
+CREATE TABLE service_request_comments (
+    id BIGSERIAL PRIMARY KEY,
+    request_id BIGINT NOT NULL REFERENCES service_requests(id),
+    -- Who wrote it, as the thread shows it: a tenant admin, a staff member, or allot itself.
+    author_kind TEXT NOT NULL CHECK (author_kind IN ('customer', 'staff', 'system')),
+    author TEXT NOT NULL,
+    body TEXT NOT NULL CHECK (length(body) BETWEEN 1 AND 8000),
+    -- Internal notes are for staff only: never on a tenant's page, in an email or an export.
+    internal BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX service_request_comments_request ON service_request_comments (request_id, id);
+
+ALTER TABLE tenants ADD COLUMN data_exported_at TIMESTAMP;
+-- The page an email points to, relative to the server's public address.
+ALTER TABLE outbox ADD COLUMN link TEXT;
+
+-- Users sort and page by code point, as on SQLite: prefix ranges (key >= 'mar' AND key <
+-- 'mar' || U+10FFFF) and keyset pages must agree with the order, whatever the database's
+-- collation is.
+ALTER TABLE users ALTER COLUMN name_key TYPE TEXT COLLATE "C";
+ALTER TABLE users ALTER COLUMN email TYPE TEXT COLLATE "C";

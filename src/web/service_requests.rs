@@ -1,0 +1,317 @@
+//! Support > Service requests, the tenant's side: the list, New service request, and a
+//! request's page with its thread, Add a comment and Close request. Staff opening a request's
+//! address get the support console's page instead (`support::request`).
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::forms::{Form, Query};
+use super::frame::Frame;
+use super::session::{AdminSession, flash};
+use super::{AppState, WebError, redirect};
+use crate::domain::service_requests::{self as requests, Cursor, Kind, NewRequest, Request};
+use crate::domain::subscriptions::{self, SubscriptionRow};
+use crate::domain::{Actor, DomainError, ServiceRequestId, SubscriptionId};
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    after: String,
+}
+
+/// Reads a "next page" token; a bad one is a 422 page.
+pub(super) fn cursor(token: &str) -> Result<Option<Cursor>, WebError> {
+    if token.trim().is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(Cursor::parse(token.trim())?))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "support/requests.html")]
+pub struct ListPage {
+    frame: Frame,
+    page: requests::Page,
+}
+
+/// GET /support/requests
+pub async fn list(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    query: Query<PageQuery>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let after = cursor(&query.0.after)?;
+    let page = state
+        .db(move |conn| requests::list_for_tenant(conn, &actor, tenant, after))
+        .await?;
+    super::render(&ListPage {
+        frame: Frame::new("Service requests", &session, "/support/requests"),
+        page,
+    })
+}
+
+/// The new request's form, as sent or prefilled from a link ("Cancel subscription" on a
+/// subscription's cancel page).
+#[derive(Deserialize, Default, Clone)]
+pub struct NewForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    subscription: String,
+    #[serde(default)]
+    quantity: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "support/new.html")]
+pub struct NewPage {
+    frame: Frame,
+    form: NewForm,
+    kinds: Vec<Kind>,
+    subscriptions: Vec<SubscriptionRow>,
+    error: Option<String>,
+}
+
+async fn new_page(
+    session: &AdminSession,
+    state: &web::Data<AppState>,
+    form: NewForm,
+    error: Option<String>,
+) -> Result<NewPage, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let can_bill =
+        crate::domain::authz::can(&actor, crate::domain::Action::ManageBilling, Some(tenant));
+    let subs = state
+        .db(move |conn| {
+            crate::domain::authz::may(
+                &actor,
+                crate::domain::Action::FileServiceRequests,
+                Some(tenant),
+            )?;
+            if crate::domain::authz::can(&actor, crate::domain::Action::ViewBilling, Some(tenant)) {
+                subscriptions::list(conn, &actor, tenant)
+            } else {
+                Ok(Vec::new())
+            }
+        })
+        .await?;
+    let kinds = Kind::ALL
+        .into_iter()
+        .filter(|k| can_bill || k.action_to_file() == crate::domain::Action::FileServiceRequests)
+        .collect();
+    Ok(NewPage {
+        frame: Frame::new("New service request", session, "/support/requests"),
+        form,
+        kinds,
+        subscriptions: subs
+            .into_iter()
+            .filter(|s| {
+                s.self_service_buyer.is_none()
+                    && matches!(s.state.as_str(), "active" | "past_due" | "disabled")
+            })
+            .collect(),
+        error,
+    })
+}
+
+/// GET /support/requests/new
+pub async fn new_form(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    query: Query<NewForm>,
+) -> Result<HttpResponse, WebError> {
+    let page = new_page(&session, &state, query.0, None).await?;
+    super::render(&page)
+}
+
+fn optional_number<T: std::str::FromStr>(
+    text: &str,
+    field: &'static str,
+    message: &str,
+) -> Result<Option<T>, DomainError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|_| DomainError::invalid(field, message))
+}
+
+/// POST /support/requests: files the request and shows it.
+pub async fn file(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    form: Form<NewForm>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let sent = form.0.clone();
+    let result = state
+        .db(move |conn| {
+            let new = NewRequest {
+                kind: sent.kind,
+                subscription: optional_number(
+                    &sent.subscription,
+                    "subscription",
+                    "Choose one of your organization's subscriptions.",
+                )?
+                .map(SubscriptionId),
+                quantity: optional_number(
+                    &sent.quantity,
+                    "quantity",
+                    "Enter a number of licenses.",
+                )?,
+                description: sent.description,
+            };
+            requests::file(conn, &actor, now, tenant, &new)
+        })
+        .await;
+    match result {
+        Ok(id) => {
+            flash(
+                &session.session,
+                format!("Service request #{id} is filed. We emailed you a confirmation."),
+            );
+            Ok(redirect(&format!("/support/requests/{id}")))
+        }
+        Err(WebError::Domain(e)) if super::errors::is_for_the_form(&e) => {
+            let status = super::errors::status_of(&e);
+            let page = new_page(&session, &state, form.0, Some(e.to_string())).await?;
+            super::render_with(status, &page)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "support/request.html")]
+pub struct RequestPage {
+    frame: Frame,
+    request: Request,
+    error: Option<String>,
+}
+
+/// A request's page for whoever asks: the tenant's page, or the support console's for staff.
+pub(super) async fn request_page(
+    session: &AdminSession,
+    state: &web::Data<AppState>,
+    id: ServiceRequestId,
+    error: Option<String>,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, WebError> {
+    if matches!(session.actor(), Actor::Staff { .. }) {
+        return super::support::request_page(session, state, id, error, status, None).await;
+    }
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let request = state
+        .db(move |conn| requests::view(conn, &actor, now, id))
+        .await?;
+    super::render_with(
+        status,
+        &RequestPage {
+            frame: Frame::new(
+                &format!("Service request #{id}"),
+                session,
+                "/support/requests",
+            ),
+            request,
+            error,
+        },
+    )
+}
+
+/// GET /support/requests/{id}
+pub async fn show(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    request_page(
+        &session,
+        &state,
+        ServiceRequestId(path.into_inner()),
+        None,
+        actix_web::http::StatusCode::OK,
+    )
+    .await
+}
+
+/// After a change to a request: back to its page, or the page again with the error.
+pub(super) async fn after_change(
+    session: &AdminSession,
+    state: &web::Data<AppState>,
+    id: ServiceRequestId,
+    result: Result<(), WebError>,
+    done: &str,
+) -> Result<HttpResponse, WebError> {
+    match result {
+        Ok(()) => {
+            flash(&session.session, done);
+            Ok(redirect(&format!("/support/requests/{id}")))
+        }
+        Err(WebError::Domain(e)) if super::errors::is_for_the_form(&e) => {
+            let status = super::errors::status_of(&e);
+            request_page(session, state, id, Some(e.to_string()), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    body: String,
+    /// "internal" for a staff note; anything else is a public comment.
+    #[serde(default)]
+    visibility: String,
+}
+
+/// POST /support/requests/{id}/comments: Add a comment (tenant), a reply or an internal note
+/// (staff).
+pub async fn comment(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<CommentForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = ServiceRequestId(path.into_inner());
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let internal = form.0.visibility == "internal";
+    let body = form.0.body;
+    let result = state
+        .db(move |conn| requests::comment(conn, &actor, now, id, &body, internal))
+        .await;
+    let done = match (session.actor(), internal) {
+        (Actor::Staff { .. }, true) => "Internal note added. The customer doesn't see it.",
+        (Actor::Staff { .. }, false) => "Reply sent to the customer.",
+        _ => "Comment added.",
+    };
+    after_change(&session, &state, id, result, done).await
+}
+
+/// POST /support/requests/{id}/close: Close request (tenant).
+pub async fn close(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    _form: Form<super::NoFields>,
+) -> Result<HttpResponse, WebError> {
+    let id = ServiceRequestId(path.into_inner());
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let result = state
+        .db(move |conn| requests::close(conn, &actor, now, id))
+        .await;
+    after_change(&session, &state, id, result, "The request is closed.").await
+}
