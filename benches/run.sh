@@ -334,10 +334,15 @@ bench_backend() {
         commit="${ALLOT_BENCH_COMMIT:-unknown}"
     fi
     printf '## %s users, %s\n\n' "$USERS" "$(date -u +%Y-%m-%dT%H:%MZ)"
-    printf 'Commit %s%s; %s cores, %s GiB RAM; %s; %s requests per measurement at most (fewer when %s s would not do), after a probe of 50.\n\n' \
+    if [ "$TOOL" = oha ]; then
+        how="$REQUESTS requests per measurement at most (fewer when $MAX_SECONDS s would not do), after a probe of 50"
+    else
+        how="each measurement runs 20 s"
+    fi
+    printf 'Commit %s%s; %s cores, %s GiB RAM; %s; %s.\n\n' \
         "$commit" "$local_changes" "$(nproc)" \
         "$(awk '/MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)" \
-        "$($TOOL --version 2>/dev/null | head -n1)" "$REQUESTS" "$MAX_SECONDS"
+        "$($TOOL --version 2>/dev/null | head -n1 | cut -d' ' -f1-2)" "$how"
 } >>"$RESULTS"
 for backend in $BACKENDS; do
     bench_backend "$backend"

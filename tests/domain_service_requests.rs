@@ -74,8 +74,11 @@ fn file_cancel(db: &TestDb) -> ServiceRequestId {
     .unwrap()
 }
 
+/// Contoso's requests (the demo files one for Fabrikam).
 fn count_requests(db: &TestDb) -> i64 {
+    let (contoso, _) = tenants(db);
     service_requests::table
+        .filter(service_requests::tenant_id.eq(contoso.0))
         .count()
         .get_result(&mut db.conn())
         .unwrap()
@@ -131,7 +134,10 @@ fn filing_a_request_confirms_it_by_email_and_puts_it_in_the_queue() {
         &mut db.conn(),
         &support(&db),
         test_now(),
-        &QueueFilter::default(),
+        &QueueFilter {
+            tenant: Some(contoso),
+            ..Default::default()
+        },
         None,
     )
     .unwrap();
@@ -273,11 +279,13 @@ fn tenants_see_only_their_own_requests() {
         requests::close(&mut db.conn(), &other, test_now(), id),
         Err(DomainError::Forbidden)
     );
+    // Fabrikam's admin lists Fabrikam's requests: the demo's, not Contoso's.
+    let theirs = requests::list_for_tenant(&mut db.conn(), &other, fabrikam, None).unwrap();
     assert!(
-        requests::list_for_tenant(&mut db.conn(), &other, fabrikam, None)
-            .unwrap()
+        theirs
             .rows
-            .is_empty()
+            .iter()
+            .all(|r| r.tenant_name == "Fabrikam" && r.id != id)
     );
     assert_eq!(
         requests::list_for_tenant(&mut db.conn(), &other, contoso, None),
@@ -439,7 +447,10 @@ fn partners_see_only_volume_licensing_requests() {
         &mut db.conn(),
         &support(&db),
         test_now(),
-        &QueueFilter::default(),
+        &QueueFilter {
+            tenant: Some(contoso),
+            ..Default::default()
+        },
         None,
     )
     .unwrap();
@@ -569,6 +580,7 @@ fn assigning_goes_only_to_staff_who_work_the_kind() {
         test_now(),
         &QueueFilter {
             assigned: Assigned::Nobody,
+            tenant: Some(tenants(&db).0),
             ..Default::default()
         },
         None,
@@ -893,7 +905,8 @@ fn the_queue_filters_and_pages() {
     assert_eq!(first.rows.len() as i64, requests::PAGE_SIZE);
     assert_eq!(first.rows[0].id, *ids.last().unwrap(), "newest first");
     let second = queue(&QueueFilter::default(), first.next);
-    assert_eq!(second.rows.len(), 6);
+    // The rest of Contoso's, Fabrikam's, and the demo's own billing question.
+    assert_eq!(second.rows.len(), 7);
     assert_eq!(second.next, None);
     let mut seen: Vec<_> = first
         .rows
@@ -905,7 +918,7 @@ fn the_queue_filters_and_pages() {
     seen.dedup();
     assert_eq!(
         seen.len() as i64,
-        requests::PAGE_SIZE + 6,
+        requests::PAGE_SIZE + 7,
         "no row twice, none lost"
     );
 
@@ -916,10 +929,9 @@ fn the_queue_filters_and_pages() {
         },
         None,
     );
-    assert_eq!(
-        by_tenant.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
-        vec![fab]
-    );
+    assert_eq!(by_tenant.rows.len(), 2, "Fabrikam's and the demo's");
+    assert!(by_tenant.rows.iter().all(|r| r.tenant_name == "Fabrikam"));
+    assert!(by_tenant.rows.iter().any(|r| r.id == fab));
     let old = queue(
         &QueueFilter {
             older_than_days: Some(7),
@@ -936,7 +948,7 @@ fn the_queue_filters_and_pages() {
         },
         None,
     );
-    assert_eq!(questions.rows.len(), 1);
+    assert_eq!(questions.rows.len(), 2, "Fabrikam's and the demo's");
     let none = queue(
         &QueueFilter {
             state: Some(State::Resolved),
@@ -945,4 +957,110 @@ fn the_queue_filters_and_pages() {
         None,
     );
     assert!(none.rows.is_empty());
+}
+
+/// Who may do what with a request: every admin role of the request's tenant, an admin of
+/// another tenant, billing support and a partner, over every operation.
+#[test]
+fn each_role_may_do_exactly_its_part_of_a_request() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let sub = card_sub(&db);
+    // list, file Other, file Cancel subscription, view, comment, internal note, close, take,
+    // change state, carry out, the queue
+    let table: [(&str, [bool; 11]); 7] = [
+        (
+            "admin@contoso.example",
+            [
+                true, true, true, true, true, false, true, false, false, false, false,
+            ],
+        ),
+        (
+            "billing@contoso.example",
+            [
+                true, true, true, true, true, false, true, false, false, false, false,
+            ],
+        ),
+        (
+            "licenses@contoso.example",
+            [
+                true, true, false, true, true, false, true, false, false, false, false,
+            ],
+        ),
+        (
+            "users@contoso.example",
+            [
+                true, true, false, true, true, false, true, false, false, false, false,
+            ],
+        ),
+        ("admin@fabrikam.example", [false; 11]),
+        (
+            "support@allot.example",
+            [
+                false, false, false, true, true, true, false, true, true, true, true,
+            ],
+        ),
+        (
+            "partner@allot.example",
+            [
+                false, false, false, false, false, false, false, false, false, false, true,
+            ],
+        ),
+    ];
+    for (email, expected) in table {
+        let who = actor(&db, email);
+        // Fresh requests for each row, so closing or carrying out doesn't spoil the next.
+        let id = file_cancel(&db);
+        let to_close = file_cancel(&db);
+        let mut conn = db.conn();
+        let got = [
+            requests::list_for_tenant(&mut conn, &who, contoso, None).is_ok(),
+            requests::file(
+                &mut conn,
+                &who,
+                test_now(),
+                contoso,
+                &new(Kind::Other, None, None),
+            )
+            .is_ok(),
+            requests::file(
+                &mut conn,
+                &who,
+                test_now(),
+                contoso,
+                &new(Kind::CancelSubscription, Some(sub), None),
+            )
+            .is_ok(),
+            requests::view(&mut conn, &who, test_now(), id).is_ok(),
+            requests::comment(&mut conn, &who, test_now(), id, "A word.", false).is_ok(),
+            requests::comment(&mut conn, &who, test_now(), id, "A note.", true).is_ok(),
+            requests::close(&mut conn, &who, test_now(), to_close).is_ok(),
+            requests::take(&mut conn, &who, test_now(), id).is_ok(),
+            requests::set_state(
+                &mut conn,
+                &who,
+                test_now(),
+                id,
+                State::WaitingOnCustomer,
+                "",
+            )
+            .is_ok(),
+            requests::carry_out(
+                &mut conn,
+                &who,
+                &TestGateway,
+                test_now(),
+                id,
+                Work::Cancel(CancelWhen::AtTermEnd),
+            )
+            .is_ok(),
+            requests::queue(&mut conn, &who, test_now(), &QueueFilter::default(), None).is_ok(),
+        ];
+        assert_eq!(got, expected, "{email}");
+        // Recurring billing back on, for the next row's cancellation.
+        diesel::update(subscriptions::table.find(sub.0))
+            .set(subscriptions::recurring_billing.eq(true))
+            .execute(&mut conn)
+            .unwrap();
+    }
 }

@@ -291,6 +291,24 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             let email = EmailAddress::parse(email)?;
             accounts::insert_staff(conn, now, name, &email, role, &hash)?;
         }
+        // Something in billing support's queue from the start.
+        let farah = Actor::Admin {
+            user: admin,
+            tenant: fabrikam,
+            email: "admin@fabrikam.example".into(),
+            roles: vec![Role::Global],
+        };
+        super::service_requests::file(
+            conn,
+            &farah,
+            now,
+            fabrikam,
+            &super::service_requests::NewRequest {
+                kind: "billing_question".into(),
+                description: "Our October bill shows two charges for Business Premium. Can you check whether one of them should be refunded?".into(),
+                ..Default::default()
+            },
+        )?;
         Ok(true)
     })
 }

@@ -910,7 +910,8 @@ pub fn comment(
                 if internal {
                     return Err(DomainError::Forbidden);
                 }
-                add_comment(conn, now, id, "customer", &actor.label(), body, false)?;
+                let author = name_of(conn, actor)?;
+                add_comment(conn, now, id, "customer", &author, body, false)?;
                 let reopened = match head.state {
                     State::WaitingOnCustomer | State::Resolved => {
                         Some(if head.assigned.is_some() {
@@ -933,7 +934,7 @@ pub fn comment(
                 )?;
             }
             Side::Staff => {
-                let author = staff_name(conn, actor)?;
+                let author = name_of(conn, actor)?;
                 add_comment(conn, now, id, "staff", &author, body, internal)?;
                 touch(conn, now, id, None)?;
                 if internal {
@@ -1113,10 +1114,7 @@ fn move_to(
     message: Option<&str>,
 ) -> Result<(), DomainError> {
     let id = head.id;
-    let who = match actor {
-        Actor::Admin { .. } => actor.label(),
-        _ => staff_name(conn, actor)?,
-    };
+    let who = name_of(conn, actor)?;
     if let Some(message) = message {
         add_comment(conn, now, id, "staff", &who, message, false)?;
     }
@@ -1385,9 +1383,14 @@ fn touch(
     Ok(())
 }
 
-/// How the thread names a member of staff: their display name and role.
-fn staff_name(conn: &mut DbConnection, actor: &Actor) -> Result<String, DomainError> {
+/// How the thread names someone: an admin by their display name, staff by theirs and their
+/// role.
+fn name_of(conn: &mut DbConnection, actor: &Actor) -> Result<String, DomainError> {
     match actor {
+        Actor::Admin { user, .. } => Ok(users::table
+            .find(user.0)
+            .select(users::display_name)
+            .first(conn)?),
         Actor::Staff {
             staff: id, role, ..
         } => {
