@@ -17,6 +17,9 @@ pub struct Config {
     pub smtp_from: String,
     /// The address people reach the server at, for links in emails (`ALLOT_PUBLIC_URL`).
     pub public_url: String,
+    /// How long a volume licensing purchase order waits to be provisioned, in minutes (the
+    /// seed's "up to 12 hours"; `ALLOT_PURCHASE_ORDER_MINUTES`).
+    pub purchase_order_minutes: i64,
 }
 
 const SECRET_FILE: &str = "allot.secret";
@@ -76,6 +79,17 @@ impl Config {
                 ));
             }
         };
+        let purchase_order_minutes = match var("ALLOT_PURCHASE_ORDER_MINUTES") {
+            None => 12 * 60,
+            Some(v) => match v.parse::<i64>() {
+                Ok(m) if (0..=12 * 60).contains(&m) => m,
+                _ => {
+                    return Err(format!(
+                        "ALLOT_PURCHASE_ORDER_MINUTES must be a number of minutes from 0 to 720, not '{v}'"
+                    ));
+                }
+            },
+        };
         Ok(Config {
             database_url,
             data_dir,
@@ -85,6 +99,7 @@ impl Config {
             smtp_url,
             smtp_from,
             public_url,
+            purchase_order_minutes,
         })
     }
 }

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::domain::billing::PaymentGateway;
-use crate::domain::{DbConnection, DomainError, db, licenses, signin, subscriptions, users};
+use crate::domain::{
+    DbConnection, DomainError, agreements, db, licenses, signin, subscriptions, users,
+};
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -19,6 +21,10 @@ pub struct TickReport {
     pub users_purged: usize,
     /// Renewals, failed payments, disabled and deleted subscriptions.
     pub lifecycle: subscriptions::LifecycleReport,
+    /// Purchase orders provisioned (invoiced, then pooled or sent for activation).
+    pub purchase_orders: usize,
+    /// Agreements whose anniversary billed a true-up.
+    pub true_ups: usize,
 }
 
 #[derive(QueryableByName)]
@@ -50,6 +56,8 @@ pub fn tick(
             held_data_deleted: licenses::purge_held_data(conn, now)?,
             users_purged: users::purge_deleted(conn, now)?,
             lifecycle: subscriptions::run_lifecycle(conn, gateway, now)?,
+            purchase_orders: agreements::process_purchase_orders(conn, now)?,
+            true_ups: agreements::run_true_ups(conn, now)?,
         })
     })
 }

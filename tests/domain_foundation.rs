@@ -56,8 +56,16 @@ fn fabrikam_sees_only_its_own_licenses() {
     let (_, fabrikam) = tenants(&db);
     let admin = actor(&db, "admin@fabrikam.example");
     let pools = licenses::pools(&mut db.conn(), &admin, fabrikam).unwrap();
-    assert_eq!(pools.len(), 1);
-    assert_eq!((pools[0].licenses, pools[0].assigned), (5, 3));
+    // Its direct Business Premium, and the Sales Professional licenses of its agreement
+    // (30 ordered, 5 reserved this year).
+    let summary: Vec<(&str, i64, i64)> = pools
+        .iter()
+        .map(|p| (p.product_name.as_str(), p.licenses, p.assigned))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![("Business Premium", 5, 3), ("Sales Professional", 35, 0)]
+    );
     assert_eq!(
         licenses::counts(&mut db.conn(), &admin, fabrikam)
             .unwrap()

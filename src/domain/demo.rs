@@ -291,6 +291,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             let email = EmailAddress::parse(email)?;
             accounts::insert_staff(conn, now, name, &email, role, &hash)?;
         }
+        volume_licensing(conn, now, contoso, fabrikam, sales)?;
         // Something in billing support's queue from the start.
         let farah = Actor::Admin {
             user: admin,
@@ -311,6 +312,120 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
         )?;
         Ok(true)
     })
+}
+
+/// Contoso's Enterprise Agreement with an invoiced order of 20 Sales Professional licenses
+/// awaiting activation (the activation email to admin@contoso.example is in the outbox), and
+/// Fabrikam's Enterprise Subscription Agreement, active, with a reservation this year.
+/// Contoso's direct Sales Professional subscription carries add-ons the order lacks, so the
+/// activation page warns of data loss, as the seed says it should.
+fn volume_licensing(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    contoso: TenantId,
+    fabrikam: TenantId,
+    sales: i64,
+) -> Result<(), DomainError> {
+    use super::agreements::{self, Item, NewAgreement, OrderKind, OrderLine};
+    use super::schema::subscription_addons;
+    let actor = Actor::System("demo");
+    let direct: i64 = subscriptions::table
+        .filter(subscriptions::tenant_id.eq(contoso.0))
+        .filter(subscriptions::product_id.eq(sales))
+        .select(subscriptions::id)
+        .first(conn)?;
+    diesel::insert_into(subscription_addons::table)
+        .values((
+            subscription_addons::subscription_id.eq(direct),
+            subscription_addons::production_instances.eq(1),
+            subscription_addons::storage_gb.eq(5),
+        ))
+        .execute(conn)?;
+    // The last July 1 and March 1 on or before today: the agreements' anniversaries.
+    let last = |month: u32| {
+        let this_year = chrono::NaiveDate::from_ymd_opt(now.year(), month, 1).unwrap_or_default();
+        if this_year <= now.date_naive() {
+            this_year
+        } else {
+            chrono::NaiveDate::from_ymd_opt(now.year() - 1, month, 1).unwrap_or_default()
+        }
+    };
+    let ea = agreements::create(
+        conn,
+        &actor,
+        now,
+        &NewAgreement {
+            number: "EA-7730-1001".into(),
+            program: "enterprise".into(),
+            customer: "Contoso".into(),
+            osm_email: "admin@contoso.example".into(),
+            partner: "Northwind Licensing".into(),
+            starts_on: Some(last(7)),
+        },
+    )?;
+    let sales_licenses = |n| OrderLine {
+        product: super::ProductId(sales),
+        item: Item::Licenses,
+        quantity: n,
+    };
+    let order_time = now - Duration::days(1);
+    agreements::enter_order(
+        conn,
+        &actor,
+        order_time,
+        ea,
+        OrderKind::PurchaseOrder,
+        &[sales_licenses(20)],
+        Duration::hours(2),
+    )?;
+    agreements::process_purchase_orders(conn, order_time + Duration::hours(2))?;
+
+    let esa = agreements::create(
+        conn,
+        &actor,
+        now,
+        &NewAgreement {
+            number: "ESA-4410-2002".into(),
+            program: "enterprise_subscription".into(),
+            customer: "Fabrikam".into(),
+            osm_email: "admin@fabrikam.example".into(),
+            partner: "Northwind Licensing".into(),
+            starts_on: Some(last(3)),
+        },
+    )?;
+    agreements::enter_order(
+        conn,
+        &actor,
+        order_time,
+        esa,
+        OrderKind::PurchaseOrder,
+        &[
+            sales_licenses(30),
+            OrderLine {
+                product: super::ProductId(sales),
+                item: Item::ProductionInstances,
+                quantity: 2,
+            },
+            OrderLine {
+                product: super::ProductId(sales),
+                item: Item::StorageGb,
+                quantity: 10,
+            },
+        ],
+        Duration::hours(2),
+    )?;
+    agreements::process_purchase_orders(conn, order_time + Duration::hours(2))?;
+    agreements::attach(conn, order_time + Duration::hours(3), esa, fabrikam)?;
+    agreements::enter_order(
+        conn,
+        &actor,
+        now,
+        esa,
+        OrderKind::Reservation,
+        &[sales_licenses(5)],
+        Duration::zero(),
+    )?;
+    Ok(())
 }
 
 fn ensure_products(conn: &mut DbConnection) -> Result<[i64; 3], DomainError> {

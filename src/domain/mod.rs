@@ -1,6 +1,7 @@
 //! The rules and the storage of allot. Nothing here knows of HTTP or templates.
 
 pub mod accounts;
+pub mod agreements;
 pub mod audit;
 pub mod authz;
 pub mod billing;

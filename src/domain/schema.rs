@@ -202,6 +202,8 @@ diesel::table! {
         assigned_staff_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        agreement_id -> Nullable<BigInt>,
+        target -> Nullable<Text>,
     }
 }
 
@@ -226,7 +228,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    agreements (id) {
+        id -> BigInt,
+        number -> Text,
+        program -> Text,
+        customer -> Text,
+        customer_key -> Text,
+        osm_email -> Text,
+        partner -> Text,
+        starts_on -> Timestamp,
+        next_true_up -> Timestamp,
+        tenant_id -> Nullable<BigInt>,
+        attached_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agreement_orders (id) {
+        id -> BigInt,
+        agreement_id -> BigInt,
+        kind -> Text,
+        state -> Text,
+        placed_by -> Text,
+        placed_at -> Timestamp,
+        provision_after -> Timestamp,
+        invoiced_at -> Nullable<Timestamp>,
+        trued_up_at -> Nullable<Timestamp>,
+        discount_percent -> Integer,
+        total_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    agreement_order_lines (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        product_id -> BigInt,
+        item -> Text,
+        quantity -> Integer,
+        amount_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    agreement_activations (id) {
+        id -> BigInt,
+        agreement_id -> BigInt,
+        token_hash -> Text,
+        sent_to -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    agreement_invoices (id) {
+        id -> BigInt,
+        agreement_id -> BigInt,
+        number -> Text,
+        kind -> Text,
+        issued_at -> Timestamp,
+        addressed_to -> Text,
+        total_cents -> BigInt,
+        anniversary -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    agreement_subscriptions (subscription_id) {
+        subscription_id -> BigInt,
+        agreement_id -> BigInt,
+        product_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    subscription_addons (subscription_id) {
+        subscription_id -> BigInt,
+        production_instances -> Integer,
+        storage_gb -> Integer,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(agreement_subscriptions -> subscriptions (subscription_id));
+diesel::joinable!(agreement_subscriptions -> agreements (agreement_id));
+diesel::joinable!(subscription_addons -> subscriptions (subscription_id));
+diesel::joinable!(agreement_orders -> agreements (agreement_id));
+diesel::joinable!(agreement_order_lines -> agreement_orders (order_id));
+diesel::joinable!(agreement_order_lines -> products (product_id));
+diesel::joinable!(agreement_activations -> agreements (agreement_id));
+diesel::joinable!(agreement_invoices -> agreements (agreement_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(product_services -> products (product_id));
 diesel::joinable!(subscriptions -> tenants (tenant_id));
@@ -267,4 +362,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     signin_throttle,
     service_requests,
     service_request_comments,
+    agreements,
+    agreement_orders,
+    agreement_order_lines,
+    agreement_activations,
+    agreement_invoices,
+    agreement_subscriptions,
+    subscription_addons,
 );

@@ -6,8 +6,12 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::agreements::{self, AgreementId, RemapPreview};
 use super::billing::{self, PaymentGateway};
-use super::schema::{service_request_comments, service_requests, staff, tenants, users};
+use super::schema::{
+    agreements as agreement_table, service_request_comments, service_requests, staff, tenants,
+    users,
+};
 use super::subscriptions::{self, CancelWhen, Cancelled, RemovalPreview, SubscriptionRow};
 use super::{
     Action, Actor, DbConnection, DomainError, ServiceRequestId, StaffId, StaffRole, SubscriptionId,
@@ -176,6 +180,11 @@ pub struct NewRequest {
     pub kind: String,
     pub subscription: Option<SubscriptionId>,
     pub quantity: Option<i32>,
+    /// The agreement a volume licensing request is about, by its number.
+    pub agreement_number: String,
+    /// Remap agreement: the domain of the organization to move it to. Resend activation
+    /// email: the address asked for (only the OSM on file ever gets it).
+    pub target: String,
     pub description: String,
 }
 
@@ -235,6 +244,10 @@ pub struct Request {
     pub description: String,
     pub subscription: Option<SubscriptionRow>,
     pub quantity: Option<i32>,
+    /// The agreement of a volume licensing request: its id and number.
+    pub agreement: Option<(AgreementId, String)>,
+    /// Remap: the target organization's domain; resend: the address asked for.
+    pub target: Option<String>,
     pub state: State,
     pub requester_name: String,
     pub requester_email: String,
@@ -330,14 +343,61 @@ pub fn file(
         MIN_DESCRIPTION,
         "Describe the problem in at least 10 characters.",
     )?;
+    let (mut agreement, mut target) = (None, None);
     if kind.is_volume_licensing() {
-        // Agreements come with volume licensing; a tenant without one has nothing to ask about.
-        return Err(DomainError::invalid(
-            "agreement",
-            "Your organization has no volume licensing agreement. Choose another type of request.",
-        ));
+        let head = agreements::by_number(conn, &new.agreement_number)?;
+        let asked = new.target.trim().to_lowercase();
+        match kind {
+            Kind::RemapAgreement => {
+                if asked.is_empty() {
+                    return Err(DomainError::invalid(
+                        "target",
+                        "Enter the domain of the organization to move the agreement to.",
+                    ));
+                }
+                let to: Option<i64> = tenants::table
+                    .filter(tenants::domain.eq(&asked))
+                    .select(tenants::id)
+                    .first(conn)
+                    .optional()?;
+                match to {
+                    None => {
+                        return Err(DomainError::invalid(
+                            "target",
+                            format!("There is no organization with the domain '{asked}'."),
+                        ));
+                    }
+                    Some(t) if Some(TenantId(t)) == head.tenant => {
+                        return Err(DomainError::invalid(
+                            "target",
+                            "The agreement is already attached to that organization.",
+                        ));
+                    }
+                    Some(_) => target = Some(asked),
+                }
+            }
+            Kind::ResendActivationEmail if !asked.is_empty() => {
+                super::accounts::EmailAddress::parse(&asked).map_err(|_| {
+                    DomainError::invalid(
+                        "target",
+                        "Enter a valid email address, or leave it empty.",
+                    )
+                })?;
+                target = Some(asked);
+            }
+            _ => {}
+        }
+        agreement = Some(head);
     }
-    let (subscription, quantity, subject) = if kind.needs_subscription() {
+    let (subscription, quantity, subject) = if let Some(head) = &agreement {
+        let subject = match (kind, &target) {
+            (Kind::RemapAgreement, Some(to)) => {
+                format!("{}: {} to {to}", kind.title(), head.number)
+            }
+            _ => format!("{}: {}", kind.title(), head.number),
+        };
+        (None, None, subject)
+    } else if kind.needs_subscription() {
         let id = new.subscription.ok_or_else(|| {
             DomainError::invalid(
                 "subscription",
@@ -389,6 +449,8 @@ pub fn file(
                 service_requests::description.eq(description),
                 service_requests::subscription_id.eq(subscription.map(|s| s.0)),
                 service_requests::quantity.eq(quantity),
+                service_requests::agreement_id.eq(agreement.as_ref().map(|a| a.id.0)),
+                service_requests::target.eq(&target),
                 service_requests::state.eq(State::Open.as_str()),
                 service_requests::requester_id.eq(user.0),
                 service_requests::created_at.eq(naive(now)),
@@ -717,10 +779,12 @@ struct Head {
     subscription: Option<SubscriptionId>,
     quantity: Option<i32>,
     assigned: Option<StaffId>,
+    agreement: Option<AgreementId>,
+    target: Option<String>,
 }
 
 fn head(conn: &mut DbConnection, id: ServiceRequestId) -> Result<Head, DomainError> {
-    let (tenant, kind, subject, state, subscription, quantity, assigned): (
+    type Row = (
         i64,
         String,
         String,
@@ -728,18 +792,24 @@ fn head(conn: &mut DbConnection, id: ServiceRequestId) -> Result<Head, DomainErr
         Option<i64>,
         Option<i32>,
         Option<i64>,
-    ) = service_requests::table
-        .find(id.0)
-        .select((
-            service_requests::tenant_id,
-            service_requests::kind,
-            service_requests::subject,
-            service_requests::state,
-            service_requests::subscription_id,
-            service_requests::quantity,
-            service_requests::assigned_staff_id,
-        ))
-        .first(conn)?;
+        Option<i64>,
+        Option<String>,
+    );
+    let (tenant, kind, subject, state, subscription, quantity, assigned, agreement, target): Row =
+        service_requests::table
+            .find(id.0)
+            .select((
+                service_requests::tenant_id,
+                service_requests::kind,
+                service_requests::subject,
+                service_requests::state,
+                service_requests::subscription_id,
+                service_requests::quantity,
+                service_requests::assigned_staff_id,
+                service_requests::agreement_id,
+                service_requests::target,
+            ))
+            .first(conn)?;
     Ok(Head {
         id,
         tenant: TenantId(tenant),
@@ -749,6 +819,8 @@ fn head(conn: &mut DbConnection, id: ServiceRequestId) -> Result<Head, DomainErr
         subscription: subscription.map(SubscriptionId),
         quantity,
         assigned: assigned.map(StaffId),
+        agreement: agreement.map(AgreementId),
+        target,
     })
 }
 
@@ -853,6 +925,16 @@ pub fn view(
         Some(sub) => subscriptions::row_of(conn, head.tenant, sub)?,
         None => None,
     };
+    let agreement = match head.agreement {
+        Some(a) => Some((
+            a,
+            agreement_table::table
+                .find(a.0)
+                .select(agreement_table::number)
+                .first::<String>(conn)?,
+        )),
+        None => None,
+    };
     let data_safety = match (&subscription, head.kind) {
         (Some(sub), Kind::CancelSubscription) => Some(DataSafety {
             deleted_on: subscriptions::data_deleted_on(conn, head.tenant, sub.id, now)?,
@@ -871,6 +953,8 @@ pub fn view(
         description,
         subscription,
         quantity: head.quantity,
+        agreement,
+        target: head.target,
         state: head.state,
         requester_name,
         requester_email,
@@ -1161,7 +1245,7 @@ fn move_to(
 // ------------------------------------------------------------------ carrying a request out
 
 /// What billing support carries out for a request, as it asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Work {
     Cancel(CancelWhen),
     AddLicenses(i32),
@@ -1169,6 +1253,12 @@ pub enum Work {
         licenses: i32,
         accept_conflict: bool,
     },
+    /// Resend the activation email; `to` is the address billing support was asked to use.
+    ResendActivation {
+        to: Option<String>,
+    },
+    /// Remap the agreement to the organization the request names.
+    Remap,
 }
 
 /// What carrying it out did.
@@ -1177,6 +1267,8 @@ pub enum Done {
     Cancelled(Cancelled),
     Added { licenses: i32, bill: String },
     Removed { licenses: i32, beyond: usize },
+    Resent { to: String },
+    Remapped(RemapPreview),
 }
 
 /// Billing support's preview of "Remove licenses": who would be beyond the count.
@@ -1187,12 +1279,37 @@ pub fn preview_removal(
     licenses: i32,
 ) -> Result<RemovalPreview, DomainError> {
     let head = head(conn, id)?;
-    let sub = work_target(actor, &head, Kind::RemoveLicenses)?;
-    subscriptions::removal_of(conn, head.tenant, sub, licenses)
+    work_target(actor, &head, Kind::RemoveLicenses)?;
+    subscriptions::removal_of(conn, head.tenant, subscription_of(&head)?, licenses)
 }
 
-/// The subscription a piece of work changes, once the actor and the request allow it.
-fn work_target(actor: &Actor, head: &Head, asks: Kind) -> Result<SubscriptionId, DomainError> {
+/// Billing support's preview of a remap: what it does to both organizations.
+pub fn preview_remap(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: ServiceRequestId,
+) -> Result<RemapPreview, DomainError> {
+    let head = head(conn, id)?;
+    work_target(actor, &head, Kind::RemapAgreement)?;
+    agreements::preview_remap(
+        conn,
+        agreement_of(&head)?,
+        head.target.as_deref().unwrap_or(""),
+    )
+}
+
+fn subscription_of(head: &Head) -> Result<SubscriptionId, DomainError> {
+    head.subscription
+        .ok_or_else(|| DomainError::Conflict("This request names no subscription.".into()))
+}
+
+fn agreement_of(head: &Head) -> Result<AgreementId, DomainError> {
+    head.agreement
+        .ok_or_else(|| DomainError::Conflict("This request names no agreement.".into()))
+}
+
+/// Checks that billing support may carry out this work on this request, as it asks.
+fn work_target(actor: &Actor, head: &Head, asks: Kind) -> Result<(), DomainError> {
     authz::may(actor, Action::WorkServiceRequests, None)?;
     side_of(actor, head)?;
     if head.kind != asks {
@@ -1208,8 +1325,7 @@ fn work_target(actor: &Actor, head: &Head, asks: Kind) -> Result<SubscriptionId,
             head.state.title().to_lowercase()
         )));
     }
-    head.subscription
-        .ok_or_else(|| DomainError::Conflict("This request names no subscription.".into()))
+    Ok(())
 }
 
 /// Carries out what the request asks for through the subscription rules (charges, refunds,
@@ -1225,16 +1341,48 @@ pub fn carry_out(
 ) -> Result<Done, DomainError> {
     super::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
-        let asks = match work {
+        let asks = match &work {
             Work::Cancel(_) => Kind::CancelSubscription,
             Work::AddLicenses(_) => Kind::AddLicenses,
             Work::RemoveLicenses { .. } => Kind::RemoveLicenses,
+            Work::ResendActivation { .. } => Kind::ResendActivationEmail,
+            Work::Remap => Kind::RemapAgreement,
         };
-        let sub = work_target(actor, &head, asks)?;
-        // The tenant's license lock first, as every license change takes it.
-        super::licenses::lock(conn, head.tenant)?;
-        let (done, note) = match work {
+        work_target(actor, &head, asks)?;
+        if asks.needs_subscription() {
+            // The tenant's license lock first, as every license change takes it.
+            super::licenses::lock(conn, head.tenant)?;
+        }
+        let (done, note) = match work.clone() {
+            Work::ResendActivation { to } => {
+                let asked = to.or(head.target.clone());
+                let sent = agreements::resend_activation(
+                    conn,
+                    now,
+                    agreement_of(&head)?,
+                    asked.as_deref(),
+                )?;
+                let note = format!(
+                    "Billing support resent the activation email to the agreement's OSM, {sent}."
+                );
+                (Done::Resent { to: sent }, note)
+            }
+            Work::Remap => {
+                let preview = agreements::remap(
+                    conn,
+                    actor,
+                    now,
+                    agreement_of(&head)?,
+                    head.target.as_deref().unwrap_or(""),
+                )?;
+                let note = format!(
+                    "Billing support remapped agreement {} from {} to {}.",
+                    preview.number, preview.from, preview.to
+                );
+                (Done::Remapped(preview), note)
+            }
             Work::Cancel(when) => {
+                let sub = subscription_of(&head)?;
                 let done =
                     subscriptions::cancel_on_request(conn, actor, now, head.tenant, sub, when)?;
                 let note = match &done {
@@ -1256,6 +1404,7 @@ pub fn carry_out(
                 (Done::Cancelled(done), note)
             }
             Work::AddLicenses(licenses) => {
+                let sub = subscription_of(&head)?;
                 let bill = subscriptions::add_licenses(
                     conn,
                     actor,
@@ -1275,6 +1424,7 @@ pub fn carry_out(
                 licenses,
                 accept_conflict,
             } => {
+                let sub = subscription_of(&head)?;
                 let preview = subscriptions::take_away_licenses(
                     conn,
                     actor,

@@ -393,10 +393,17 @@ fn may_change_billing(actor: &Actor, tenant: TenantId, sub: &Sub) -> Result<(), 
 }
 
 /// A self-service purchase is its buyer's until an admin takes it over.
+/// A self-service purchase is its buyer's until taken over; a volume licensing subscription
+/// follows its agreement. Neither is changed here.
 fn not_self_service(sub: &Sub) -> Result<(), DomainError> {
     if sub.self_service {
         return Err(DomainError::Conflict(
             "This is a self-service purchase. Take it over on the Licenses page first.".into(),
+        ));
+    }
+    if sub.purchase_channel == "volume_licensing" {
+        return Err(DomainError::Conflict(
+            "This subscription comes with a volume licensing agreement: add a license reservation on Settings > Agreements, or ask your Licensing Solutions Partner.".into(),
         ));
     }
     Ok(())
@@ -1100,6 +1107,8 @@ pub fn run_lifecycle(
         .filter(subscriptions::state.eq("active"))
         .filter(subscriptions::term_end.le(naive(now)))
         .filter(subscriptions::self_service_buyer_id.is_null())
+        // Agreement subscriptions follow their anniversary (the true-up), not renewals.
+        .filter(subscriptions::purchase_channel.ne("volume_licensing"))
         .select((subscriptions::id, subscriptions::tenant_id))
         .load(conn)?;
     for (id, tenant) in due {

@@ -106,6 +106,12 @@ const ADMIN_PAGES: &[(&str, &str, &str, Action)] = &[
         "Audit log",
         Action::ViewAuditLog,
     ),
+    (
+        "Settings",
+        "/settings/agreements",
+        "Agreements",
+        Action::ViewBilling,
+    ),
 ];
 
 const STAFF_PAGES: &[(&str, &str, &str, Action)] = &[
@@ -116,6 +122,12 @@ const STAFF_PAGES: &[(&str, &str, &str, Action)] = &[
         Action::ViewSupportQueue,
     ),
     ("Support", "/support/outbox", "Outbox", Action::ViewOutbox),
+    (
+        "Volume licensing",
+        "/agreements",
+        "Agreements",
+        Action::ManageAgreements,
+    ),
 ];
 
 impl Frame {

@@ -1,5 +1,6 @@
 //! HTTP: routes, sessions, CSRF, pages. Knows nothing of SQL; every rule is the domain's.
 
+mod agreements;
 mod assets;
 mod audit;
 mod billing;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub sessions: session::SessionSettings,
     /// Charges cards; the built-in test gateway unless another is configured.
     pub gateway: std::sync::Arc<dyn crate::domain::billing::PaymentGateway>,
+    /// How long a volume licensing purchase order waits before `tick` provisions it.
+    pub purchase_order_delay: chrono::Duration,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             clock,
             sessions: session::SessionSettings::from_config(config),
             gateway: std::sync::Arc::new(crate::domain::billing::TestGateway),
+            purchase_order_delay: chrono::Duration::minutes(config.purchase_order_minutes),
         }
     }
 
@@ -247,6 +251,37 @@ pub fn app(
                 .route(
                     "/support/requests/{id}/remove-licenses",
                     web::post().to(support::remove_licenses),
+                )
+                .route(
+                    "/support/requests/{id}/resend-activation",
+                    web::post().to(support::resend_activation),
+                )
+                .route(
+                    "/support/requests/{id}/remap",
+                    web::post().to(support::remap),
+                )
+                .route("/agreements", web::get().to(agreements::list))
+                .route("/agreements", web::post().to(agreements::create))
+                .route(
+                    "/agreements/activate/{token}",
+                    web::get().to(agreements::activate_form),
+                )
+                .route(
+                    "/agreements/activate/{token}",
+                    web::post().to(agreements::activate),
+                )
+                .route("/agreements/{id}", web::get().to(agreements::show))
+                .route(
+                    "/agreements/{id}/osm",
+                    web::post().to(agreements::change_osm),
+                )
+                .route(
+                    "/agreements/{id}/orders",
+                    web::post().to(agreements::enter_order),
+                )
+                .route(
+                    "/settings/agreements",
+                    web::get().to(agreements::for_tenant),
                 ),
         )
         .default_service(web::to(errors::not_found))

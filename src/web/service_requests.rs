@@ -65,6 +65,10 @@ pub struct NewForm {
     #[serde(default)]
     quantity: String,
     #[serde(default)]
+    agreement_number: String,
+    #[serde(default)]
+    target: String,
+    #[serde(default)]
     description: String,
 }
 
@@ -170,6 +174,8 @@ pub async fn file(
                     "quantity",
                     "Enter a number of licenses.",
                 )?,
+                agreement_number: sent.agreement_number,
+                target: sent.target,
                 description: sent.description,
             };
             requests::file(conn, &actor, now, tenant, &new)

@@ -19,19 +19,39 @@ pub struct SignInPage {
     pub frame: Frame,
     pub email: String,
     pub error: Option<String>,
+    /// Where to go after signing in (an activation link followed while signed out).
+    pub next: String,
 }
 
 #[derive(Deserialize)]
 pub struct SignInForm {
     email: String,
     password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SignInQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only a path of this site: never another host (`//evil.example`) or a scheme.
+fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.contains("://")
+        && next.len() < 512;
+    ok.then_some(next)
 }
 
 fn render(status: StatusCode, page: SignInPage) -> Result<HttpResponse, WebError> {
     super::render_with(status, &page)
 }
 
-fn page(session: &Session, email: String, error: Option<String>) -> SignInPage {
+fn page(session: &Session, email: String, error: Option<String>, next: &str) -> SignInPage {
     let mut frame = Frame::bare("Sign in");
     frame.csrf = csrf::token(session);
     frame.flash = session::take_flash(session);
@@ -39,22 +59,31 @@ fn page(session: &Session, email: String, error: Option<String>) -> SignInPage {
         frame,
         email,
         error,
+        next: safe_next(next).unwrap_or_default().to_owned(),
     }
 }
 
 /// GET /signin: the form, or straight on for someone already signed in.
-pub async fn form(req: HttpRequest, session: Session) -> Result<HttpResponse, WebError> {
+pub async fn form(
+    req: HttpRequest,
+    session: Session,
+    query: super::forms::Query<SignInQuery>,
+) -> Result<HttpResponse, WebError> {
     use actix_web::FromRequest;
     if let Ok(signed_in) = AdminSession::extract(&req).await {
-        let to = match signed_in.actor() {
-            crate::domain::Actor::Staff { .. } => "/support",
-            _ => "/",
+        let to = match (safe_next(&query.0.next), signed_in.actor()) {
+            (Some(next), _) => next,
+            (None, crate::domain::Actor::Staff { .. }) => "/support",
+            (None, _) => "/",
         };
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))
             .finish());
     }
-    render(StatusCode::OK, page(&session, String::new(), None))
+    render(
+        StatusCode::OK,
+        page(&session, String::new(), None, &query.0.next),
+    )
 }
 
 /// Checks a sign-in at `door` and, when it succeeds, starts a fresh session. A refusal comes
@@ -107,7 +136,11 @@ pub async fn submit(
     state: web::Data<AppState>,
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, WebError> {
-    let SignInForm { email, password } = form.into_inner();
+    let SignInForm {
+        email,
+        password,
+        next,
+    } = form.into_inner();
     match attempt(
         &req,
         &session,
@@ -118,8 +151,10 @@ pub async fn submit(
     )
     .await?
     {
-        Ok(principal) => Ok(super::redirect(session::landing(principal))),
-        Err((status, message)) => render(status, page(&session, email, Some(message))),
+        Ok(principal) => Ok(super::redirect(
+            safe_next(&next).unwrap_or(session::landing(principal)),
+        )),
+        Err((status, message)) => render(status, page(&session, email, Some(message), &next)),
     }
 }
 

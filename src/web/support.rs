@@ -13,6 +13,7 @@ use super::frame::Frame;
 use super::service_requests::{after_change, cursor};
 use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
+use crate::domain::agreements::RemapPreview;
 use crate::domain::billing;
 use crate::domain::service_requests::{
     self as requests, Assigned, Done, Kind, QueueFilter, Request, State, Work,
@@ -152,6 +153,9 @@ pub struct ConsoleRequestPage {
     error: Option<String>,
     /// "Remove licenses" below the assigned count: who would be beyond it, to confirm.
     removal: Option<(i32, RemovalPreview)>,
+    /// "Remap agreement": what it would do to both organizations, or why it can't be done.
+    remap: Option<RemapPreview>,
+    remap_refused: Option<String>,
 }
 
 /// The console's page of a request, with an error or a removal to confirm when there is one.
@@ -165,9 +169,20 @@ pub(super) async fn request_page(
 ) -> Result<HttpResponse, WebError> {
     let actor = session.actor().clone();
     let now = state.clock.now();
-    let (request, staff, window_ends) = state
+    let (request, staff, window_ends, remap) = state
         .db(move |conn| {
             let request = requests::view(conn, &actor, now, id)?;
+            let remap = if request.kind == Kind::RemapAgreement
+                && request.state.is_active()
+                && crate::domain::authz::can(
+                    &actor,
+                    crate::domain::Action::WorkServiceRequests,
+                    None,
+                ) {
+                Some(requests::preview_remap(conn, &actor, id).map_err(|e| e.to_string()))
+            } else {
+                None
+            };
             let staff = requests::staff_choices(conn, &actor, request.kind)?;
             let window_ends = match &request.subscription {
                 Some(sub) => Some(subscriptions::cancellation_window_ends(
@@ -177,9 +192,14 @@ pub(super) async fn request_page(
                 )?),
                 None => None,
             };
-            Ok((request, staff, window_ends))
+            Ok((request, staff, window_ends, remap))
         })
         .await?;
+    let (remap, remap_refused) = match remap {
+        Some(Ok(preview)) => (Some(preview), None),
+        Some(Err(reason)) => (None, Some(reason)),
+        None => (None, None),
+    };
     let me = match session.actor() {
         Actor::Staff { staff, .. } => Some(*staff),
         _ => None,
@@ -201,6 +221,8 @@ pub(super) async fn request_page(
             now,
             error,
             removal,
+            remap,
+            remap_refused,
         },
     )
 }
@@ -379,6 +401,39 @@ pub async fn remove_licenses(
     .await
 }
 
+#[derive(Deserialize)]
+pub struct ResendForm {
+    #[serde(default)]
+    to: String,
+}
+
+/// POST /support/requests/{id}/resend-activation: only ever to the OSM on file.
+pub async fn resend_activation(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<ResendForm>,
+) -> Result<HttpResponse, WebError> {
+    let to = Some(form.0.to.trim().to_owned()).filter(|t| !t.is_empty());
+    carry_out(
+        session,
+        state,
+        request_id(path),
+        Work::ResendActivation { to },
+    )
+    .await
+}
+
+/// POST /support/requests/{id}/remap
+pub async fn remap(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    _form: Form<super::NoFields>,
+) -> Result<HttpResponse, WebError> {
+    carry_out(session, state, request_id(path), Work::Remap).await
+}
+
 async fn carry_out(
     session: AdminSession,
     state: web::Data<AppState>,
@@ -419,6 +474,11 @@ fn done_message(done: &Done) -> String {
         Done::Added { licenses, bill } => format!(
             "Added {}. The charge is on bill {bill}.",
             billing::count_of(*licenses, "license")
+        ),
+        Done::Resent { to } => format!("The activation email is on its way to the OSM, {to}."),
+        Done::Remapped(preview) => format!(
+            "Agreement {} is remapped from {} to {}.",
+            preview.number, preview.from, preview.to
         ),
         Done::Removed { licenses, beyond } => format!(
             "Removed {}; {} beyond the count.",

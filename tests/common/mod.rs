@@ -121,6 +121,7 @@ pub fn test_config(db: &TestDb) -> Config {
         smtp_url: None,
         smtp_from: "allot <no-reply@localhost>".into(),
         public_url: "http://localhost:8080".into(),
+        purchase_order_minutes: 12 * 60,
     }
 }
 

@@ -1,0 +1,480 @@
+//! Volume licensing: agreements, orders, the OSM's activation, reservations and the true-up,
+//! and what billing support does for them (resend, remap), on both databases.
+
+mod common;
+
+use allot::domain::agreements::{
+    self, AgreementId, Item, NewAgreement, OrderKind, OrderLine, discount_for,
+};
+use allot::domain::billing::TestGateway;
+use allot::domain::schema::{agreement_invoices, agreements as agreement_table, outbox};
+use allot::domain::service_requests::{self as requests, Kind, NewRequest, Work};
+use allot::domain::{Actor, DomainError, subscriptions};
+use chrono::Duration;
+use common::*;
+use diesel::prelude::*;
+
+fn agreement(db: &TestDb, number: &str) -> AgreementId {
+    AgreementId(
+        agreement_table::table
+            .filter(agreement_table::number.eq(number))
+            .select(agreement_table::id)
+            .first(&mut db.conn())
+            .unwrap(),
+    )
+}
+
+/// The newest activation link mailed to `to`, as its token.
+fn activation_token(db: &TestDb, to: &str) -> String {
+    let link: Option<String> = outbox::table
+        .filter(outbox::to_email.eq(to))
+        .filter(outbox::subject.like("Activate your%"))
+        .order(outbox::id.desc())
+        .select(outbox::link)
+        .first(&mut db.conn())
+        .unwrap();
+    link.unwrap()
+        .strip_prefix("/agreements/activate/")
+        .unwrap()
+        .to_owned()
+}
+
+fn activation_emails(db: &TestDb, to: &str) -> i64 {
+    outbox::table
+        .filter(outbox::to_email.eq(to))
+        .filter(outbox::subject.like("Activate your%"))
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap()
+}
+
+fn licenses(db: &TestDb, product: &str, n: i32) -> OrderLine {
+    OrderLine {
+        product: product_id(db, product),
+        item: Item::Licenses,
+        quantity: n,
+    }
+}
+
+fn partner(db: &TestDb) -> Actor {
+    actor(db, "partner@allot.example")
+}
+
+#[test]
+fn volume_discounts_start_at_250_licenses() {
+    assert_eq!(discount_for(249), 0);
+    assert_eq!(discount_for(250), 5);
+    assert_eq!(discount_for(2_400), 10);
+    assert_eq!(discount_for(6_000), 15);
+    assert_eq!(discount_for(15_000), 20);
+}
+
+#[test]
+fn the_osm_activates_with_a_warning_and_the_licenses_pool_with_the_direct_ones() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let osm = actor(&db, "admin@contoso.example");
+    let token = activation_token(&db, "admin@contoso.example");
+    let before = pool_counts(&db, contoso, "Sales Professional");
+
+    // A License admin can't attach it.
+    assert!(matches!(
+        agreements::preview_activation(
+            &mut db.conn(),
+            &actor(&db, "licenses@contoso.example"),
+            test_now(),
+            &token
+        ),
+        Err(DomainError::Refused(_))
+    ));
+    let preview = agreements::preview_activation(&mut db.conn(), &osm, test_now(), &token).unwrap();
+    assert_eq!(preview.tenant_name, "Contoso");
+    assert_eq!(preview.attached_to, None);
+    // Contoso has 1 production instance and 5 GB for Sales Professional; the order has none.
+    assert_eq!(preview.warnings.len(), 2, "{:?}", preview.warnings);
+    assert!(preview.warnings[0].contains("additional production instances"));
+    assert_eq!(
+        preview.direct.len(),
+        1,
+        "the direct Sales Professional subscription"
+    );
+
+    agreements::activate(&mut db.conn(), &osm, test_now(), &token).unwrap();
+    assert_eq!(
+        pool_counts(&db, contoso, "Sales Professional"),
+        (before.0 + 20, before.1, before.2 + 20)
+    );
+    let products = subscriptions::list(&mut db.conn(), &osm, contoso).unwrap();
+    let sales: Vec<_> = products
+        .iter()
+        .filter(|s| s.product_name == "Sales Professional")
+        .collect();
+    assert_eq!(
+        sales.len(),
+        2,
+        "the direct one stays beside the agreement's"
+    );
+    assert!(
+        sales
+            .iter()
+            .any(|s| s.how_bought() == "Volume licensing" && s.quantity == 20)
+    );
+    assert!(
+        sales
+            .iter()
+            .any(|s| s.how_bought() == "Invoice" && s.state == "active")
+    );
+    assert_eq!(audit_count(&db, contoso, "Activated agreement"), 1);
+
+    // The link works once.
+    assert!(matches!(
+        agreements::activate(&mut db.conn(), &osm, test_now(), &token),
+        Err(DomainError::Conflict(_))
+    ));
+    assert_eq!(
+        agreements::preview_activation(&mut db.conn(), &osm, test_now(), "not-a-token"),
+        Err(DomainError::NotFound)
+    );
+}
+
+#[test]
+fn an_expired_link_is_refused_and_changes_nothing() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let token = activation_token(&db, "admin@contoso.example");
+    let before = pool_counts(&db, contoso, "Sales Professional");
+    let late = test_now() + Duration::days(15);
+    assert!(matches!(
+        agreements::activate(&mut db.conn(), &actor(&db, "admin@contoso.example"), late, &token),
+        Err(DomainError::Conflict(message)) if message.contains("expired")
+    ));
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), before);
+}
+
+#[test]
+fn a_purchase_order_waits_for_processing_then_pools_on_an_attached_agreement() {
+    let db = TestDb::with_demo();
+    let (_, fabrikam) = tenants(&db);
+    let esa = agreement(&db, "ESA-4410-2002");
+    let before = pool_counts(&db, fabrikam, "Sales Professional");
+    agreements::enter_order(
+        &mut db.conn(),
+        &partner(&db),
+        test_now(),
+        esa,
+        OrderKind::PurchaseOrder,
+        &[licenses(&db, "Sales Professional", 10)],
+        Duration::hours(12),
+    )
+    .unwrap();
+    assert_eq!(pool_counts(&db, fabrikam, "Sales Professional"), before);
+    let tick = |at| allot::jobs::tick(&mut db.conn(), &TestGateway, at).unwrap();
+    assert_eq!(tick(test_now() + Duration::hours(11)).purchase_orders, 0);
+    assert_eq!(tick(test_now() + Duration::hours(12)).purchase_orders, 1);
+    assert_eq!(tick(test_now() + Duration::hours(13)).purchase_orders, 0);
+    assert_eq!(
+        pool_counts(&db, fabrikam, "Sales Professional"),
+        (before.0 + 10, before.1, before.2 + 10)
+    );
+}
+
+#[test]
+fn a_reservation_adds_licenses_at_once_and_the_anniversary_bills_it_once() {
+    let db = TestDb::with_demo();
+    let (_, fabrikam) = tenants(&db);
+    let esa = agreement(&db, "ESA-4410-2002");
+    let admin = actor(&db, "admin@fabrikam.example");
+    let before = pool_counts(&db, fabrikam, "Sales Professional");
+    agreements::enter_order(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        esa,
+        OrderKind::Reservation,
+        &[licenses(&db, "Sales Professional", 4)],
+        Duration::zero(),
+    )
+    .unwrap();
+    assert_eq!(
+        pool_counts(&db, fabrikam, "Sales Professional").0,
+        before.0 + 4
+    );
+    // Tenant admins reserve; purchase orders go through the partner.
+    assert!(matches!(
+        agreements::enter_order(
+            &mut db.conn(),
+            &admin,
+            test_now(),
+            esa,
+            OrderKind::PurchaseOrder,
+            &[licenses(&db, "Sales Professional", 4)],
+            Duration::zero(),
+        ),
+        Err(DomainError::Refused(_))
+    ));
+    let view = agreements::get(&mut db.conn(), &admin, test_now(), esa).unwrap();
+    assert_eq!(view.open_reservations().len(), 2, "the demo's and this one");
+    let anniversary = view.head.next_true_up;
+    let true_ups = |db: &TestDb| -> Vec<i64> {
+        agreement_invoices::table
+            .filter(agreement_invoices::kind.eq("true_up"))
+            .select(agreement_invoices::total_cents)
+            .load(&mut db.conn())
+            .unwrap()
+    };
+    let tick = |at| allot::jobs::tick(&mut db.conn(), &TestGateway, at).unwrap();
+    tick(anniversary - Duration::minutes(1));
+    assert!(true_ups(&db).is_empty());
+    assert_eq!(tick(anniversary).true_ups, 1);
+    assert_eq!(tick(anniversary + Duration::hours(1)).true_ups, 0);
+    // 5 + 4 Sales Professional licenses at $65 a month for a year.
+    assert_eq!(true_ups(&db), vec![9 * 6500 * 12]);
+    let after = agreements::get(&mut db.conn(), &admin, anniversary, esa).unwrap();
+    assert!(after.open_reservations().is_empty());
+    assert!(after.head.next_true_up > anniversary);
+    // The licenses stay: the subscription runs into the next year.
+    assert_eq!(
+        pool_counts(&db, fabrikam, "Sales Professional").0,
+        before.0 + 4
+    );
+}
+
+#[test]
+fn only_the_partner_enters_agreements_and_changes_the_osm() {
+    let db = TestDb::with_demo();
+    let new = NewAgreement {
+        number: "EA-1".into(),
+        program: "enterprise".into(),
+        customer: "Contoso".into(),
+        osm_email: "osm@contoso.example".into(),
+        partner: "Northwind Licensing".into(),
+        starts_on: None,
+    };
+    for email in [
+        "admin@contoso.example",
+        "billing@contoso.example",
+        "support@allot.example",
+    ] {
+        assert_eq!(
+            agreements::create(&mut db.conn(), &actor(&db, email), test_now(), &new),
+            Err(DomainError::Forbidden),
+            "{email}"
+        );
+    }
+    // A customer's agreements share one anniversary: no start date needed for Contoso.
+    let id = agreements::create(&mut db.conn(), &partner(&db), test_now(), &new).unwrap();
+    let ea = agreement(&db, "EA-7730-1001");
+    let first = agreements::get(&mut db.conn(), &partner(&db), test_now(), ea).unwrap();
+    let second = agreements::get(&mut db.conn(), &partner(&db), test_now(), id).unwrap();
+    assert_eq!(first.head.next_true_up, second.head.next_true_up);
+    assert!(matches!(
+        agreements::create(&mut db.conn(), &partner(&db), test_now(), &new),
+        Err(DomainError::Invalid {
+            field: "number",
+            ..
+        })
+    ));
+    assert_eq!(
+        agreements::change_osm(
+            &mut db.conn(),
+            &actor(&db, "admin@contoso.example"),
+            test_now(),
+            ea,
+            "someone@contoso.example"
+        ),
+        Err(DomainError::Forbidden)
+    );
+    // Another tenant's admin sees nothing of an agreement not attached to them.
+    assert_eq!(
+        agreements::get(
+            &mut db.conn(),
+            &actor(&db, "admin@fabrikam.example"),
+            test_now(),
+            ea
+        )
+        .map(|_| ()),
+        Err(DomainError::Forbidden)
+    );
+}
+
+fn file(
+    db: &TestDb,
+    email: &str,
+    kind: Kind,
+    number: &str,
+    target: &str,
+) -> allot::domain::ServiceRequestId {
+    let admin = actor(db, email);
+    let tenant = admin.tenant().unwrap();
+    requests::file(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        tenant,
+        &NewRequest {
+            kind: kind.as_str().into(),
+            agreement_number: number.into(),
+            target: target.into(),
+            description: "Please take care of our agreement.".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_activation_email_is_resent_only_to_the_osm_on_file() {
+    let db = TestDb::with_demo();
+    let support = actor(&db, "support@allot.example");
+    let id = file(
+        &db,
+        "admin@contoso.example",
+        Kind::ResendActivationEmail,
+        "EA-7730-1001",
+        "",
+    );
+    let before = activation_emails(&db, "admin@contoso.example");
+    let refused = requests::carry_out(
+        &mut db.conn(),
+        &support,
+        &TestGateway,
+        test_now(),
+        id,
+        Work::ResendActivation {
+            to: Some("cfo@contoso.example".into()),
+        },
+    );
+    assert!(
+        matches!(refused, Err(DomainError::Refused(ref m)) if m.contains("can only be resent to the OSM"))
+    );
+    assert_eq!(activation_emails(&db, "cfo@contoso.example"), 0);
+    requests::carry_out(
+        &mut db.conn(),
+        &support,
+        &TestGateway,
+        test_now(),
+        id,
+        Work::ResendActivation { to: None },
+    )
+    .unwrap();
+    assert_eq!(activation_emails(&db, "admin@contoso.example"), before + 1);
+    // The partner changes the OSM; the next resend goes to the new one.
+    let ea = agreement(&db, "EA-7730-1001");
+    agreements::change_osm(
+        &mut db.conn(),
+        &partner(&db),
+        test_now(),
+        ea,
+        "osm@contoso.example",
+    )
+    .unwrap();
+    let again = file(
+        &db,
+        "admin@contoso.example",
+        Kind::ResendActivationEmail,
+        "EA-7730-1001",
+        "",
+    );
+    requests::carry_out(
+        &mut db.conn(),
+        &support,
+        &TestGateway,
+        test_now(),
+        again,
+        Work::ResendActivation { to: None },
+    )
+    .unwrap();
+    assert_eq!(activation_emails(&db, "osm@contoso.example"), 1);
+}
+
+#[test]
+fn a_remap_moves_business_application_licenses_and_is_refused_with_online_services() {
+    let db = TestDb::with_demo();
+    let (contoso, fabrikam) = tenants(&db);
+    let support = actor(&db, "support@allot.example");
+    // Fabrikam's agreement holds only Sales Professional (a business application).
+    let id = file(
+        &db,
+        "admin@fabrikam.example",
+        Kind::RemapAgreement,
+        "ESA-4410-2002",
+        "contoso.example",
+    );
+    let preview = requests::preview_remap(&mut db.conn(), &support, id).unwrap();
+    assert_eq!(
+        (preview.from.as_str(), preview.to.as_str()),
+        ("Fabrikam", "Contoso")
+    );
+    let contoso_before = pool_counts(&db, contoso, "Sales Professional");
+    requests::carry_out(
+        &mut db.conn(),
+        &support,
+        &TestGateway,
+        test_now(),
+        id,
+        Work::Remap,
+    )
+    .unwrap();
+    assert_eq!(
+        pool_counts(&db, contoso, "Sales Professional").0,
+        contoso_before.0 + 35
+    );
+    let fabrikam_pools = allot::domain::licenses::pools(
+        &mut db.conn(),
+        &actor(&db, "admin@fabrikam.example"),
+        fabrikam,
+    )
+    .unwrap();
+    assert!(
+        fabrikam_pools
+            .iter()
+            .all(|p| p.product_name != "Sales Professional")
+    );
+
+    // With Business Premium (online services) on it, the agreement can't be remapped.
+    let esa = agreement(&db, "ESA-4410-2002");
+    agreements::enter_order(
+        &mut db.conn(),
+        &partner(&db),
+        test_now(),
+        esa,
+        OrderKind::Reservation,
+        &[licenses(&db, "Business Premium", 3)],
+        Duration::zero(),
+    )
+    .unwrap();
+    let back = file(
+        &db,
+        "admin@contoso.example",
+        Kind::RemapAgreement,
+        "ESA-4410-2002",
+        "fabrikam.example",
+    );
+    let before = pool_counts(&db, contoso, "Sales Professional");
+    assert!(matches!(
+        requests::carry_out(&mut db.conn(), &support, &TestGateway, test_now(), back, Work::Remap),
+        Err(DomainError::Refused(ref m)) if m.contains("online services licenses")
+    ));
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), before);
+    // A remap to the organization it is attached to is refused when filed.
+    let admin = actor(&db, "admin@contoso.example");
+    assert!(matches!(
+        requests::file(
+            &mut db.conn(),
+            &admin,
+            test_now(),
+            contoso,
+            &NewRequest {
+                kind: "remap_agreement".into(),
+                agreement_number: "ESA-4410-2002".into(),
+                target: "contoso.example".into(),
+                description: "Please move it here.".into(),
+                ..Default::default()
+            },
+        ),
+        Err(DomainError::Invalid {
+            field: "target",
+            ..
+        })
+    ));
+}

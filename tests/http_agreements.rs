@@ -1,0 +1,170 @@
+//! Volume licensing through HTTP: the activation link signed out and in, used and unknown
+//! links, the partner's pages, and bad input on volume licensing service requests.
+
+mod common;
+
+use actix_web::http::StatusCode;
+use allot::domain::Clock;
+use allot::domain::schema::outbox;
+use common::*;
+use diesel::prelude::*;
+
+fn activation_link(db: &TestDb) -> String {
+    outbox::table
+        .filter(outbox::to_email.eq("admin@contoso.example"))
+        .filter(outbox::subject.like("Activate your%"))
+        .order(outbox::id.desc())
+        .select(outbox::link)
+        .first::<Option<String>>(&mut db.conn())
+        .unwrap()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_link_signs_in_first_then_attaches_once() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let link = activation_link(&db);
+    let mut b = browser(state(&db, Clock::fixed(test_now()))).await;
+    let first = b.get(&link).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let to_signin = first.location.unwrap();
+    assert!(to_signin.starts_with("/signin?next=%2Fagreements%2Factivate%2F"));
+    let form = b.get(&to_signin).await;
+    let token = form.csrf();
+    assert!(form.contains("name=\"next\""));
+    let next = link.as_str();
+    let signed = b
+        .post_raw(
+            "/signin",
+            &[
+                ("csrf_token", token.as_str()),
+                ("email", "admin@contoso.example"),
+                ("password", PASSWORD),
+                ("next", next),
+            ],
+        )
+        .await;
+    assert_eq!(signed.location.as_deref(), Some(next), "back to the link");
+    let page = b.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.contains("Data may be lost.") && page.contains("Attach to Contoso"));
+    let before = pool_counts(&db, contoso, "Sales Professional");
+    let done = b.submit(&link, &link, &[]).await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(done.contains("Agreement attached") && done.contains("not cancelled"));
+    assert_eq!(
+        pool_counts(&db, contoso, "Sales Professional").0,
+        before.0 + 20
+    );
+    // Used: a clear 409 page, nothing more attached.
+    let again = b.get(&link).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.contains("already been used"));
+    assert_eq!(
+        b.get("/agreements/activate/0123456789abcdef").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        pool_counts(&db, contoso, "Sales Professional").0,
+        before.0 + 20
+    );
+}
+
+#[actix_web::test]
+async fn sign_in_never_follows_a_next_that_leaves_the_site() {
+    let db = TestDb::with_demo();
+    let mut b = browser(state(&db, Clock::fixed(test_now()))).await;
+    for evil in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+    ] {
+        let form = b.get("/signin").await;
+        let token = form.csrf();
+        let page = b
+            .post_raw(
+                "/signin",
+                &[
+                    ("csrf_token", token.as_str()),
+                    ("email", "admin@contoso.example"),
+                    ("password", PASSWORD),
+                    ("next", evil),
+                ],
+            )
+            .await;
+        assert_eq!(page.location.as_deref(), Some("/"), "{evil}");
+        b.forget_cookies();
+    }
+}
+
+#[actix_web::test]
+async fn volume_licensing_requests_name_a_known_agreement() {
+    let db = TestDb::with_demo();
+    let mut b = signed_in(&db, "admin@contoso.example").await;
+    let new = "/support/requests/new";
+    let unknown = b
+        .submit(
+            new,
+            "/support/requests",
+            &[
+                ("kind", "resend_activation_email"),
+                ("agreement_number", "EA-0000-9999"),
+                ("description", "We never got the activation email."),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.contains("There is no agreement with this number."));
+    let filed = b
+        .submit(
+            new,
+            "/support/requests",
+            &[
+                ("kind", "resend_activation_email"),
+                ("agreement_number", "ea-7730-1001"),
+                ("description", "We never got the activation email."),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER);
+    let page = b.get(filed.location.as_deref().unwrap()).await;
+    assert!(page.contains("Resend activation email: EA-7730-1001"));
+}
+
+#[actix_web::test]
+async fn the_partner_console_is_the_partners_alone() {
+    let db = TestDb::with_demo();
+    let mut partner = signed_in(&db, "partner@allot.example").await;
+    let list = partner.get("/agreements").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.contains("EA-7730-1001") && list.contains("ESA-4410-2002"));
+    let bad = partner
+        .submit(
+            "/agreements",
+            "/agreements",
+            &[
+                ("number", "EA-7730-1001"),
+                ("program", "enterprise"),
+                ("customer", "Contoso"),
+                ("osm_email", "osm@contoso.example"),
+                ("partner", "Northwind Licensing"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("Agreement EA-7730-1001 already exists."));
+    for email in ["admin@contoso.example", "support@allot.example"] {
+        let mut other = signed_in(&db, email).await;
+        assert_eq!(
+            other.get("/agreements").await.status,
+            StatusCode::FORBIDDEN,
+            "{email}"
+        );
+    }
+    // Fabrikam's admin sees its agreement on Settings > Agreements, not Contoso's.
+    let mut fabrikam = signed_in(&db, "admin@fabrikam.example").await;
+    let page = fabrikam.get("/settings/agreements").await;
+    assert!(page.contains("ESA-4410-2002") && !page.contains("EA-7730-1001"));
+    assert!(page.contains("Reservations since the last true-up"));
+}
