@@ -478,3 +478,81 @@ fn a_remap_moves_business_application_licenses_and_is_refused_with_online_servic
         })
     ));
 }
+
+/// Who may do what with agreements: every admin role of the attached tenant, an admin of
+/// another tenant, billing support and the partner.
+#[test]
+fn each_role_may_do_exactly_its_part_of_volume_licensing() {
+    let db = TestDb::with_demo();
+    let (_, fabrikam) = tenants(&db);
+    let esa = agreement(&db, "ESA-4410-2002");
+    // enter an agreement, change the OSM, a purchase order, a reservation, see the attached
+    // agreement, Settings > Agreements of Fabrikam, the partner's list
+    let table: [(&str, [bool; 7]); 6] = [
+        (
+            "admin@fabrikam.example",
+            [false, false, false, true, true, true, false],
+        ),
+        ("admin@contoso.example", [false; 7]),
+        ("billing@contoso.example", [false; 7]),
+        ("licenses@contoso.example", [false; 7]),
+        ("support@allot.example", [false; 7]),
+        (
+            "partner@allot.example",
+            [true, true, true, true, true, false, true],
+        ),
+    ];
+    for (i, (email, expected)) in table.into_iter().enumerate() {
+        let who = actor(&db, email);
+        let mut conn = db.conn();
+        let line = [licenses(&db, "Sales Professional", 1)];
+        let got = [
+            agreements::create(
+                &mut conn,
+                &who,
+                test_now(),
+                &NewAgreement {
+                    number: format!("EA-9{i}"),
+                    program: "campus_school".into(),
+                    customer: "Woodgrove School".into(),
+                    osm_email: "osm@woodgrove.example".into(),
+                    partner: "Northwind Licensing".into(),
+                    starts_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
+                },
+            )
+            .is_ok(),
+            agreements::change_osm(
+                &mut conn,
+                &who,
+                test_now(),
+                esa,
+                &format!("osm{i}@fabrikam.example"),
+            )
+            .is_ok(),
+            agreements::enter_order(
+                &mut conn,
+                &who,
+                test_now(),
+                esa,
+                OrderKind::PurchaseOrder,
+                &line,
+                Duration::hours(12),
+            )
+            .is_ok(),
+            agreements::enter_order(
+                &mut conn,
+                &who,
+                test_now(),
+                esa,
+                OrderKind::Reservation,
+                &line,
+                Duration::zero(),
+            )
+            .is_ok(),
+            agreements::get(&mut conn, &who, test_now(), esa).is_ok(),
+            agreements::for_tenant(&mut conn, &who, test_now(), fabrikam).is_ok(),
+            agreements::all(&mut conn, &who).is_ok(),
+        ];
+        assert_eq!(got, expected, "{email}");
+    }
+}
