@@ -6,7 +6,8 @@ use diesel::prelude::*;
 
 use crate::domain::billing::PaymentGateway;
 use crate::domain::{
-    DbConnection, DomainError, agreements, db, licenses, signin, subscriptions, users,
+    DbConnection, DomainError, agreements, db, licenses, service_requests, signin, subscriptions,
+    users,
 };
 
 /// What one tick did.
@@ -25,6 +26,8 @@ pub struct TickReport {
     pub purchase_orders: usize,
     /// Agreements whose anniversary billed a true-up.
     pub true_ups: usize,
+    /// Service requests closed 14 days after they were resolved.
+    pub requests_closed: usize,
 }
 
 #[derive(QueryableByName)]
@@ -58,6 +61,7 @@ pub fn tick(
             lifecycle: subscriptions::run_lifecycle(conn, gateway, now)?,
             purchase_orders: agreements::process_purchase_orders(conn, now)?,
             true_ups: agreements::run_true_ups(conn, now)?,
+            requests_closed: service_requests::close_resolved(conn, now)?,
         })
     })
 }

@@ -1085,3 +1085,52 @@ fn each_role_may_do_exactly_its_part_of_a_request() {
             .unwrap();
     }
 }
+
+#[test]
+fn a_resolved_request_closes_by_itself_after_fourteen_days_without_a_reply() {
+    let db = TestDb::with_demo();
+    let id = file_cancel(&db);
+    let staff = support(&db);
+    requests::take(&mut db.conn(), &staff, test_now(), id).unwrap();
+    requests::set_state(
+        &mut db.conn(),
+        &staff,
+        test_now(),
+        id,
+        State::Resolved,
+        "Cancelled as asked.",
+    )
+    .unwrap();
+    let tick = |at| {
+        allot::jobs::tick(&mut db.conn(), &TestGateway, at)
+            .unwrap()
+            .requests_closed
+    };
+    assert_eq!(tick(test_now() + Duration::days(13)), 0);
+    assert_eq!(state_of(&db, id), "resolved");
+    assert_eq!(tick(test_now() + Duration::days(14)), 1);
+    assert_eq!(state_of(&db, id), "closed");
+    assert_eq!(tick(test_now() + Duration::days(15)), 0, "closed once");
+    let view = requests::view(
+        &mut db.conn(),
+        &actor(&db, "admin@contoso.example"),
+        test_now() + Duration::days(15),
+        id,
+    )
+    .unwrap();
+    assert!(
+        view.comments
+            .iter()
+            .any(|c| c.author == "allot"
+                && c.body.starts_with("Closed 14 days after it was resolved"))
+    );
+    let subjects: Vec<String> = emails_to(&db, "admin@contoso.example")
+        .into_iter()
+        .map(|(s, _, _)| s)
+        .collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.ends_with(&format!("#{id} is closed")))
+    );
+}

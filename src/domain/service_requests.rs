@@ -1200,7 +1200,11 @@ fn move_to(
     let id = head.id;
     let who = name_of(conn, actor)?;
     if let Some(message) = message {
-        add_comment(conn, now, id, "staff", &who, message, false)?;
+        let kind = match actor {
+            Actor::System(_) => "system",
+            _ => "staff",
+        };
+        add_comment(conn, now, id, kind, &who, message, false)?;
     }
     add_comment(
         conn,
@@ -1240,6 +1244,35 @@ fn move_to(
         &format!("Service request #{id} is {}", to.title().to_lowercase()),
         &body,
     )
+}
+
+/// How long a resolved request waits for the customer before it closes by itself.
+pub const RESOLVED_UNTIL_CLOSED: Duration = Duration::days(14);
+
+/// Closes the requests resolved at least 14 days ago with no word since: the customer had
+/// their answer. Run by `tick`; idempotent. Returns how many it closed.
+pub fn close_resolved(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, DomainError> {
+    let due: Vec<i64> = service_requests::table
+        .filter(service_requests::state.eq(State::Resolved.as_str()))
+        .filter(service_requests::updated_at.le(naive(now - RESOLVED_UNTIL_CLOSED)))
+        .order(service_requests::id)
+        .select(service_requests::id)
+        .load(conn)?;
+    let system = Actor::System("service requests");
+    for id in &due {
+        let head = head(conn, ServiceRequestId(*id))?;
+        move_to(
+            conn,
+            &system,
+            now,
+            &head,
+            State::Closed,
+            Some(
+                "Closed 14 days after it was resolved, with no reply. To ask again, file a new service request.",
+            ),
+        )?;
+    }
+    Ok(due.len())
 }
 
 // ------------------------------------------------------------------ carrying a request out
@@ -1550,6 +1583,7 @@ fn name_of(conn: &mut DbConnection, actor: &Actor) -> Result<String, DomainError
                 .first(conn)?;
             Ok(format!("{name} ({})", role.title()))
         }
+        Actor::System(_) => Ok("allot".to_owned()),
         other => Ok(other.label()),
     }
 }
