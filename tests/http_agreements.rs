@@ -168,3 +168,100 @@ async fn the_partner_console_is_the_partners_alone() {
     assert!(page.contains("ESA-4410-2002") && !page.contains("EA-7730-1001"));
     assert!(page.contains("Reservations since the last true-up"));
 }
+
+#[actix_web::test]
+async fn a_bad_order_is_shown_again_with_the_reason_and_nothing_is_entered() {
+    let db = TestDb::with_demo();
+    let mut partner = signed_in(&db, "partner@allot.example").await;
+    let list = partner.get("/agreements").await;
+    let marker = "href=\"/agreements/";
+    let start = list.body.find(marker).unwrap() + marker.len();
+    let id: String = list.body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let page = format!("/agreements/{id}");
+    let action = format!("{page}/orders");
+    let sales = product_id(&db, "Sales Professional").to_string();
+    let licenses = format!("licenses_{sales}");
+    let before = partner.get(&page).await.body.matches("<tr>").count();
+    for (fields, message) in [
+        (
+            vec![("kind", "purchase_order"), (licenses.as_str(), "")],
+            "Enter at least one quantity",
+        ),
+        (
+            vec![("kind", "purchase_order"), (licenses.as_str(), "-3")],
+            "Each quantity is a whole number from 1 to 100,000.",
+        ),
+        (
+            vec![("kind", "purchase_order"), (licenses.as_str(), "many")],
+            "Each quantity is a whole number from 1 to 100,000.",
+        ),
+        (
+            vec![("kind", "gift"), (licenses.as_str(), "3")],
+            "Choose a purchase order or a license reservation.",
+        ),
+    ] {
+        let shown = partner.submit(&page, &action, &fields).await;
+        assert_eq!(shown.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        assert!(shown.contains(message), "{message}");
+        assert!(
+            shown.contains("Enter an order"),
+            "the agreement's page again"
+        );
+    }
+    assert_eq!(
+        partner.get(&page).await.body.matches("<tr>").count(),
+        before
+    );
+    assert_eq!(
+        partner
+            .submit(
+                &page,
+                "/agreements/999999/orders",
+                &[("kind", "reservation")]
+            )
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn staff_cannot_attach_an_agreement_and_a_resend_elsewhere_is_refused_on_the_page() {
+    let db = TestDb::with_demo();
+    let link = activation_link(&db);
+    let mut support = signed_in(&db, "support@allot.example").await;
+    assert_eq!(support.get(&link).await.status, StatusCode::FORBIDDEN);
+
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    let filed = admin
+        .submit(
+            "/support/requests/new",
+            "/support/requests",
+            &[
+                ("kind", "resend_activation_email"),
+                ("agreement_number", "EA-7730-1001"),
+                ("target", "cfo@contoso.example"),
+                ("description", "Please send it to our CFO instead."),
+            ],
+        )
+        .await;
+    let path = filed.location.unwrap();
+    let refused = support
+        .submit(
+            &path,
+            &format!("{path}/resend-activation"),
+            &[("to", "cfo@contoso.example")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.contains("The activation email can only be resent to the OSM"));
+    let sent_to_cfo: i64 = outbox::table
+        .filter(outbox::to_email.eq("cfo@contoso.example"))
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    assert_eq!(sent_to_cfo, 0);
+}

@@ -323,48 +323,30 @@ pub struct Head {
     pub tenant: Option<TenantId>,
 }
 
-type HeadRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    Option<i64>,
-);
-
-const HEAD_COLUMNS: (
-    agreements::id,
-    agreements::number,
-    agreements::program,
-    agreements::customer,
-    agreements::osm_email,
-    agreements::partner,
-    agreements::next_true_up,
-    agreements::tenant_id,
-) = (
-    agreements::id,
-    agreements::number,
-    agreements::program,
-    agreements::customer,
-    agreements::osm_email,
-    agreements::partner,
-    agreements::next_true_up,
-    agreements::tenant_id,
-);
+/// An agreement's row as stored; `Head` is what the rest of the code reads.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = agreements)]
+struct HeadRow {
+    id: i64,
+    number: String,
+    program: String,
+    customer: String,
+    osm_email: String,
+    partner: String,
+    next_true_up: NaiveDateTime,
+    tenant_id: Option<i64>,
+}
 
 fn to_head(row: HeadRow) -> Result<Head, DomainError> {
-    let (id, number, program, customer, osm_email, partner, next_true_up, tenant) = row;
     Ok(Head {
-        id: AgreementId(id),
-        number,
-        program: Program::parse(&program)?,
-        customer,
-        osm_email,
-        partner,
-        next_true_up: utc(next_true_up),
-        tenant: tenant.map(TenantId),
+        id: AgreementId(row.id),
+        program: Program::parse(&row.program)?,
+        number: row.number,
+        customer: row.customer,
+        osm_email: row.osm_email,
+        partner: row.partner,
+        next_true_up: utc(row.next_true_up),
+        tenant: row.tenant_id.map(TenantId),
     })
 }
 
@@ -372,7 +354,7 @@ pub(crate) fn head(conn: &mut DbConnection, id: AgreementId) -> Result<Head, Dom
     to_head(
         agreements::table
             .find(id.0)
-            .select(HEAD_COLUMNS)
+            .select(HeadRow::as_select())
             .first(conn)?,
     )
 }
@@ -388,7 +370,7 @@ pub(crate) fn by_number(conn: &mut DbConnection, number: &str) -> Result<Head, D
     let number = clean_number(number).map_err(|_| unknown())?;
     let row: Option<HeadRow> = agreements::table
         .filter(agreements::number.eq(number))
-        .select(HEAD_COLUMNS)
+        .select(HeadRow::as_select())
         .first(conn)
         .optional()?;
     row.map(to_head).transpose()?.ok_or_else(unknown)
@@ -547,7 +529,7 @@ pub fn enter_order(
             ),
         )?;
         if invoiced {
-            deliver_order(conn, now, &head, order, &summary)?;
+            deliver_order(conn, now, &head, &summary)?;
         }
         Ok(order)
     })
@@ -574,25 +556,41 @@ fn may_order(actor: &Actor, head: &Head, kind: OrderKind) -> Result<(), DomainEr
 
 /// "20 Sales Professional licenses, 3 additional production instances (Sales Professional)".
 fn describe_lines(conn: &mut DbConnection, order: i64) -> Result<String, DomainError> {
-    let lines: Vec<(String, String, i32)> = agreement_order_lines::table
+    Ok(summaries(conn, &[order])?
+        .remove(&order)
+        .unwrap_or_default())
+}
+
+/// The orders' lines in words, per order, in one query.
+fn summaries(
+    conn: &mut DbConnection,
+    orders: &[i64],
+) -> Result<BTreeMap<i64, String>, DomainError> {
+    let lines: Vec<(i64, String, String, i32)> = agreement_order_lines::table
         .inner_join(products::table)
-        .filter(agreement_order_lines::order_id.eq(order))
+        .filter(agreement_order_lines::order_id.eq_any(orders))
         .order((products::name, agreement_order_lines::id))
         .select((
+            agreement_order_lines::order_id,
             products::name,
             agreement_order_lines::item,
             agreement_order_lines::quantity,
         ))
         .load(conn)?;
-    Ok(lines
+    let mut words: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (order, product, item, n) in lines {
+        words
+            .entry(order)
+            .or_default()
+            .push(match Item::parse(&item)? {
+                Item::Licenses => format!("{n} {product} licenses"),
+                addon => format!("{n} {} ({product})", addon.noun()),
+            });
+    }
+    Ok(words
         .into_iter()
-        .map(|(product, item, n)| match Item::parse(&item) {
-            Ok(Item::Licenses) => format!("{n} {product} licenses"),
-            Ok(addon) => format!("{n} {} ({product})", addon.noun()),
-            Err(_) => String::new(),
-        })
-        .collect::<Vec<_>>()
-        .join(", "))
+        .map(|(order, parts)| (order, parts.join(", ")))
+        .collect())
 }
 
 /// The licenses the agreement holds, all products, from its invoiced orders.
@@ -632,7 +630,6 @@ fn deliver_order(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     head: &Head,
-    _order: i64,
     summary: &str,
 ) -> Result<(), DomainError> {
     match head.tenant {
@@ -781,7 +778,7 @@ pub fn process_purchase_orders(
             &head.number,
             &format!("{summary}; invoice {number} to {}", head.partner),
         )?;
-        deliver_order(conn, now, &head, *order, &summary)?;
+        deliver_order(conn, now, &head, &summary)?;
     }
     Ok(due.len())
 }
@@ -1008,9 +1005,9 @@ pub fn preview_activation(
     let tenant = may_activate(actor)?;
     let (_, agreement) = activation_of(conn, now, token)?;
     let head = head(conn, agreement)?;
-    let tenant_name = tenant_name(conn, tenant)?;
+    let tenant_name = super::subscriptions::tenant_name(conn, tenant)?;
     let attached_to = match head.tenant {
-        Some(t) => Some(tenant_name_of(conn, t)?),
+        Some(t) => Some(super::subscriptions::tenant_name(conn, t)?),
         None => None,
     };
     let names: BTreeMap<i64, String> = products::table
@@ -1171,17 +1168,6 @@ pub(crate) fn attach(
     sync_subscriptions(conn, now, agreement, tenant)
 }
 
-fn tenant_name(conn: &mut DbConnection, tenant: TenantId) -> Result<String, DomainError> {
-    tenant_name_of(conn, tenant)
-}
-
-fn tenant_name_of(conn: &mut DbConnection, tenant: TenantId) -> Result<String, DomainError> {
-    Ok(tenants::table
-        .find(tenant.0)
-        .select(tenants::name)
-        .first(conn)?)
-}
-
 // ------------------------------------------------------------------ what billing support does
 
 /// Resends the activation email, only ever to the OSM on file (the seed's warning): asking
@@ -1219,6 +1205,40 @@ pub(crate) fn resend_activation(
     }
     issue_activation(conn, now, &head)?;
     Ok(head.osm_email)
+}
+
+/// The organization a remap names, by its domain: one that exists, and not the one the
+/// agreement is attached to.
+pub(crate) fn remap_target(
+    conn: &mut DbConnection,
+    head: &Head,
+    domain: &str,
+) -> Result<(TenantId, String), DomainError> {
+    let domain = domain.trim().to_lowercase();
+    if domain.is_empty() {
+        return Err(DomainError::invalid(
+            "target",
+            "Enter the domain of the organization to move the agreement to.",
+        ));
+    }
+    let to: Option<(i64, String)> = tenants::table
+        .filter(tenants::domain.eq(&domain))
+        .select((tenants::id, tenants::name))
+        .first(conn)
+        .optional()?;
+    let Some((to, name)) = to else {
+        return Err(DomainError::invalid(
+            "target",
+            format!("There is no organization with the domain '{domain}'."),
+        ));
+    };
+    if Some(TenantId(to)) == head.tenant {
+        return Err(DomainError::invalid(
+            "target",
+            "The agreement is already attached to that organization.",
+        ));
+    }
+    Ok((TenantId(to), name))
 }
 
 /// What remapping would do, per product: (product, licenses moving, old tenant's licenses
@@ -1264,25 +1284,7 @@ pub(crate) fn preview_remap(
             head.number
         )));
     };
-    let domain = target.trim().to_lowercase();
-    let to: Option<(i64, String)> = tenants::table
-        .filter(tenants::domain.eq(&domain))
-        .select((tenants::id, tenants::name))
-        .first(conn)
-        .optional()?;
-    let Some((to, to_name)) = to else {
-        return Err(DomainError::invalid(
-            "target",
-            format!("There is no organization with the domain '{domain}'."),
-        ));
-    };
-    let to = TenantId(to);
-    if to == from {
-        return Err(DomainError::invalid(
-            "target",
-            "The agreement is already attached to that organization.",
-        ));
-    }
+    let (to, to_name) = remap_target(conn, &head, target)?;
     let online: i64 = agreement_subscriptions::table
         .inner_join(subscriptions::table.inner_join(products::table))
         .filter(agreement_subscriptions::agreement_id.eq(agreement.0))
@@ -1326,7 +1328,7 @@ pub(crate) fn preview_remap(
         .collect();
     Ok(RemapPreview {
         number: head.number,
-        from: tenant_name_of(conn, from)?,
+        from: super::subscriptions::tenant_name(conn, from)?,
         to: to_name,
         to_tenant: to,
         lines,
@@ -1493,6 +1495,8 @@ fn view_of(
             agreement_orders::total_cents,
         ))
         .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut words = summaries(conn, &ids)?;
     let mut orders = Vec::new();
     for (id, kind, state, placed_by, placed_at, invoiced_at, trued_up_at, discount, total) in rows {
         orders.push(OrderRow {
@@ -1505,7 +1509,7 @@ fn view_of(
             trued_up_at: trued_up_at.map(utc),
             discount_percent: discount,
             total: billing::format_money(total),
-            summary: describe_lines(conn, id)?,
+            summary: words.remove(&id).unwrap_or_default(),
         });
     }
     let invoices = agreement_invoices::table
@@ -1539,7 +1543,7 @@ fn view_of(
         .count()
         .get_result(conn)?;
     let tenant_name = match head.tenant {
-        Some(t) => Some(tenant_name_of(conn, t)?),
+        Some(t) => Some(super::subscriptions::tenant_name(conn, t)?),
         None => None,
     };
     Ok(AgreementView {
@@ -1563,7 +1567,7 @@ pub fn for_tenant(
     let heads: Vec<HeadRow> = agreements::table
         .filter(agreements::tenant_id.eq(tenant.0))
         .order(agreements::number)
-        .select(HEAD_COLUMNS)
+        .select(HeadRow::as_select())
         .load(conn)?;
     heads
         .into_iter()
@@ -1576,7 +1580,7 @@ pub fn all(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Head>, DomainEr
     authz::may(actor, Action::ManageAgreements, None)?;
     agreements::table
         .order(agreements::number)
-        .select(HEAD_COLUMNS)
+        .select(HeadRow::as_select())
         .load::<HeadRow>(conn)?
         .into_iter()
         .map(to_head)
@@ -1600,16 +1604,16 @@ pub fn get(
     view_of(conn, now, head)
 }
 
-/// The products an order can name, by name: (id, name, family).
+/// The products an order can name, by name.
 pub fn products_for_orders(
     conn: &mut DbConnection,
-) -> Result<Vec<(ProductId, String, String)>, DomainError> {
+) -> Result<Vec<(ProductId, String)>, DomainError> {
     Ok(products::table
         .order(products::name)
-        .select((products::id, products::name, products::family))
-        .load::<(i64, String, String)>(conn)?
+        .select((products::id, products::name))
+        .load::<(i64, String)>(conn)?
         .into_iter()
-        .map(|(id, name, family)| (ProductId(id), name, family))
+        .map(|(id, name)| (ProductId(id), name))
         .collect())
 }
 

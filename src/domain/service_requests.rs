@@ -343,52 +343,12 @@ pub fn file(
         MIN_DESCRIPTION,
         "Describe the problem in at least 10 characters.",
     )?;
-    let (mut agreement, mut target) = (None, None);
-    if kind.is_volume_licensing() {
-        let head = agreements::by_number(conn, &new.agreement_number)?;
-        let asked = new.target.trim().to_lowercase();
-        match kind {
-            Kind::RemapAgreement => {
-                if asked.is_empty() {
-                    return Err(DomainError::invalid(
-                        "target",
-                        "Enter the domain of the organization to move the agreement to.",
-                    ));
-                }
-                let to: Option<i64> = tenants::table
-                    .filter(tenants::domain.eq(&asked))
-                    .select(tenants::id)
-                    .first(conn)
-                    .optional()?;
-                match to {
-                    None => {
-                        return Err(DomainError::invalid(
-                            "target",
-                            format!("There is no organization with the domain '{asked}'."),
-                        ));
-                    }
-                    Some(t) if Some(TenantId(t)) == head.tenant => {
-                        return Err(DomainError::invalid(
-                            "target",
-                            "The agreement is already attached to that organization.",
-                        ));
-                    }
-                    Some(_) => target = Some(asked),
-                }
-            }
-            Kind::ResendActivationEmail if !asked.is_empty() => {
-                super::accounts::EmailAddress::parse(&asked).map_err(|_| {
-                    DomainError::invalid(
-                        "target",
-                        "Enter a valid email address, or leave it empty.",
-                    )
-                })?;
-                target = Some(asked);
-            }
-            _ => {}
-        }
-        agreement = Some(head);
-    }
+    let (agreement, target) = if kind.is_volume_licensing() {
+        let (head, target) = agreement_asked(conn, kind, new)?;
+        (Some(head), target)
+    } else {
+        (None, None)
+    };
     let (subscription, quantity, subject) = if let Some(head) = &agreement {
         let subject = match (kind, &target) {
             (Kind::RemapAgreement, Some(to)) => {
@@ -479,6 +439,80 @@ pub fn file(
         )?;
         Ok(id)
     })
+}
+
+/// What New service request offers an admin: the types they may file, and the subscriptions
+/// a request may name (the tenant's running ones, not self-service purchases).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormChoices {
+    pub kinds: Vec<Kind>,
+    pub subscriptions: Vec<SubscriptionRow>,
+    /// Whether the admin may file the billing types (cancellations, license changes, ...).
+    pub may_file_billing: bool,
+}
+
+/// The choices of New service request for `actor` in `tenant`.
+pub fn form_choices(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<FormChoices, DomainError> {
+    authz::may(actor, Action::FileServiceRequests, Some(tenant))?;
+    let may_file_billing = authz::can(actor, Action::ManageBilling, Some(tenant));
+    let kinds = Kind::ALL
+        .into_iter()
+        .filter(|k| authz::can(actor, k.action_to_file(), Some(tenant)))
+        .collect();
+    let subscriptions = if may_file_billing {
+        subscriptions::rows_of(conn, tenant)?
+            .into_iter()
+            .filter(|s| {
+                s.self_service_buyer.is_none()
+                    && matches!(s.state.as_str(), "active" | "past_due" | "disabled")
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(FormChoices {
+        kinds,
+        subscriptions,
+        may_file_billing,
+    })
+}
+
+/// The kinds of request `actor` works in the queue: all of them for billing support, the
+/// volume licensing ones for partners.
+pub fn workable_kinds(actor: &Actor) -> Vec<Kind> {
+    Kind::ALL
+        .into_iter()
+        .filter(|k| authz::may_work_request(actor, k.is_volume_licensing()).is_ok())
+        .collect()
+}
+
+/// The agreement a volume licensing request names, and its target: the organization a remap
+/// goes to, or the address a resend was asked for (checked here, refused when carried out).
+fn agreement_asked(
+    conn: &mut DbConnection,
+    kind: Kind,
+    new: &NewRequest,
+) -> Result<(agreements::Head, Option<String>), DomainError> {
+    let head = agreements::by_number(conn, &new.agreement_number)?;
+    let asked = new.target.trim().to_lowercase();
+    let target = match kind {
+        Kind::RemapAgreement => {
+            agreements::remap_target(conn, &head, &asked)?;
+            Some(asked)
+        }
+        Kind::ResendActivationEmail if !asked.is_empty() => {
+            super::accounts::EmailAddress::parse(&asked).map_err(|_| {
+                DomainError::invalid("target", "Enter a valid email address, or leave it empty.")
+            })?;
+            Some(asked)
+        }
+        _ => None,
+    };
+    Ok((head, target))
 }
 
 fn check_text(
@@ -595,7 +629,7 @@ enum Scope<'a> {
     Queue {
         filter: &'a QueueFilter,
         me: Option<StaffId>,
-        volume_licensing_only: bool,
+        kinds: Vec<Kind>,
         now: DateTime<Utc>,
     },
 }
@@ -616,15 +650,11 @@ fn page_of(
         Scope::Queue {
             filter,
             me,
-            volume_licensing_only,
+            kinds,
             now,
         } => {
-            if volume_licensing_only {
-                let kinds: Vec<&str> = Kind::ALL
-                    .into_iter()
-                    .filter(|k| k.is_volume_licensing())
-                    .map(Kind::as_str)
-                    .collect();
+            if kinds.len() < Kind::ALL.len() {
+                let kinds: Vec<&str> = kinds.into_iter().map(Kind::as_str).collect();
                 query = query.filter(service_requests::kind.eq_any(kinds));
             }
             if let Some(state) = filter.state {
@@ -715,8 +745,10 @@ pub fn queue(
     after: Option<Cursor>,
 ) -> Result<Page, DomainError> {
     authz::may(actor, Action::ViewSupportQueue, None)?;
-    let volume_licensing_only = !authz::can(actor, Action::WorkServiceRequests, None);
-    authz::may_work_request(actor, true)?;
+    let kinds = workable_kinds(actor);
+    if kinds.is_empty() {
+        return Err(DomainError::Forbidden);
+    }
     let me = match actor {
         Actor::Staff { staff, .. } => Some(*staff),
         _ => None,
@@ -726,7 +758,7 @@ pub fn queue(
         Scope::Queue {
             filter,
             me,
-            volume_licensing_only,
+            kinds,
             now,
         },
         after,

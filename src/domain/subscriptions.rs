@@ -223,9 +223,8 @@ use chrono::{Duration, Months};
 
 /// Grace after a failed renewal before the subscription is disabled.
 pub const GRACE: Duration = Duration::days(7);
-/// A disabled subscription is deleted after this long (DESIGN.md).
-pub const DISABLED_UNTIL_DELETED: Duration = Duration::days(90);
-/// How long a subscription's data is kept after it ends (cancelled or expired), then deleted.
+/// How long a subscription's data is kept after it is disabled or ends (cancelled or
+/// expired); then the subscription and its data are deleted (DESIGN.md).
 pub const DATA_KEPT_AFTER_END: Duration = Duration::days(90);
 
 /// When the subscription's data will be deleted: 90 days after it ends, or was disabled. A
@@ -1184,17 +1183,38 @@ pub fn run_lifecycle(
         )?;
         report.disabled += 1;
     }
-    let old: Vec<(i64, i64, String)> = subscriptions::table
+    // Disabled or ended 90 days ago: the subscription and its data are deleted.
+    let cutoff = naive(now - DATA_KEPT_AFTER_END);
+    type Due = (i64, i64, String, String, Option<chrono::NaiveDateTime>);
+    let old: Vec<Due> = subscriptions::table
         .inner_join(products::table)
-        .filter(subscriptions::state.eq("disabled"))
-        .filter(subscriptions::disabled_at.le(naive(now - DISABLED_UNTIL_DELETED)))
-        .select((subscriptions::id, subscriptions::tenant_id, products::name))
+        .filter(
+            subscriptions::state
+                .eq("disabled")
+                .and(subscriptions::disabled_at.le(cutoff))
+                .or(subscriptions::state
+                    .eq("cancelled")
+                    .and(subscriptions::ended_at.le(cutoff))),
+        )
+        .select((
+            subscriptions::id,
+            subscriptions::tenant_id,
+            products::name,
+            subscriptions::state,
+            subscriptions::ended_at,
+        ))
         .load(conn)?;
-    for (id, tenant, product) in old {
+    for (id, tenant, product, state, ended_at) in old {
+        // A disabled subscription ends now; a cancelled one ended when it was cancelled.
+        let (ended_at, why) = if state == "disabled" {
+            (Some(naive(now)), "disabled for 90 days")
+        } else {
+            (ended_at, "ended 90 days ago; its data is deleted")
+        };
         diesel::update(subscriptions::table.find(id))
             .set((
                 subscriptions::state.eq("deleted"),
-                subscriptions::ended_at.eq(Some(naive(now))),
+                subscriptions::ended_at.eq(ended_at),
             ))
             .execute(conn)?;
         audit::record(
@@ -1204,28 +1224,7 @@ pub fn run_lifecycle(
             Some(TenantId(tenant)),
             "Subscription deleted",
             &product,
-            "disabled for 90 days",
-        )?;
-        report.deleted += 1;
-    }
-    let ended: Vec<(i64, i64, String)> = subscriptions::table
-        .inner_join(products::table)
-        .filter(subscriptions::state.eq("cancelled"))
-        .filter(subscriptions::ended_at.le(naive(now - DATA_KEPT_AFTER_END)))
-        .select((subscriptions::id, subscriptions::tenant_id, products::name))
-        .load(conn)?;
-    for (id, tenant, product) in ended {
-        diesel::update(subscriptions::table.find(id))
-            .set(subscriptions::state.eq("deleted"))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            &system,
-            now,
-            Some(TenantId(tenant)),
-            "Subscription deleted",
-            &product,
-            "ended 90 days ago; its data is deleted",
+            why,
         )?;
         report.deleted += 1;
     }

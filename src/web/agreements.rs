@@ -16,8 +16,8 @@ use crate::domain::agreements::{
 };
 use crate::domain::{DomainError, ProductId};
 
-/// The products an order form offers, with their family.
-type Catalog = Vec<(ProductId, String, String)>;
+/// The products an order form offers.
+type Catalog = Vec<(ProductId, String)>;
 
 #[derive(Template)]
 #[template(path = "agreements/list.html")]
@@ -116,12 +116,13 @@ pub async fn create(
             );
             Ok(redirect(&format!("/agreements/{id}")))
         }
-        Err(WebError::Domain(e)) if super::errors::is_for_the_form(&e) => {
-            let status = super::errors::status_of(&e);
-            let page = list_page(&session, &state, form.0, Some(e.to_string())).await?;
-            super::render_with(status, &page)
+        Err(e) => {
+            super::errors::show_again(e, |message, status| async move {
+                let page = list_page(&session, &state, form.0, Some(message)).await?;
+                super::render_with(status, &page)
+            })
+            .await
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -203,11 +204,12 @@ async fn after_change(
             flash(&session.session, done);
             Ok(redirect(&format!("/agreements/{id}")))
         }
-        Err(WebError::Domain(e)) if super::errors::is_for_the_form(&e) => {
-            let status = super::errors::status_of(&e);
-            agreement_page(session, state, id, Some(e.to_string()), status).await
+        Err(e) => {
+            super::errors::show_again(e, |message, status| {
+                agreement_page(session, state, id, Some(message), status)
+            })
+            .await
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -335,12 +337,9 @@ pub async fn activate_form(
     let token = path.into_inner();
     let Ok(session) = AdminSession::extract(&req).await else {
         let next = format!("/agreements/activate/{token}");
-        return Ok(redirect(&format!(
-            "/signin?next={}",
-            serde_html_form::to_string([("x", next.as_str())])
-                .unwrap_or_default()
-                .trim_start_matches("x=")
-        )));
+        let query = serde_html_form::to_string([("next", next.as_str())])
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        return Ok(redirect(&format!("/signin?{query}")));
     };
     let actor = session.actor().clone();
     let now = state.clock.now();

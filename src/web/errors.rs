@@ -86,6 +86,19 @@ pub fn is_for_the_form(e: &DomainError) -> bool {
     )
 }
 
+/// A change that failed: when the person can fix it, `page` shows the form again with the
+/// message and its 4xx status; anything else becomes an error page.
+pub async fn show_again<F, Fut>(e: WebError, page: F) -> Result<HttpResponse, WebError>
+where
+    F: FnOnce(String, StatusCode) -> Fut,
+    Fut: std::future::Future<Output = Result<HttpResponse, WebError>>,
+{
+    match e {
+        WebError::Domain(e) if is_for_the_form(&e) => page(e.to_string(), status_of(&e)).await,
+        other => Err(other),
+    }
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {

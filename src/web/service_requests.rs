@@ -10,8 +10,7 @@ use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
-use crate::domain::service_requests::{self as requests, Cursor, Kind, NewRequest, Request};
-use crate::domain::subscriptions::{self, SubscriptionRow};
+use crate::domain::service_requests::{self as requests, Cursor, FormChoices, NewRequest, Request};
 use crate::domain::{Actor, DomainError, ServiceRequestId, SubscriptionId};
 
 #[derive(Deserialize, Default)]
@@ -77,8 +76,7 @@ pub struct NewForm {
 pub struct NewPage {
     frame: Frame,
     form: NewForm,
-    kinds: Vec<Kind>,
-    subscriptions: Vec<SubscriptionRow>,
+    choices: FormChoices,
     error: Option<String>,
 }
 
@@ -90,37 +88,13 @@ async fn new_page(
 ) -> Result<NewPage, WebError> {
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
-    let can_bill =
-        crate::domain::authz::can(&actor, crate::domain::Action::ManageBilling, Some(tenant));
-    let subs = state
-        .db(move |conn| {
-            crate::domain::authz::may(
-                &actor,
-                crate::domain::Action::FileServiceRequests,
-                Some(tenant),
-            )?;
-            if crate::domain::authz::can(&actor, crate::domain::Action::ViewBilling, Some(tenant)) {
-                subscriptions::list(conn, &actor, tenant)
-            } else {
-                Ok(Vec::new())
-            }
-        })
+    let choices = state
+        .db(move |conn| requests::form_choices(conn, &actor, tenant))
         .await?;
-    let kinds = Kind::ALL
-        .into_iter()
-        .filter(|k| can_bill || k.action_to_file() == crate::domain::Action::FileServiceRequests)
-        .collect();
     Ok(NewPage {
         frame: Frame::new("New service request", session, "/support/requests"),
         form,
-        kinds,
-        subscriptions: subs
-            .into_iter()
-            .filter(|s| {
-                s.self_service_buyer.is_none()
-                    && matches!(s.state.as_str(), "active" | "past_due" | "disabled")
-            })
-            .collect(),
+        choices,
         error,
     })
 }
@@ -189,12 +163,13 @@ pub async fn file(
             );
             Ok(redirect(&format!("/support/requests/{id}")))
         }
-        Err(WebError::Domain(e)) if super::errors::is_for_the_form(&e) => {
-            let status = super::errors::status_of(&e);
-            let page = new_page(&session, &state, form.0, Some(e.to_string())).await?;
-            super::render_with(status, &page)
+        Err(e) => {
+            super::errors::show_again(e, |message, status| async move {
+                let page = new_page(&session, &state, form.0, Some(message)).await?;
+                super::render_with(status, &page)
+            })
+            .await
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -265,11 +240,12 @@ pub(super) async fn after_change(
             flash(&session.session, done);
             Ok(redirect(&format!("/support/requests/{id}")))
         }
-        Err(WebError::Domain(e)) if super::errors::is_for_the_form(&e) => {
-            let status = super::errors::status_of(&e);
-            request_page(session, state, id, Some(e.to_string()), status).await
+        Err(e) => {
+            super::errors::show_again(e, |message, status| {
+                request_page(session, state, id, Some(message), status)
+            })
+            .await
         }
-        Err(e) => Err(e),
     }
 }
 

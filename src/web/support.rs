@@ -96,6 +96,8 @@ pub struct QueuePage {
     next_link: Option<String>,
     states: [State; 5],
     kinds: Vec<Kind>,
+    /// A partner's queue: the volume licensing requests only.
+    volume_licensing_only: bool,
     tenants: Vec<(TenantId, String)>,
     now: DateTime<Utc>,
 }
@@ -111,8 +113,6 @@ pub async fn queue(
     let query = query.0;
     let filter = query.filter()?;
     let after = cursor(&query.after)?;
-    let volume_licensing_only =
-        !crate::domain::authz::can(&actor, crate::domain::Action::WorkServiceRequests, None);
     let (page, tenants) = state
         .db(move |conn| {
             Ok((
@@ -122,15 +122,14 @@ pub async fn queue(
         })
         .await?;
     let next_link = page.next.map(|c| query.next_link(&c.token()));
+    let kinds = requests::workable_kinds(session.actor());
     super::render(&QueuePage {
         frame: Frame::new("Service requests", &session, "/support"),
         rows: page.rows,
         next_link,
         states: State::ALL,
-        kinds: Kind::ALL
-            .into_iter()
-            .filter(|k| !volume_licensing_only || k.is_volume_licensing())
-            .collect(),
+        volume_licensing_only: kinds.iter().all(|k| k.is_volume_licensing()),
+        kinds,
         tenants,
         query,
         now,
