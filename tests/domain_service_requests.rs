@@ -118,6 +118,11 @@ fn support(db: &TestDb) -> Actor {
     actor(db, "support@allot.example")
 }
 
+/// The first page of the queue as `who` sees it with `filter`, at `test_now()`.
+fn queue_of(db: &TestDb, who: &Actor, filter: QueueFilter) -> requests::Page {
+    requests::queue(&mut db.conn(), who, test_now(), &filter, None).unwrap()
+}
+
 #[test]
 fn filing_a_request_confirms_it_by_email_and_puts_it_in_the_queue() {
     let db = TestDb::with_demo();
@@ -131,17 +136,14 @@ fn filing_a_request_confirms_it_by_email_and_puts_it_in_the_queue() {
     assert_eq!(link.as_deref(), Some(&*format!("/support/requests/{id}")));
     assert_eq!(audit_count(&db, contoso, "Filed service request"), 1);
 
-    let page = requests::queue(
-        &mut db.conn(),
+    let page = queue_of(
+        &db,
         &support(&db),
-        test_now(),
-        &QueueFilter {
+        QueueFilter {
             tenant: Some(contoso),
             ..Default::default()
         },
-        None,
-    )
-    .unwrap();
+    );
     assert_eq!(page.rows.len(), 1);
     assert_eq!(page.rows[0].tenant_name, "Contoso");
     assert_eq!(page.rows[0].kind, Kind::CancelSubscription);
@@ -426,14 +428,7 @@ fn partners_see_only_volume_licensing_requests() {
         .unwrap();
     let vl = ServiceRequestId(vl);
     let partner = actor(&db, "partner@allot.example");
-    let queue = requests::queue(
-        &mut db.conn(),
-        &partner,
-        test_now(),
-        &QueueFilter::default(),
-        None,
-    )
-    .unwrap();
+    let queue = queue_of(&db, &partner, QueueFilter::default());
     assert_eq!(
         queue.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![vl]
@@ -464,17 +459,14 @@ fn partners_see_only_volume_licensing_requests() {
         Err(DomainError::Forbidden)
     );
     // Billing support sees both.
-    let all = requests::queue(
-        &mut db.conn(),
+    let all = queue_of(
+        &db,
         &support(&db),
-        test_now(),
-        &QueueFilter {
+        QueueFilter {
             tenant: Some(contoso),
             ..Default::default()
         },
-        None,
-    )
-    .unwrap();
+    );
     assert_eq!(all.rows.len(), 2);
     // Tenant admins have no queue.
     assert_eq!(
@@ -583,30 +575,24 @@ fn assigning_goes_only_to_staff_who_work_the_kind() {
     ));
     assert_eq!(state_of(&db, id), "open");
     requests::take(&mut db.conn(), &staff, test_now(), id).unwrap();
-    let mine = requests::queue(
-        &mut db.conn(),
+    let mine = queue_of(
+        &db,
         &staff,
-        test_now(),
-        &QueueFilter {
+        QueueFilter {
             assigned: Assigned::Me,
             ..Default::default()
         },
-        None,
-    )
-    .unwrap();
+    );
     assert_eq!(mine.rows.len(), 1);
-    let nobody = requests::queue(
-        &mut db.conn(),
+    let nobody = queue_of(
+        &db,
         &staff,
-        test_now(),
-        &QueueFilter {
+        QueueFilter {
             assigned: Assigned::Nobody,
             tenant: Some(tenants(&db).0),
             ..Default::default()
         },
-        None,
-    )
-    .unwrap();
+    );
     assert!(nobody.rows.is_empty());
 }
 
