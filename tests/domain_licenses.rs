@@ -5,7 +5,7 @@ mod common;
 
 use allot::domain::licenses::{self, DATA_HOLD, PoolRef, SELF_SERVICE_REFUSAL};
 use allot::domain::schema::subscriptions;
-use allot::domain::{Actor, DomainError, SubscriptionId, portal, subscriptions as subs};
+use allot::domain::{Actor, DomainError, SubscriptionId, portal};
 use allot::jobs;
 use chrono::Duration;
 use common::*;
@@ -308,17 +308,17 @@ fn admins_cannot_manage_a_self_service_pool_until_they_take_it_over() {
     // License and User admins may not take over; Billing and Global admins may.
     for email in ["licenses@contoso.example", "users@contoso.example"] {
         assert_eq!(
-            subs::take_over(&mut db.conn(), &actor(&db, email), test_now(), contoso, sub),
+            licenses::take_over(&mut db.conn(), &actor(&db, email), test_now(), contoso, sub),
             Err(DomainError::Forbidden)
         );
     }
     let billing = actor(&db, "billing@contoso.example");
     assert_eq!(
-        subs::take_over(&mut db.conn(), &billing, test_now(), contoso, sub).unwrap(),
+        licenses::take_over(&mut db.conn(), &billing, test_now(), contoso, sub).unwrap(),
         "Project Plan 3"
     );
     assert!(matches!(
-        subs::take_over(&mut db.conn(), &billing, test_now(), contoso, sub),
+        licenses::take_over(&mut db.conn(), &billing, test_now(), contoso, sub),
         Err(DomainError::Conflict(_))
     ));
 
@@ -587,7 +587,7 @@ fn the_kept_counts_always_match_the_assignments() {
     let deleted = user_id(&db, "user03@contoso.example");
     allot::domain::users::delete(&mut conn, &admin, test_now(), contoso, deleted).unwrap();
     allot::domain::users::restore(&mut conn, &admin, test_now(), contoso, deleted).unwrap();
-    subs::take_over(
+    licenses::take_over(
         &mut conn,
         &admin,
         test_now(),
@@ -595,13 +595,13 @@ fn the_kept_counts_always_match_the_assignments() {
         self_service_sub(&db),
     )
     .unwrap();
-    allot::domain::users::manage_licenses(
+    allot::domain::licenses::manage_licenses(
         &mut conn,
         &admin,
         test_now(),
         contoso,
         &contoso_users(&db, 4, 5),
-        allot::domain::users::ManageMode::UnassignAll,
+        allot::domain::licenses::ManageMode::UnassignAll,
         &[],
     )
     .unwrap();

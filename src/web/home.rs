@@ -41,7 +41,7 @@ pub async fn show(
     let page = HomePage {
         frame: Frame::new("Home", &session, "/"),
         counts,
-        conflicts: pools.into_iter().filter(|p| p.beyond() > 0).collect(),
+        conflicts: PoolSummary::conflicts(&pools),
     };
     super::render(&page)
 }

@@ -10,9 +10,10 @@ use super::frame::Frame;
 use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
 use crate::domain::authz::can;
+use crate::domain::licenses::MORE_LICENSES;
 use crate::domain::licenses::{self, PoolDetail, PoolRef, PoolSummary};
-use crate::domain::users::{self, MORE_LICENSES, UserFilter, UserRow, UserSort};
-use crate::domain::{Action, DomainError, ProductId, SubscriptionId, UserId, subscriptions};
+use crate::domain::users::{self, UserFilter, UserRow, UserSort};
+use crate::domain::{Action, DomainError, ProductId, SubscriptionId, UserId};
 
 #[derive(Template)]
 #[template(path = "licenses/list.html")]
@@ -34,7 +35,7 @@ pub async fn list(
         .await?;
     super::render(&LicensesPage {
         frame: Frame::new("Licenses", &session, "/licenses"),
-        conflicts: super::billing::conflicts_of(pools.clone()),
+        conflicts: PoolSummary::conflicts(&pools),
         pools,
     })
 }
@@ -404,7 +405,7 @@ pub async fn take_over(
     let now = state.clock.now();
     let subscription = SubscriptionId(path.into_inner());
     let product = state
-        .db(move |conn| subscriptions::take_over(conn, &actor, now, tenant, subscription))
+        .db(move |conn| licenses::take_over(conn, &actor, now, tenant, subscription))
         .await?;
     flash(
         &session.session,

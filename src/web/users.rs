@@ -11,9 +11,9 @@ use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
 use crate::domain::authz::can;
 use crate::domain::licenses::PoolSummary;
+use crate::domain::licenses::{self, ManageMode, ManageOutcome};
 use crate::domain::users::{
-    self, DeletedUser, ManageMode, ManageOutcome, NewUser, Restored, UserDetail, UserFilter,
-    UserRow, UserSort,
+    self, DeletedUser, NewUser, Restored, UserDetail, UserFilter, UserRow, UserSort,
 };
 use crate::domain::{Action, DomainError, ProductId, UserId};
 
@@ -172,7 +172,7 @@ pub async fn save_licenses(
     let id = UserId(path.into_inner());
     let products: Vec<ProductId> = form.0.products.into_iter().map(ProductId).collect();
     let (added, removed) = state
-        .db(move |conn| users::set_licenses(conn, &actor, now, tenant, id, &products))
+        .db(move |conn| licenses::set_licenses(conn, &actor, now, tenant, id, &products))
         .await?;
     let message = if added + removed == 0 {
         "No changes to save.".to_owned()
@@ -591,7 +591,7 @@ pub async fn manage(
     let ids: Vec<UserId> = form.users.iter().copied().map(UserId).collect();
     let products: Vec<ProductId> = form.products.iter().copied().map(ProductId).collect();
     match state
-        .db(move |conn| users::manage_licenses(conn, &actor, now, tenant, &ids, mode, &products))
+        .db(move |conn| licenses::manage_licenses(conn, &actor, now, tenant, &ids, mode, &products))
         .await
     {
         Ok(outcomes) => super::render(&ManagedPage {

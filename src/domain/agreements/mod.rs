@@ -1,0 +1,389 @@
+//! Volume licensing (seed 002): agreements entered by the partner, their orders (purchase
+//! orders provisioned within hours, license reservations at once and paid at the true-up), the
+//! OSM's activation that attaches an agreement's licenses to a tenant, where they pool with the
+//! direct subscriptions, the yearly true-up, and the resend and remap that billing support
+//! carries out from service requests.
+
+mod activation;
+mod orders;
+mod remap;
+mod true_up;
+mod views;
+
+pub use activation::*;
+pub use orders::*;
+pub use remap::*;
+pub use true_up::*;
+pub use views::*;
+
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+use super::accounts::EmailAddress;
+use super::schema::{
+    agreement_activations, agreement_invoices, agreement_order_lines, agreement_orders,
+    agreement_subscriptions, agreements, products, subscription_addons, subscriptions, tenants,
+};
+use super::{
+    Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, audit, authz,
+    billing, licenses, naive, outbox, utc,
+};
+
+/// An agreement's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AgreementId(pub i64);
+
+impl std::fmt::Display for AgreementId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The volume licensing programs the seed names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    Enterprise,
+    EnterpriseSubscription,
+    CampusSchool,
+}
+
+impl Program {
+    pub const ALL: [Program; 3] = [
+        Program::Enterprise,
+        Program::EnterpriseSubscription,
+        Program::CampusSchool,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Program::Enterprise => "enterprise",
+            Program::EnterpriseSubscription => "enterprise_subscription",
+            Program::CampusSchool => "campus_school",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Program::Enterprise => "Enterprise Agreement",
+            Program::EnterpriseSubscription => "Enterprise Subscription Agreement",
+            Program::CampusSchool => "Campus and School Agreement",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Program, DomainError> {
+        Program::ALL
+            .into_iter()
+            .find(|p| p.as_str() == text)
+            .ok_or_else(|| DomainError::invalid("program", "Choose the volume licensing program."))
+    }
+}
+
+/// What an order line buys: licenses of a product, or one of its add-ons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Item {
+    Licenses,
+    ProductionInstances,
+    StorageGb,
+}
+
+impl Item {
+    pub const ALL: [Item; 3] = [Item::Licenses, Item::ProductionInstances, Item::StorageGb];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Item::Licenses => "licenses",
+            Item::ProductionInstances => "production_instances",
+            Item::StorageGb => "storage_gb",
+        }
+    }
+
+    /// "licenses", "additional production instances", "GB of additional storage".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Item::Licenses => "licenses",
+            Item::ProductionInstances => "additional production instances",
+            Item::StorageGb => "GB of additional storage",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Item, DomainError> {
+        Item::ALL
+            .into_iter()
+            .find(|i| i.as_str() == text)
+            .ok_or_else(|| DomainError::invalid("item", "Unknown order item."))
+    }
+
+    /// The monthly list price of one unit of an add-on; licenses use the product's price.
+    fn addon_monthly_cents(self) -> i64 {
+        match self {
+            Item::Licenses => 0,
+            Item::ProductionInstances => 50_000,
+            Item::StorageGb => 1_000,
+        }
+    }
+}
+
+/// Volume discounts on licenses, by the agreement's licenses after the order: (at least, percent).
+/// The seed: "discounts are available for enterprise agreement customers (typically 250+
+/// licenses)". The README shows this table.
+pub const DISCOUNT_TIERS: [(i64, i32); 4] = [(15_000, 20), (6_000, 15), (2_400, 10), (250, 5)];
+
+/// The discount for an agreement holding `licenses` licenses.
+pub fn discount_for(licenses: i64) -> i32 {
+    DISCOUNT_TIERS
+        .iter()
+        .find(|(min, _)| licenses >= *min)
+        .map_or(0, |(_, pct)| *pct)
+}
+
+/// How long an activation link works.
+pub const ACTIVATION_VALID: Duration = Duration::days(14);
+/// The seed: "Licenses are accessible in up to 12 hours after the order is processed".
+pub const PURCHASE_ORDER_HOURS: i64 = 12;
+
+// ------------------------------------------------------------------ agreements
+
+/// A new agreement, as the partner enters it.
+#[derive(Debug, Clone, Default)]
+pub struct NewAgreement {
+    pub number: String,
+    pub program: String,
+    pub customer: String,
+    pub osm_email: String,
+    pub partner: String,
+    /// The first day of the schedule; taken from the customer's other agreements when it has
+    /// any (they share one billing and contract schedule).
+    pub starts_on: Option<NaiveDate>,
+}
+
+fn clean_number(number: &str) -> Result<String, DomainError> {
+    let number = number.trim().to_uppercase();
+    let ok = (3..=40).contains(&number.len())
+        && number
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(number)
+    } else {
+        Err(DomainError::invalid(
+            "number",
+            "Enter the agreement number: 3 to 40 letters, digits and dashes.",
+        ))
+    }
+}
+
+/// The first anniversary of `starts_on` after `now`.
+fn next_anniversary(starts_on: NaiveDateTime, now: DateTime<Utc>) -> NaiveDateTime {
+    let mut at = starts_on;
+    while at <= naive(now) {
+        at = at.checked_add_months(Months::new(12)).unwrap_or(at);
+        if at.year() > 9000 {
+            break;
+        }
+    }
+    at
+}
+
+/// Enters an agreement (partner). A customer's agreements share one anniversary: a new one
+/// takes the schedule of the customer's existing ones.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    new: &NewAgreement,
+) -> Result<AgreementId, DomainError> {
+    authz::may(actor, Action::ManageAgreements, None)?;
+    let number = clean_number(&new.number)?;
+    let program = Program::parse(new.program.trim())?;
+    let customer = new.customer.trim();
+    if customer.is_empty() || customer.chars().count() > 120 {
+        return Err(DomainError::invalid(
+            "customer",
+            "Enter the customer's name (up to 120 characters).",
+        ));
+    }
+    let partner = new.partner.trim();
+    if partner.is_empty() || partner.chars().count() > 120 {
+        return Err(DomainError::invalid(
+            "partner",
+            "Enter the Licensing Solutions Partner's name.",
+        ));
+    }
+    let osm = EmailAddress::parse(&new.osm_email)
+        .map_err(|_| DomainError::invalid("osm_email", "Enter the OSM's email address."))?;
+    let key = customer.to_lowercase();
+    super::db::transaction(conn, |conn| {
+        let taken: i64 = agreements::table
+            .filter(agreements::number.eq(&number))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(DomainError::invalid(
+                "number",
+                format!("Agreement {number} already exists."),
+            ));
+        }
+        let schedule: Option<(NaiveDateTime, NaiveDateTime)> = agreements::table
+            .filter(agreements::customer_key.eq(&key))
+            .order(agreements::id)
+            .select((agreements::starts_on, agreements::next_true_up))
+            .first(conn)
+            .optional()?;
+        let (starts_on, next_true_up) = match schedule {
+            Some(existing) => existing,
+            None => {
+                let day = new.starts_on.ok_or_else(|| {
+                    DomainError::invalid("starts_on", "Enter the agreement's start date.")
+                })?;
+                let start = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+                (start, next_anniversary(start, now))
+            }
+        };
+        let id: i64 = diesel::insert_into(agreements::table)
+            .values((
+                agreements::number.eq(&number),
+                agreements::program.eq(program.as_str()),
+                agreements::customer.eq(customer),
+                agreements::customer_key.eq(&key),
+                agreements::osm_email.eq(osm.as_str()),
+                agreements::partner.eq(partner),
+                agreements::starts_on.eq(starts_on),
+                agreements::next_true_up.eq(next_true_up),
+                agreements::created_at.eq(naive(now)),
+            ))
+            .returning(agreements::id)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            None,
+            "Entered agreement",
+            &number,
+            &format!("{}, {customer}, OSM {}", program.title(), osm.as_str()),
+        )?;
+        Ok(AgreementId(id))
+    })
+}
+
+/// The partner changes the Online Services Manager; the next activation email goes to them.
+pub fn change_osm(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    id: AgreementId,
+    email: &str,
+) -> Result<(), DomainError> {
+    authz::may(actor, Action::ManageAgreements, None)?;
+    let osm = EmailAddress::parse(email)
+        .map_err(|_| DomainError::invalid("osm_email", "Enter the OSM's email address."))?;
+    super::db::transaction(conn, |conn| {
+        let head = head(conn, id)?;
+        if head.osm_email == osm.as_str() {
+            return Err(DomainError::invalid(
+                "osm_email",
+                "That is already the agreement's OSM.",
+            ));
+        }
+        diesel::update(agreements::table.find(id.0))
+            .set(agreements::osm_email.eq(osm.as_str()))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            head.tenant,
+            "Changed the OSM",
+            &head.number,
+            &format!("{} → {}", head.osm_email, osm.as_str()),
+        )?;
+        for to in [head.osm_email.as_str(), osm.as_str()] {
+            outbox::enqueue(
+                conn,
+                now,
+                &outbox::Email {
+                    tenant: head.tenant,
+                    to,
+                    subject: &format!("The OSM of agreement {} changed", head.number),
+                    body: &format!(
+                        "The Online Services Manager of {} {} is now {}.",
+                        head.program.title(),
+                        head.number,
+                        osm.as_str()
+                    ),
+                    link: None,
+                },
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// An agreement's head row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub id: AgreementId,
+    pub number: String,
+    pub program: Program,
+    pub customer: String,
+    pub osm_email: String,
+    pub partner: String,
+    pub next_true_up: DateTime<Utc>,
+    pub tenant: Option<TenantId>,
+}
+
+/// An agreement's row as stored; `Head` is what the rest of the code reads.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = agreements)]
+struct HeadRow {
+    id: i64,
+    number: String,
+    program: String,
+    customer: String,
+    osm_email: String,
+    partner: String,
+    next_true_up: NaiveDateTime,
+    tenant_id: Option<i64>,
+}
+
+fn to_head(row: HeadRow) -> Result<Head, DomainError> {
+    Ok(Head {
+        id: AgreementId(row.id),
+        program: Program::parse(&row.program)?,
+        number: row.number,
+        customer: row.customer,
+        osm_email: row.osm_email,
+        partner: row.partner,
+        next_true_up: utc(row.next_true_up),
+        tenant: row.tenant_id.map(TenantId),
+    })
+}
+
+pub(crate) fn head(conn: &mut DbConnection, id: AgreementId) -> Result<Head, DomainError> {
+    to_head(
+        agreements::table
+            .find(id.0)
+            .select(HeadRow::as_select())
+            .first(conn)?,
+    )
+}
+
+/// The agreement with this number, for a service request that names it.
+pub(crate) fn by_number(conn: &mut DbConnection, number: &str) -> Result<Head, DomainError> {
+    let unknown = || {
+        DomainError::invalid(
+            "agreement_number",
+            "There is no agreement with this number. Check the number on your agreement.",
+        )
+    };
+    let number = clean_number(number).map_err(|_| unknown())?;
+    let row: Option<HeadRow> = agreements::table
+        .filter(agreements::number.eq(number))
+        .select(HeadRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(to_head).transpose()?.ok_or_else(unknown)
+}

@@ -1,0 +1,322 @@
+//! Assigning and unassigning from a pool under the tenant license lock, with data holds.
+
+use super::*;
+
+/// What an assignment did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Assigned {
+    /// Users who got the license now.
+    pub assigned: Vec<UserId>,
+    /// Users who already had it (nothing changed for them).
+    pub already: Vec<UserId>,
+    pub available_after: i64,
+}
+
+/// The active, non-deleted users among `ids` in `tenant`, with their sign-in names; any id
+/// that is not such a user makes the whole request NotFound.
+pub(crate) fn tenant_users(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    ids: &[UserId],
+) -> Result<Vec<(UserId, String)>, DomainError> {
+    let wanted: BTreeSet<i64> = ids.iter().map(|u| u.0).collect();
+    let mut found: Vec<(i64, String)> = Vec::with_capacity(wanted.len());
+    let all: Vec<i64> = wanted.iter().copied().collect();
+    for chunk in all.chunks(5000) {
+        found.extend(
+            users::table
+                .filter(users::tenant_id.eq(tenant.0))
+                .filter(users::id.eq_any(chunk))
+                .filter(users::state.ne("deleted"))
+                .select((users::id, users::email))
+                .load::<(i64, String)>(conn)?,
+        );
+    }
+    if found.len() != wanted.len() {
+        return Err(DomainError::NotFound);
+    }
+    Ok(found.into_iter().map(|(id, e)| (UserId(id), e)).collect())
+}
+
+pub(crate) fn holders_among(
+    conn: &mut DbConnection,
+    product: ProductId,
+    ids: &[UserId],
+) -> Result<BTreeSet<i64>, DomainError> {
+    let mut held = BTreeSet::new();
+    let all: Vec<i64> = ids.iter().map(|u| u.0).collect();
+    for chunk in all.chunks(5000) {
+        held.extend(
+            license_assignments::table
+                .filter(license_assignments::product_id.eq(product.0))
+                .filter(license_assignments::user_id.eq_any(chunk))
+                .select(license_assignments::user_id)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(held)
+}
+
+/// Assigns the pool's product to `users`: all of them or none. Refused as a whole with
+/// `NoLicensesLeft` when the pool has fewer available licenses than users who need one.
+pub fn assign(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    pool: PoolRef,
+    users: &[UserId],
+) -> Result<Assigned, DomainError> {
+    may_manage_pool(conn, actor, tenant, pool)?;
+    if users.is_empty() {
+        return Err(DomainError::invalid("users", "Select at least one user."));
+    }
+    crate::domain::db::transaction(conn, |conn| {
+        lock(conn, tenant)?;
+        assign_locked(conn, actor, now, tenant, pool, users)
+    })
+}
+
+/// `assign` inside a transaction that already holds the tenant's license lock.
+pub(crate) fn assign_locked(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    pool: PoolRef,
+    users: &[UserId],
+) -> Result<Assigned, DomainError> {
+    let (product, product_name) = pool_product(conn, tenant, pool)?;
+    let targets = tenant_users(conn, tenant, users)?;
+    let held = holders_among(conn, product, users)?;
+    let (licenses, assigned_before) = pool_counts(conn, tenant, pool)?;
+    let available = (licenses - assigned_before).max(0);
+    let (already, new): (Vec<_>, Vec<_>) =
+        targets.into_iter().partition(|(u, _)| held.contains(&u.0));
+    if new.len() as i64 > available {
+        return Err(DomainError::NoLicensesLeft { available });
+    }
+    let self_service = match pool {
+        PoolRef::SelfService(sub) => Some(sub.0),
+        PoolRef::Tenant(_) => None,
+    };
+    let rows: Vec<_> = new
+        .iter()
+        .map(|(user, _)| {
+            (
+                license_assignments::tenant_id.eq(tenant.0),
+                license_assignments::user_id.eq(user.0),
+                license_assignments::product_id.eq(product.0),
+                license_assignments::self_service_subscription_id.eq(self_service),
+                license_assignments::assigned_at.eq(naive(now)),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        crate::domain::db::insert_batch!(conn, license_assignments::table, chunk)?;
+    }
+    adjust_count(conn, tenant, product, self_service, new.len() as i64)?;
+    // A license given back brings back the data still held for it.
+    let new_ids: Vec<i64> = new.iter().map(|(u, _)| u.0).collect();
+    for chunk in new_ids.chunks(5000) {
+        diesel::delete(
+            data_holds::table
+                .filter(data_holds::product_id.eq(product.0))
+                .filter(data_holds::user_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    let mut count = assigned_before;
+    let entries: Vec<(String, String)> = new
+        .iter()
+        .map(|(_, email)| {
+            count += 1;
+            (
+                email.clone(),
+                format!("{product_name}: {} of {licenses} assigned", count),
+            )
+        })
+        .collect();
+    audit::record_many(conn, actor, now, Some(tenant), "Assigned license", &entries)?;
+    Ok(Assigned {
+        assigned: new.into_iter().map(|(u, _)| u).collect(),
+        already: already.into_iter().map(|(u, _)| u).collect(),
+        available_after: available - (count - assigned_before),
+    })
+}
+
+/// What an unassignment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unassigned {
+    pub unassigned: Vec<UserId>,
+    /// Until when the users' data for this product is kept; `None` when the product holds none.
+    pub data_held_until: Option<DateTime<Utc>>,
+}
+
+/// Removes the pool's product from `users`, all or nothing. Their data for the product's
+/// data-holding services is kept for 30 days (the seeds' rule), then deleted by `tick`.
+pub fn unassign(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    pool: PoolRef,
+    users: &[UserId],
+) -> Result<Unassigned, DomainError> {
+    may_manage_pool(conn, actor, tenant, pool)?;
+    if users.is_empty() {
+        return Err(DomainError::invalid("users", "Select at least one user."));
+    }
+    crate::domain::db::transaction(conn, |conn| {
+        lock(conn, tenant)?;
+        unassign_locked(conn, actor, now, tenant, pool, users)
+    })
+}
+
+/// `unassign` inside a transaction that already holds the tenant's license lock. Every user
+/// must hold the license from this pool.
+pub(crate) fn unassign_locked(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    pool: PoolRef,
+    users: &[UserId],
+) -> Result<Unassigned, DomainError> {
+    let (product, product_name) = pool_product(conn, tenant, pool)?;
+    let targets = tenant_users(conn, tenant, users)?;
+    let (licenses, assigned_before) = pool_counts(conn, tenant, pool)?;
+    let ids: Vec<i64> = targets.iter().map(|(u, _)| u.0).collect();
+    let mut removed = 0;
+    for chunk in ids.chunks(5000) {
+        let in_pool = license_assignments::table
+            .filter(license_assignments::tenant_id.eq(tenant.0))
+            .filter(license_assignments::product_id.eq(product.0))
+            .filter(license_assignments::user_id.eq_any(chunk));
+        removed += match pool {
+            PoolRef::Tenant(_) => diesel::delete(
+                in_pool.filter(license_assignments::self_service_subscription_id.is_null()),
+            )
+            .execute(conn)?,
+            PoolRef::SelfService(sub) => diesel::delete(
+                in_pool.filter(license_assignments::self_service_subscription_id.eq(sub.0)),
+            )
+            .execute(conn)?,
+        };
+    }
+    let pool_key = match pool {
+        PoolRef::SelfService(sub) => Some(sub.0),
+        PoolRef::Tenant(_) => None,
+    };
+    adjust_count(conn, tenant, product, pool_key, -(removed as i64))?;
+    if removed != ids.len() {
+        // Rolls the transaction back: someone in the list did not hold this license.
+        return Err(DomainError::Conflict(format!(
+            "Some of the selected users don't have a {product_name} license any more. Reload the page and try again."
+        )));
+    }
+    let held_until = hold_data(conn, now, tenant, product, &ids)?;
+    let mut count = assigned_before;
+    let entries: Vec<(String, String)> = targets
+        .iter()
+        .map(|(_, email)| {
+            count -= 1;
+            let hold = held_until
+                .map(|d| format!("; data kept until {}", d.format("%Y-%m-%d")))
+                .unwrap_or_default();
+            (
+                email.clone(),
+                format!("{product_name}: {count} of {licenses} assigned{hold}"),
+            )
+        })
+        .collect();
+    audit::record_many(
+        conn,
+        actor,
+        now,
+        Some(tenant),
+        "Unassigned license",
+        &entries,
+    )?;
+    Ok(Unassigned {
+        unassigned: targets.into_iter().map(|(u, _)| u).collect(),
+        data_held_until: held_until,
+    })
+}
+
+/// Starts the 30-day data hold for `users` and `product` when the product holds data.
+pub(crate) fn hold_data(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    product: ProductId,
+    users: &[i64],
+) -> Result<Option<DateTime<Utc>>, DomainError> {
+    let holds_data: i64 = product_services::table
+        .filter(product_services::product_id.eq(product.0))
+        .filter(product_services::holds_data.eq(true))
+        .count()
+        .get_result(conn)?;
+    if holds_data == 0 {
+        return Ok(None);
+    }
+    let until = now + DATA_HOLD;
+    for chunk in users.chunks(5000) {
+        diesel::delete(
+            data_holds::table
+                .filter(data_holds::product_id.eq(product.0))
+                .filter(data_holds::user_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    let rows: Vec<_> = users
+        .iter()
+        .map(|user| {
+            (
+                data_holds::tenant_id.eq(tenant.0),
+                data_holds::user_id.eq(*user),
+                data_holds::product_id.eq(product.0),
+                data_holds::held_until.eq(naive(until)),
+                data_holds::created_at.eq(naive(now)),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        crate::domain::db::insert_batch!(conn, data_holds::table, chunk)?;
+    }
+    Ok(Some(until))
+}
+
+/// Whether `actor` may assign and unassign in `pool`: admins with the right role in the
+/// tenant's pools; in a self-service pool, only its buyer.
+pub(crate) fn may_manage_pool(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    pool: PoolRef,
+) -> Result<(), DomainError> {
+    match (actor, pool) {
+        (
+            Actor::EndUser {
+                user, tenant: own, ..
+            },
+            PoolRef::SelfService(sub),
+        ) if *own == tenant => {
+            let buyer: Option<Option<i64>> = subscriptions::table
+                .filter(subscriptions::id.eq(sub.0))
+                .filter(subscriptions::tenant_id.eq(tenant.0))
+                .select(subscriptions::self_service_buyer_id)
+                .first(conn)
+                .optional()?;
+            match buyer {
+                Some(Some(buyer)) if buyer == user.0 => Ok(()),
+                Some(_) => Err(DomainError::Forbidden),
+                None => Err(DomainError::NotFound),
+            }
+        }
+        _ => {
+            authz::may(actor, Action::AssignLicenses, Some(tenant))?;
+            refuse_self_service_for_admins(actor, pool)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! A product's page: the users a pool is assigned to, and who is beyond the count.
+
+use super::*;
+
+/// An assigned user as the product's page lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub user: UserId,
+    pub display_name: String,
+    pub email: String,
+    pub assigned_at: DateTime<Utc>,
+    /// Beyond the count: one of the latest assigned in a pool with more users than licenses.
+    pub beyond: bool,
+}
+
+/// A product's page: the pool and one page of its assigned users.
+#[derive(Debug, Clone)]
+pub struct PoolDetail {
+    pub summary: PoolSummary,
+    pub holders: Vec<Holder>,
+    /// The key to pass as `after` for the next page, when there is one.
+    pub next: Option<(String, i64)>,
+    pub data_holding_services: Vec<String>,
+}
+
+/// Assigned users per page on a product's page.
+pub const HOLDERS_PAGE: i64 = 50;
+
+/// The pool and its assigned users, by name, `HOLDERS_PAGE` at a time after `after`
+/// (a display-name key and id), filtered by a name or sign-in name prefix.
+pub fn pool_detail(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    pool: PoolRef,
+    search: &str,
+    after: Option<(String, i64)>,
+) -> Result<PoolDetail, DomainError> {
+    authz::may(actor, Action::ViewLicenses, Some(tenant))?;
+    let (product, _) = pool_product(conn, tenant, pool)?;
+    let summary = load_pools(conn, tenant)?
+        .into_iter()
+        .find(|p| p.pool() == pool)
+        .ok_or(DomainError::NotFound)?;
+    let beyond_ids = beyond_the_count(conn, tenant, pool, summary.beyond())?;
+
+    let mut query = license_assignments::table
+        .inner_join(users::table)
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .filter(license_assignments::product_id.eq(product.0))
+        .into_boxed();
+    query = match pool {
+        PoolRef::Tenant(_) => {
+            query.filter(license_assignments::self_service_subscription_id.is_null())
+        }
+        PoolRef::SelfService(sub) => {
+            query.filter(license_assignments::self_service_subscription_id.eq(sub.0))
+        }
+    };
+    let search = search.trim().to_lowercase();
+    if !search.is_empty() {
+        let upper = format!("{search}\u{10ffff}");
+        query = query.filter(
+            users::name_key
+                .ge(search.clone())
+                .and(users::name_key.lt(upper.clone()))
+                .or(users::email.ge(search.clone()).and(users::email.lt(upper))),
+        );
+    }
+    if let Some((key, id)) = after {
+        query = query.filter(
+            users::name_key
+                .gt(key.clone())
+                .or(users::name_key.eq(key).and(users::id.gt(id))),
+        );
+    }
+    let rows: Vec<(i64, String, String, String, chrono::NaiveDateTime)> = query
+        .order((users::name_key, users::id))
+        .limit(HOLDERS_PAGE + 1)
+        .select((
+            users::id,
+            users::display_name,
+            users::name_key,
+            users::email,
+            license_assignments::assigned_at,
+        ))
+        .load(conn)?;
+    let next = (rows.len() as i64 > HOLDERS_PAGE)
+        .then(|| {
+            rows.get(HOLDERS_PAGE as usize - 1)
+                .map(|r| (r.2.clone(), r.0))
+        })
+        .flatten();
+    let holders = rows
+        .into_iter()
+        .take(HOLDERS_PAGE as usize)
+        .map(|(id, display_name, _, email, at)| Holder {
+            user: UserId(id),
+            display_name,
+            email,
+            assigned_at: utc(at),
+            beyond: beyond_ids.contains(&id),
+        })
+        .collect();
+    let data_holding_services = product_services::table
+        .filter(product_services::product_id.eq(product.0))
+        .filter(product_services::holds_data.eq(true))
+        .order(product_services::name)
+        .select(product_services::name)
+        .load(conn)?;
+    Ok(PoolDetail {
+        summary,
+        holders,
+        next,
+        data_holding_services,
+    })
+}
+
+/// The users beyond the count in a pool: the latest `beyond` assigned.
+pub(crate) fn beyond_the_count(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    pool: PoolRef,
+    beyond: i64,
+) -> Result<BTreeSet<i64>, DomainError> {
+    if beyond <= 0 {
+        return Ok(BTreeSet::new());
+    }
+    let mut query = license_assignments::table
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .into_boxed();
+    query = match pool {
+        PoolRef::Tenant(product) => query
+            .filter(license_assignments::product_id.eq(product.0))
+            .filter(license_assignments::self_service_subscription_id.is_null()),
+        PoolRef::SelfService(sub) => {
+            query.filter(license_assignments::self_service_subscription_id.eq(sub.0))
+        }
+    };
+    Ok(query
+        .order((
+            license_assignments::assigned_at.desc(),
+            license_assignments::id.desc(),
+        ))
+        .limit(beyond)
+        .select(license_assignments::user_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect())
+}

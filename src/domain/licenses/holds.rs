@@ -1,0 +1,88 @@
+//! What a user holds, and the data kept for 30 days after a license is removed.
+
+use super::*;
+
+/// A product a user holds, and whether the service admits them with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLicense {
+    pub product: ProductId,
+    pub product_name: String,
+    pub pool: PoolRef,
+    pub assigned_at: DateTime<Utc>,
+    /// False when the user is beyond the count of a pool in conflict.
+    pub usable: bool,
+}
+
+/// The licenses `user` holds, each with whether it admits them to the service now.
+pub(crate) fn held_by(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<HeldLicense>, DomainError> {
+    let rows: Vec<(i64, String, Option<i64>, chrono::NaiveDateTime)> = license_assignments::table
+        .inner_join(products::table)
+        .filter(license_assignments::user_id.eq(user.0))
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .order(products::name)
+        .select((
+            products::id,
+            products::name,
+            license_assignments::self_service_subscription_id,
+            license_assignments::assigned_at,
+        ))
+        .load(conn)?;
+    let mut held = Vec::with_capacity(rows.len());
+    for (product, name, self_service, at) in rows {
+        let pool = match self_service {
+            Some(sub) => PoolRef::SelfService(SubscriptionId(sub)),
+            None => PoolRef::Tenant(ProductId(product)),
+        };
+        let (licenses, assigned) = pool_counts(conn, tenant, pool)?;
+        let usable = assigned <= licenses
+            || !beyond_the_count(conn, tenant, pool, assigned - licenses)?.contains(&user.0);
+        held.push(HeldLicense {
+            product: ProductId(product),
+            product_name: name,
+            pool,
+            assigned_at: utc(at),
+            usable,
+        });
+    }
+    Ok(held)
+}
+
+/// Deletes the data whose 30-day hold has run out. Run by `tick`; idempotent.
+pub fn purge_held_data(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, DomainError> {
+    let due: Vec<(i64, i64, String, String)> = data_holds::table
+        .inner_join(users::table)
+        .inner_join(products::table)
+        .filter(data_holds::held_until.le(naive(now)))
+        .select((
+            data_holds::id,
+            data_holds::tenant_id,
+            users::email,
+            products::name,
+        ))
+        .load(conn)?;
+    let actor = Actor::System("scheduled purge");
+    for (id, tenant, email, product) in &due {
+        diesel::delete(data_holds::table.find(id)).execute(conn)?;
+        audit::record(
+            conn,
+            &actor,
+            now,
+            Some(TenantId(*tenant)),
+            "Deleted held data",
+            email,
+            product,
+        )?;
+    }
+    Ok(due.len())
+}
+
+impl HeldLicense {
+    /// Held from a self-service purchase, which only its buyer manages.
+    pub fn from_self_service(&self) -> bool {
+        matches!(self.pool, PoolRef::SelfService(_))
+    }
+}

@@ -1,0 +1,506 @@
+//! Service requests: tenants file them (Support > Service requests), billing support works them
+//! in the support console, and what a request asks for (cancel a subscription, add or remove
+//! licenses) is carried out here, through the same subscription rules as the admin center, in
+//! one transaction with the request's update, its audit entry and its emails.
+
+mod carry_out;
+mod filing;
+mod queue;
+mod thread;
+
+pub use carry_out::*;
+pub use filing::*;
+pub use queue::*;
+pub use thread::*;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::agreements::{self, AgreementId, RemapPreview};
+use super::billing::{self, PaymentGateway};
+use super::schema::{
+    agreements as agreement_table, service_request_comments, service_requests, staff, tenants,
+    users,
+};
+use super::subscriptions::{self, CancelWhen, Cancelled, RemovalPreview, SubscriptionRow};
+use super::{
+    Action, Actor, DbConnection, DomainError, ServiceRequestId, StaffId, StaffRole, SubscriptionId,
+    TenantId, audit, authz, naive, outbox, utc,
+};
+
+/// What a request asks for (DESIGN.md, Service request; the seeds' "Cancel subscription").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    CancelSubscription,
+    AddLicenses,
+    RemoveLicenses,
+    ResendActivationEmail,
+    RemapAgreement,
+    VolumeLicensingInvoice,
+    BillingQuestion,
+    Other,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::CancelSubscription,
+        Kind::AddLicenses,
+        Kind::RemoveLicenses,
+        Kind::ResendActivationEmail,
+        Kind::RemapAgreement,
+        Kind::VolumeLicensingInvoice,
+        Kind::BillingQuestion,
+        Kind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::CancelSubscription => "cancel_subscription",
+            Kind::AddLicenses => "add_licenses",
+            Kind::RemoveLicenses => "remove_licenses",
+            Kind::ResendActivationEmail => "resend_activation_email",
+            Kind::RemapAgreement => "remap_agreement",
+            Kind::VolumeLicensingInvoice => "volume_licensing_invoice",
+            Kind::BillingQuestion => "billing_question",
+            Kind::Other => "other",
+        }
+    }
+
+    /// The name the pages show.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::CancelSubscription => "Cancel subscription",
+            Kind::AddLicenses => "Add licenses",
+            Kind::RemoveLicenses => "Remove licenses",
+            Kind::ResendActivationEmail => "Resend activation email",
+            Kind::RemapAgreement => "Remap agreement",
+            Kind::VolumeLicensingInvoice => "Volume licensing invoice",
+            Kind::BillingQuestion => "Billing question",
+            Kind::Other => "Other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Kind, DomainError> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| DomainError::invalid("kind", "Choose the type of request."))
+    }
+
+    /// Asks for a change to one subscription.
+    pub fn needs_subscription(self) -> bool {
+        matches!(
+            self,
+            Kind::CancelSubscription | Kind::AddLicenses | Kind::RemoveLicenses
+        )
+    }
+
+    pub fn needs_quantity(self) -> bool {
+        matches!(self, Kind::AddLicenses | Kind::RemoveLicenses)
+    }
+
+    /// Is about a volume licensing agreement: partners work these too.
+    pub fn is_volume_licensing(self) -> bool {
+        matches!(
+            self,
+            Kind::ResendActivationEmail | Kind::RemapAgreement | Kind::VolumeLicensingInvoice
+        )
+    }
+
+    /// The right an admin needs to file it: anything about billing is for Global and Billing
+    /// admins (the seeds send cancellations and license changes to billing support).
+    pub fn action_to_file(self) -> Action {
+        match self {
+            Kind::Other => Action::FileServiceRequests,
+            _ => Action::ManageBilling,
+        }
+    }
+}
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    Open,
+    InProgress,
+    WaitingOnCustomer,
+    Resolved,
+    Closed,
+}
+
+impl State {
+    pub const ALL: [State; 5] = [
+        State::Open,
+        State::InProgress,
+        State::WaitingOnCustomer,
+        State::Resolved,
+        State::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::InProgress => "in_progress",
+            State::WaitingOnCustomer => "waiting_on_customer",
+            State::Resolved => "resolved",
+            State::Closed => "closed",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            State::Open => "Open",
+            State::InProgress => "In progress",
+            State::WaitingOnCustomer => "Waiting on customer",
+            State::Resolved => "Resolved",
+            State::Closed => "Closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<State, DomainError> {
+        State::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| DomainError::invalid("state", "Choose a state."))
+    }
+
+    /// The states staff may move a request to from this one. A request is taken before it is
+    /// worked; a resolved one is reopened or closed; a closed one stays closed.
+    pub fn next_for_staff(self) -> &'static [State] {
+        match self {
+            State::Open => &[State::InProgress],
+            State::InProgress => &[State::WaitingOnCustomer, State::Resolved],
+            State::WaitingOnCustomer => &[State::InProgress, State::Resolved],
+            State::Resolved => &[State::InProgress, State::Closed],
+            State::Closed => &[],
+        }
+    }
+
+    /// Still asking for work: what the request asks for may be carried out.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            State::Open | State::InProgress | State::WaitingOnCustomer
+        )
+    }
+}
+
+/// A new request, as the tenant's form sends it.
+#[derive(Debug, Clone, Default)]
+pub struct NewRequest {
+    pub kind: String,
+    pub subscription: Option<SubscriptionId>,
+    pub quantity: Option<i32>,
+    /// The agreement a volume licensing request is about, by its number.
+    pub agreement_number: String,
+    /// Remap agreement: the domain of the organization to move it to. Resend activation
+    /// email: the address asked for (only the OSM on file ever gets it).
+    pub target: String,
+    pub description: String,
+}
+
+/// The longest problem description or comment.
+pub const MAX_TEXT: usize = 4000;
+/// The shortest problem description that can say what the problem is.
+pub const MIN_DESCRIPTION: usize = 10;
+/// Requests per page of a list.
+pub const PAGE_SIZE: i64 = 50;
+
+/// One row of a list of requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRow {
+    pub id: ServiceRequestId,
+    pub tenant_name: String,
+    pub kind: Kind,
+    pub subject: String,
+    pub state: State,
+    pub assigned_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of a request's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// "customer", "staff" or "system".
+    pub author_kind: String,
+    pub author: String,
+    pub body: String,
+    pub internal: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A cancellation's data-safety note: the export, and when the data goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSafety {
+    /// When the subscription's data is deleted: 90 days after it ends (today, if cancelled
+    /// now and still running).
+    pub deleted_on: DateTime<Utc>,
+    /// True while the subscription runs with recurring billing on: the date assumes it is
+    /// cancelled today.
+    pub if_cancelled_today: bool,
+    /// When the tenant last exported its data, if ever.
+    pub exported_at: Option<DateTime<Utc>>,
+}
+
+/// A request with its thread, as one viewer may see it: a tenant admin never gets internal
+/// notes (they are filtered out in the query, not on the page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub id: ServiceRequestId,
+    pub tenant: TenantId,
+    pub tenant_name: String,
+    pub kind: Kind,
+    pub subject: String,
+    pub description: String,
+    pub subscription: Option<SubscriptionRow>,
+    pub quantity: Option<i32>,
+    /// The agreement of a volume licensing request: its id and number.
+    pub agreement: Option<(AgreementId, String)>,
+    /// Remap: the target organization's domain; resend: the address asked for.
+    pub target: Option<String>,
+    pub state: State,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub assigned: Option<(StaffId, String)>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub comments: Vec<Comment>,
+    pub data_safety: Option<DataSafety>,
+}
+
+/// Filters of the support console's queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    pub state: Option<State>,
+    pub kind: Option<Kind>,
+    pub tenant: Option<TenantId>,
+    /// Filed at least this many days ago.
+    pub older_than_days: Option<i64>,
+    pub assigned: Assigned,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Assigned {
+    #[default]
+    Anyone,
+    Me,
+    Nobody,
+}
+
+/// A page of requests and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub rows: Vec<RequestRow>,
+    pub next: Option<Cursor>,
+}
+
+/// Keyset paging on (updated, id), newest first: stable while requests change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub updated_at: NaiveDateTime,
+    pub id: i64,
+}
+
+impl Cursor {
+    /// The form a URL carries: microseconds since the epoch, a dot, the id.
+    pub fn token(&self) -> String {
+        format!(
+            "{}.{}",
+            self.updated_at.and_utc().timestamp_micros(),
+            self.id
+        )
+    }
+
+    pub fn parse(token: &str) -> Result<Cursor, DomainError> {
+        let bad = || DomainError::invalid("after", "This page link is not valid.");
+        let (micros, id) = token.split_once('.').ok_or_else(bad)?;
+        let micros: i64 = micros.parse().map_err(|_| bad())?;
+        let id: i64 = id.parse().map_err(|_| bad())?;
+        let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+        Ok(Cursor {
+            updated_at: at.naive_utc(),
+            id,
+        })
+    }
+}
+
+/// The request's head row, before anyone is allowed to see it.
+pub(crate) struct Head {
+    id: ServiceRequestId,
+    tenant: TenantId,
+    kind: Kind,
+    subject: String,
+    state: State,
+    subscription: Option<SubscriptionId>,
+    quantity: Option<i32>,
+    assigned: Option<StaffId>,
+    agreement: Option<AgreementId>,
+    target: Option<String>,
+}
+
+fn head(conn: &mut DbConnection, id: ServiceRequestId) -> Result<Head, DomainError> {
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        Option<i64>,
+        Option<i32>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+    );
+    let (tenant, kind, subject, state, subscription, quantity, assigned, agreement, target): Row =
+        service_requests::table
+            .find(id.0)
+            .select((
+                service_requests::tenant_id,
+                service_requests::kind,
+                service_requests::subject,
+                service_requests::state,
+                service_requests::subscription_id,
+                service_requests::quantity,
+                service_requests::assigned_staff_id,
+                service_requests::agreement_id,
+                service_requests::target,
+            ))
+            .first(conn)?;
+    Ok(Head {
+        id,
+        tenant: TenantId(tenant),
+        kind: Kind::parse(&kind)?,
+        subject,
+        state: State::parse(&state)?,
+        subscription: subscription.map(SubscriptionId),
+        quantity,
+        assigned: assigned.map(StaffId),
+        agreement: agreement.map(AgreementId),
+        target,
+    })
+}
+
+/// Who is looking at or changing a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Customer,
+    Staff,
+}
+
+/// Decides whether `actor` may see the request, and from which side.
+fn side_of(actor: &Actor, head: &Head) -> Result<Side, DomainError> {
+    match actor {
+        Actor::Admin { .. } => {
+            authz::may(actor, Action::FileServiceRequests, Some(head.tenant))?;
+            Ok(Side::Customer)
+        }
+        Actor::Staff { .. } | Actor::System(_) => {
+            authz::may_work_request(actor, head.kind.is_volume_licensing())?;
+            Ok(Side::Staff)
+        }
+        Actor::EndUser { .. } => Err(DomainError::Forbidden),
+    }
+}
+
+// ------------------------------------------------------------------ small pieces
+
+fn add_comment(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    id: ServiceRequestId,
+    author_kind: &str,
+    author: &str,
+    body: &str,
+    internal: bool,
+) -> Result<(), DomainError> {
+    diesel::insert_into(service_request_comments::table)
+        .values((
+            service_request_comments::request_id.eq(id.0),
+            service_request_comments::author_kind.eq(author_kind),
+            service_request_comments::author.eq(author),
+            service_request_comments::body.eq(body),
+            service_request_comments::internal.eq(internal),
+            service_request_comments::created_at.eq(naive(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks the request updated, and moves it to `state` when given.
+fn touch(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    id: ServiceRequestId,
+    state: Option<State>,
+) -> Result<(), DomainError> {
+    match state {
+        Some(state) => diesel::update(service_requests::table.find(id.0))
+            .set((
+                service_requests::updated_at.eq(naive(now)),
+                service_requests::state.eq(state.as_str()),
+            ))
+            .execute(conn)?,
+        None => diesel::update(service_requests::table.find(id.0))
+            .set(service_requests::updated_at.eq(naive(now)))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// How the thread names someone: an admin by their display name, staff by theirs and their
+/// role.
+fn name_of(conn: &mut DbConnection, actor: &Actor) -> Result<String, DomainError> {
+    match actor {
+        Actor::Admin { user, .. } => Ok(users::table
+            .find(user.0)
+            .select(users::display_name)
+            .first(conn)?),
+        Actor::Staff {
+            staff: id, role, ..
+        } => {
+            let name: String = staff::table
+                .find(id.0)
+                .select(staff::display_name)
+                .first(conn)?;
+            Ok(format!("{name} ({})", role.title()))
+        }
+        Actor::System(_) => Ok("allot".to_owned()),
+        other => Ok(other.label()),
+    }
+}
+
+/// Mails the requester about their request, with a link to it. A requester who was deleted
+/// or blocked since gets nothing; the thread keeps the update.
+fn mail_requester(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    id: ServiceRequestId,
+    subject: &str,
+    body: &str,
+) -> Result<(), DomainError> {
+    let (tenant, tenant_name, to, state): (i64, String, String, String) = service_requests::table
+        .inner_join(users::table)
+        .inner_join(tenants::table)
+        .filter(service_requests::id.eq(id.0))
+        .select((
+            service_requests::tenant_id,
+            tenants::name,
+            users::email,
+            users::state,
+        ))
+        .first(conn)?;
+    if state != "active" {
+        return Ok(());
+    }
+    let link = format!("/support/requests/{id}");
+    outbox::enqueue(
+        conn,
+        now,
+        &outbox::Email {
+            tenant: Some(TenantId(tenant)),
+            to: &to,
+            subject: &format!("{tenant_name}: {subject}"),
+            body,
+            link: Some(&link),
+        },
+    )
+}

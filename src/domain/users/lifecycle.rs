@@ -1,0 +1,359 @@
+//! Add a user, block, reset password, delete, restore and purge.
+
+use super::*;
+use crate::domain::licenses::name_pool_error;
+
+/// A new user's details, as the Add a user form gives them.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub display_name: String,
+    pub email: String,
+    /// `None`: generate one, to be shown once.
+    pub password: Option<String>,
+    pub products: Vec<ProductId>,
+}
+
+/// What `create` made.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub user: UserId,
+    pub email: String,
+    /// The generated password, shown once; `None` when the admin typed one.
+    pub generated_password: Option<String>,
+}
+
+/// Add a user, with licenses from the tenant's pools: all in one transaction, so a pool with no
+/// license left refuses the whole thing.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    new: &NewUser,
+) -> Result<Created, DomainError> {
+    authz::may(actor, Action::ManageUsers, Some(tenant))?;
+    if !new.products.is_empty() {
+        authz::may(actor, Action::AssignLicenses, Some(tenant))?;
+    }
+    let email = EmailAddress::parse(&new.email)?;
+    let tenant_domain: String = tenants::table
+        .find(tenant.0)
+        .select(tenants::domain)
+        .first(conn)?;
+    if email.domain() != tenant_domain {
+        return Err(DomainError::invalid(
+            "email",
+            format!("The sign-in name must end with @{tenant_domain}."),
+        ));
+    }
+    let (password, generated) = match &new.password {
+        Some(p) => (p.clone(), None),
+        None => {
+            let p = passwords::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    let hash = passwords::hash_new(&password)?;
+    crate::domain::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let user = accounts::insert_user(conn, now, tenant, &new.display_name, &email, &hash)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Added user",
+            email.as_str(),
+            new.display_name.trim(),
+        )?;
+        for product in &new.products {
+            licenses::assign_locked(conn, actor, now, tenant, PoolRef::Tenant(*product), &[user])
+                .map_err(|e| name_pool_error(conn, *product, e))?;
+        }
+        Ok(Created {
+            user,
+            email: email.as_str().to_owned(),
+            generated_password: generated.clone(),
+        })
+    })
+}
+
+/// Block sign-in (or allow it again). A blocked user keeps their licenses but cannot sign in.
+pub fn set_blocked(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+    blocked: bool,
+) -> Result<(), DomainError> {
+    may_change(conn, actor, tenant, user)?;
+    if blocked {
+        not_self(actor, user, "block")?;
+    }
+    crate::domain::db::transaction(conn, |conn| {
+        let email = user_email(conn, tenant, user, false)?;
+        diesel::update(users::table.find(user.0))
+            .set(users::state.eq(if blocked { "blocked" } else { "active" }))
+            .execute(conn)?;
+        let action = if blocked {
+            "Blocked sign-in"
+        } else {
+            "Allowed sign-in"
+        };
+        audit::record(conn, actor, now, Some(tenant), action, &email, "")
+    })
+}
+
+/// Reset password: a new one, typed by the admin or generated (and shown once).
+pub fn reset_password(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+    password: Option<&str>,
+) -> Result<Option<String>, DomainError> {
+    may_change(conn, actor, tenant, user)?;
+    let (password, generated) = match password {
+        Some(p) => (p.to_owned(), None),
+        None => {
+            let p = passwords::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    let hash = passwords::hash_new(&password)?;
+    crate::domain::db::transaction(conn, |conn| {
+        let email = user_email(conn, tenant, user, false)?;
+        diesel::update(users::table.find(user.0))
+            .set(users::password_hash.eq(&hash))
+            .execute(conn)?;
+        audit::record(conn, actor, now, Some(tenant), "Reset password", &email, "")?;
+        Ok(generated.clone())
+    })
+}
+
+/// Delete user: their licenses are free at once (remembered for a restore), their held data
+/// ends, and they can be restored for 30 days.
+pub fn delete(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<(), DomainError> {
+    may_change(conn, actor, tenant, user)?;
+    not_self(actor, user, "delete")?;
+    crate::domain::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let email = user_email(conn, tenant, user, false)?;
+        let held: Vec<i64> = license_assignments::table
+            .filter(license_assignments::user_id.eq(user.0))
+            .filter(license_assignments::self_service_subscription_id.is_null())
+            .select(license_assignments::product_id)
+            .load(conn)?;
+        for product in &held {
+            diesel::insert_into(deleted_user_licenses::table)
+                .values((
+                    deleted_user_licenses::user_id.eq(user.0),
+                    deleted_user_licenses::product_id.eq(product),
+                ))
+                .execute(conn)?;
+        }
+        let all_held: Vec<(i64, Option<i64>)> = license_assignments::table
+            .filter(license_assignments::user_id.eq(user.0))
+            .select((
+                license_assignments::product_id,
+                license_assignments::self_service_subscription_id,
+            ))
+            .load(conn)?;
+        for (product, self_service) in &all_held {
+            licenses::adjust_count(conn, tenant, ProductId(*product), *self_service, -1)?;
+        }
+        let freed = diesel::delete(
+            license_assignments::table.filter(license_assignments::user_id.eq(user.0)),
+        )
+        .execute(conn)?;
+        diesel::delete(data_holds::table.filter(data_holds::user_id.eq(user.0))).execute(conn)?;
+        diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user.0))).execute(conn)?;
+        diesel::update(users::table.find(user.0))
+            .set((
+                users::state.eq("deleted"),
+                users::deleted_at.eq(Some(naive(now))),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Deleted user",
+            &email,
+            &format!("{freed} licenses freed"),
+        )
+    })
+}
+
+/// A deleted user, as Deleted users lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedUser {
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
+    pub deleted_at: DateTime<Utc>,
+    pub restorable_until: DateTime<Utc>,
+}
+
+/// Deleted users who can still be restored, most recently deleted first.
+pub fn deleted(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<DeletedUser>, DomainError> {
+    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::state.eq("deleted"))
+        .filter(users::purged_at.is_null())
+        .order((users::deleted_at.desc(), users::id.desc()))
+        .limit(500)
+        .select((
+            users::id,
+            users::display_name,
+            users::email,
+            users::deleted_at,
+        ))
+        .load::<(i64, String, String, Option<chrono::NaiveDateTime>)>(conn)?
+        .into_iter()
+        .filter_map(|(id, display_name, email, at)| {
+            let at = utc(at?);
+            Some(DeletedUser {
+                id: UserId(id),
+                display_name,
+                email,
+                deleted_at: at,
+                restorable_until: at + RESTORE_WINDOW,
+            })
+        })
+        .collect())
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    pub email: String,
+    pub licenses_back: Vec<String>,
+    /// Licenses the user had that could not be given back: no license left in the pool.
+    pub licenses_not_back: Vec<String>,
+}
+
+/// Restore a deleted user within 30 days, giving back the licenses they had where the pool
+/// still has one available.
+pub fn restore(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Restored, DomainError> {
+    authz::may(actor, Action::ManageUsers, Some(tenant))?;
+    crate::domain::db::transaction(conn, |conn| {
+        licenses::lock(conn, tenant)?;
+        let email = user_email(conn, tenant, user, true)?;
+        let deleted_at: Option<chrono::NaiveDateTime> = users::table
+            .find(user.0)
+            .select(users::deleted_at)
+            .first(conn)?;
+        if deleted_at.is_some_and(|at| utc(at) + RESTORE_WINDOW < now) {
+            return Err(DomainError::Conflict(
+                "This user was deleted more than 30 days ago and can't be restored.".into(),
+            ));
+        }
+        diesel::update(users::table.find(user.0))
+            .set((
+                users::state.eq("active"),
+                users::deleted_at.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        let had: Vec<(i64, String)> = deleted_user_licenses::table
+            .inner_join(products::table)
+            .filter(deleted_user_licenses::user_id.eq(user.0))
+            .order(products::name)
+            .select((products::id, products::name))
+            .load(conn)?;
+        diesel::delete(
+            deleted_user_licenses::table.filter(deleted_user_licenses::user_id.eq(user.0)),
+        )
+        .execute(conn)?;
+        let mut restored = Restored {
+            email: email.clone(),
+            licenses_back: vec![],
+            licenses_not_back: vec![],
+        };
+        for (product, name) in had {
+            match licenses::assign_locked(
+                conn,
+                actor,
+                now,
+                tenant,
+                PoolRef::Tenant(ProductId(product)),
+                &[user],
+            ) {
+                Ok(_) => restored.licenses_back.push(name),
+                Err(DomainError::NoLicensesLeft { .. } | DomainError::NotFound) => {
+                    restored.licenses_not_back.push(name)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Restored user",
+            &email,
+            &format!(
+                "licenses given back: {}; not available: {}",
+                restored.licenses_back.len(),
+                restored.licenses_not_back.len()
+            ),
+        )?;
+        Ok(restored)
+    })
+}
+
+/// Purges users deleted more than 30 days ago: their row stays for the records, anonymized,
+/// and their sign-in name is free again. Run by `tick`; idempotent.
+pub fn purge_deleted(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, DomainError> {
+    let due: Vec<(i64, i64, String)> = users::table
+        .filter(users::state.eq("deleted"))
+        .filter(users::purged_at.is_null())
+        .filter(users::deleted_at.lt(naive(now - RESTORE_WINDOW)))
+        .select((users::id, users::tenant_id, users::email))
+        .load(conn)?;
+    let actor = Actor::System("scheduled purge");
+    for (id, tenant, email) in &due {
+        diesel::delete(deleted_user_licenses::table.filter(deleted_user_licenses::user_id.eq(id)))
+            .execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set((
+                users::purged_at.eq(Some(naive(now))),
+                users::email.eq(format!("purged-{id}@purged.invalid")),
+                users::display_name.eq("Purged user"),
+                users::name_key.eq("purged user"),
+                users::password_hash.eq(""),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            &actor,
+            now,
+            Some(TenantId(*tenant)),
+            "Purged deleted user",
+            email,
+            "",
+        )?;
+    }
+    Ok(due.len())
+}

@@ -1,0 +1,319 @@
+//! The users of a tenant, as admins manage them: a user's page, the admins and their roles,
+//! the export; Active users in `search`, Add a user, block, delete and restore in `lifecycle`.
+
+mod lifecycle;
+mod search;
+
+pub use lifecycle::*;
+pub use search::*;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::accounts::{self, EmailAddress};
+use super::licenses::{self, HeldLicense, PoolRef};
+use super::schema::{
+    data_holds, deleted_user_licenses, license_assignments, products, tenants, user_roles, users,
+};
+use super::{
+    Action, Actor, DbConnection, DomainError, ProductId, Role, TenantId, UserId, audit, authz,
+    naive, passwords, utc,
+};
+
+/// A deleted user can be restored this long; then `tick` purges them (DESIGN.md).
+pub const RESTORE_WINDOW: Duration = Duration::days(30);
+/// Rows per page of Active users.
+pub const PAGE_SIZE: i64 = 50;
+
+// ---------------------------------------------------------------- reading
+
+/// A user's page: details, roles, licenses and data held.
+#[derive(Debug, Clone)]
+pub struct UserDetail {
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
+    pub state: String,
+    pub roles: Vec<Role>,
+    pub licenses: Vec<HeldLicense>,
+    /// Product names whose data is held after unassigning, and until when.
+    pub data_held: Vec<(String, DateTime<Utc>)>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl UserDetail {
+    pub fn holds(&self, product: &ProductId) -> bool {
+        self.licenses.iter().any(|l| l.product == *product)
+    }
+}
+
+/// One user of `tenant`. A user of another tenant is not found, so ids of other tenants
+/// reveal nothing.
+pub fn get(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<UserDetail, DomainError> {
+    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    load_detail(conn, tenant, user)
+}
+
+/// Names and sign-in names of the chosen users, in the order given, for a confirmation page:
+/// one query per thousand, so a bulk choice of 10,000 costs milliseconds. A user who is not
+/// in the tenant is "not found".
+pub fn names(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    ids: &[UserId],
+) -> Result<Vec<(UserId, String, String)>, DomainError> {
+    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    let mut found: BTreeMap<i64, (String, String)> = BTreeMap::new();
+    for chunk in ids.chunks(1000) {
+        let keys: Vec<i64> = chunk.iter().map(|u| u.0).collect();
+        for (id, name, email) in users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::purged_at.is_null())
+            .filter(users::id.eq_any(&keys))
+            .select((users::id, users::display_name, users::email))
+            .load::<(i64, String, String)>(conn)?
+        {
+            found.insert(id, (name, email));
+        }
+    }
+    ids.iter()
+        .map(|id| {
+            found
+                .get(&id.0)
+                .map(|(name, email)| (*id, name.clone(), email.clone()))
+                .ok_or(DomainError::NotFound)
+        })
+        .collect()
+}
+
+pub(crate) fn load_detail(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<UserDetail, DomainError> {
+    let (id, display_name, email, state, deleted_at): (
+        i64,
+        String,
+        String,
+        String,
+        Option<chrono::NaiveDateTime>,
+    ) = users::table
+        .filter(users::id.eq(user.0))
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::purged_at.is_null())
+        .select((
+            users::id,
+            users::display_name,
+            users::email,
+            users::state,
+            users::deleted_at,
+        ))
+        .first(conn)?;
+    let roles = roles_of(conn, user)?;
+    let held = licenses::held_by(conn, tenant, user)?;
+    let data_held = data_holds::table
+        .inner_join(products::table)
+        .filter(data_holds::user_id.eq(id))
+        .order(products::name)
+        .select((products::name, data_holds::held_until))
+        .load::<(String, chrono::NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(name, until)| (name, utc(until)))
+        .collect();
+    Ok(UserDetail {
+        id: UserId(id),
+        display_name,
+        email,
+        state,
+        roles,
+        licenses: held,
+        data_held,
+        deleted_at: deleted_at.map(utc),
+    })
+}
+
+fn roles_of(conn: &mut DbConnection, user: UserId) -> Result<Vec<Role>, DomainError> {
+    let mut roles: Vec<Role> = user_roles::table
+        .filter(user_roles::user_id.eq(user.0))
+        .select(user_roles::role)
+        .load::<String>(conn)?
+        .iter()
+        .filter_map(|r| r.parse().ok())
+        .collect();
+    roles.sort();
+    Ok(roles)
+}
+
+// ---------------------------------------------------------------- changing
+
+/// Refuses changes to an account the actor may not change: a User admin may not change a
+/// Global admin (DESIGN.md).
+pub fn may_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<(), DomainError> {
+    authz::may(actor, Action::ManageUsers, Some(tenant))?;
+    let target_is_global = roles_of(conn, user)?.contains(&Role::Global);
+    let actor_is_global = matches!(actor, Actor::Admin { roles, .. } if roles.contains(&Role::Global))
+        || matches!(actor, Actor::System(_));
+    if target_is_global && !actor_is_global {
+        return Err(DomainError::Refused(
+            "Only a Global admin can change another Global admin.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `actor` may block, delete or reset the password of `user` (for what a page offers).
+pub fn can_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<bool, DomainError> {
+    match may_change(conn, actor, tenant, user) {
+        Ok(()) => Ok(!matches!(actor, Actor::Admin { user: me, .. } if *me == user)),
+        Err(DomainError::Forbidden | DomainError::Refused(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn not_self(actor: &Actor, user: UserId, what: &str) -> Result<(), DomainError> {
+    if matches!(actor, Actor::Admin { user: me, .. } if *me == user) {
+        return Err(DomainError::Conflict(format!(
+            "You can't {what} your own account."
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn user_email(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    deleted: bool,
+) -> Result<String, DomainError> {
+    let mut query = users::table
+        .filter(users::id.eq(user.0))
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::purged_at.is_null())
+        .into_boxed();
+    query = if deleted {
+        query.filter(users::state.eq("deleted"))
+    } else {
+        query.filter(users::state.ne("deleted"))
+    };
+    Ok(query.select(users::email).first(conn)?)
+}
+
+/// An admin of the tenant and the roles they hold (Settings > Roles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminHolder {
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
+    pub roles: Vec<Role>,
+}
+
+/// The tenant's admins, by name. Global admins only: roles are theirs to give.
+pub fn admins(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<AdminHolder>, DomainError> {
+    authz::may(actor, Action::ManageRoles, Some(tenant))?;
+    let rows: Vec<(i64, String, String, String)> = users::table
+        .inner_join(user_roles::table)
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::state.ne("deleted"))
+        .order((users::name_key, users::id))
+        .select((
+            users::id,
+            users::display_name,
+            users::email,
+            user_roles::role,
+        ))
+        .load(conn)?;
+    let mut holders: Vec<AdminHolder> = Vec::new();
+    for (id, display_name, email, role) in rows {
+        let Ok(role) = role.parse::<Role>() else {
+            continue;
+        };
+        match holders.last_mut() {
+            Some(last) if last.id.0 == id => last.roles.push(role),
+            _ => holders.push(AdminHolder {
+                id: UserId(id),
+                display_name,
+                email,
+                roles: vec![role],
+            }),
+        }
+    }
+    for holder in &mut holders {
+        holder.roles.sort();
+    }
+    Ok(holders)
+}
+
+/// One user in Export data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExportedUser {
+    pub display_name: String,
+    pub email: String,
+    pub state: String,
+    pub licenses: Vec<String>,
+}
+
+/// Export data: every user of the tenant (not deleted) and their licenses, for saving before
+/// a cancellation. Global and Billing admins. The export is recorded, so billing support can
+/// see whether a customer saved its data before a cancellation.
+pub fn export(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+) -> Result<Vec<ExportedUser>, DomainError> {
+    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    super::db::transaction(conn, |conn| {
+        diesel::update(tenants::table.find(tenant.0))
+            .set(tenants::data_exported_at.eq(Some(naive(now))))
+            .execute(conn)?;
+        audit::record(conn, actor, now, Some(tenant), "Exported data", "", "")?;
+        Ok(())
+    })?;
+    let people: Vec<(i64, String, String, String)> = users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::state.ne("deleted"))
+        .order((users::name_key, users::id))
+        .select((users::id, users::display_name, users::email, users::state))
+        .load(conn)?;
+    let mut held: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (user, product) in license_assignments::table
+        .inner_join(products::table)
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .order(products::name)
+        .select((license_assignments::user_id, products::name))
+        .load::<(i64, String)>(conn)?
+    {
+        held.entry(user).or_default().push(product);
+    }
+    Ok(people
+        .into_iter()
+        .map(|(id, display_name, email, state)| ExportedUser {
+            display_name,
+            email,
+            state,
+            licenses: held.remove(&id).unwrap_or_default(),
+        })
+        .collect())
+}

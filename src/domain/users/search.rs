@@ -1,0 +1,241 @@
+//! Active users: search, filters, sort and keyset pages.
+
+use super::*;
+
+/// Which users Active users shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserFilter {
+    #[default]
+    All,
+    Licensed,
+    Unlicensed,
+    Blocked,
+    HasProduct(ProductId),
+    /// Users who don't hold the product: the candidates for assigning it.
+    LacksProduct(ProductId),
+}
+
+/// How Active users is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserSort {
+    #[default]
+    Name,
+    Email,
+}
+
+/// One row of Active users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
+    pub blocked: bool,
+    /// Product names, sorted.
+    pub licenses: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub rows: Vec<UserRow>,
+    /// Pass as `after` for the next page.
+    pub next: Option<(String, i64)>,
+}
+
+/// One page of the tenant's users (not deleted), filtered by a prefix of the name or the
+/// sign-in name, in keyset order so that every page costs the same at any depth.
+pub fn list(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    search: &str,
+    filter: UserFilter,
+    sort: UserSort,
+    after: Option<(String, i64)>,
+) -> Result<UserPage, DomainError> {
+    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    let search = search.trim().to_lowercase();
+    let rows = if search.is_empty() {
+        ordered(conn, visible(tenant, filter), sort, after)?
+    } else {
+        // A prefix of the name or of the sign-in name. The page is ordered by one of them;
+        // an OR of both ranges would walk the whole tenant in that order. So each range is
+        // read from its own index: the ordered one a page at a time, the other whole when it
+        // is small (it almost always is), and the two merge here.
+        let upper = format!("{search}\u{10ffff}");
+        let by_name = || {
+            users::name_key
+                .ge(search.clone())
+                .and(users::name_key.lt(upper.clone()))
+        };
+        let by_email = || {
+            users::email
+                .ge(search.clone())
+                .and(users::email.lt(upper.clone()))
+        };
+        let (primary, secondary) = match sort {
+            UserSort::Name => (
+                visible(tenant, filter).filter(by_name()),
+                visible(tenant, filter).filter(by_email()),
+            ),
+            UserSort::Email => (
+                visible(tenant, filter).filter(by_email()),
+                visible(tenant, filter).filter(by_name()),
+            ),
+        };
+        let others: Vec<ListRow> = after_key(secondary, sort, after.clone())
+            .limit(MERGE_LIMIT + 1)
+            .select(LIST_COLUMNS)
+            .load(conn)?;
+        if others.len() as i64 <= MERGE_LIMIT {
+            let mut rows = ordered(conn, primary, sort, after)?;
+            let seen: BTreeSet<i64> = rows.iter().map(|r| r.0).collect();
+            rows.extend(others.into_iter().filter(|r| !seen.contains(&r.0)));
+            rows.sort_by(|a, b| (sort_key(sort, a), a.0).cmp(&(sort_key(sort, b), b.0)));
+            rows.truncate(PAGE_SIZE as usize + 1);
+            rows
+        } else {
+            // Many sign-in names match: walking the order finds a page of them quickly.
+            let either = visible(tenant, filter).filter(by_name().or(by_email()));
+            ordered(conn, either, sort, after)?
+        }
+    };
+
+    let next = if rows.len() as i64 > PAGE_SIZE {
+        rows.get(PAGE_SIZE as usize - 1).map(|r| {
+            let key = match sort {
+                UserSort::Name => r.2.clone(),
+                UserSort::Email => r.3.clone(),
+            };
+            (key, r.0)
+        })
+    } else {
+        None
+    };
+    let rows: Vec<_> = rows.into_iter().take(PAGE_SIZE as usize).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut names: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for (user, product) in license_assignments::table
+        .inner_join(products::table)
+        .filter(license_assignments::user_id.eq_any(&ids))
+        .order(products::name)
+        .select((license_assignments::user_id, products::name))
+        .load::<(i64, String)>(conn)?
+    {
+        names.entry(user).or_default().push(product);
+    }
+    Ok(UserPage {
+        rows: rows
+            .into_iter()
+            .map(|(id, display_name, _, email, state)| UserRow {
+                id: UserId(id),
+                display_name,
+                email,
+                blocked: state == "blocked",
+                licenses: names.remove(&id).unwrap_or_default(),
+            })
+            .collect(),
+        next,
+    })
+}
+
+/// Users of Active users: (id, display name, name key, sign-in name, state).
+pub(crate) type ListRow = (i64, String, String, String, String);
+pub(crate) const LIST_COLUMNS: (
+    users::id,
+    users::display_name,
+    users::name_key,
+    users::email,
+    users::state,
+) = (
+    users::id,
+    users::display_name,
+    users::name_key,
+    users::email,
+    users::state,
+);
+/// Matches of the second search key merged in memory at most; beyond, one ordered walk.
+pub(crate) const MERGE_LIMIT: i64 = 1000;
+
+pub(crate) type UserQuery =
+    users::BoxedQuery<'static, <DbConnection as diesel::Connection>::Backend>;
+
+/// The tenant's users that Active users shows under `filter`.
+pub(crate) fn visible(tenant: TenantId, filter: UserFilter) -> UserQuery {
+    let query = users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::state.ne("deleted"))
+        .into_boxed();
+    let holds_any =
+        exists(license_assignments::table.filter(license_assignments::user_id.eq(users::id)));
+    match filter {
+        UserFilter::All => query,
+        UserFilter::Licensed => query.filter(holds_any),
+        UserFilter::Unlicensed => query.filter(diesel::dsl::not(holds_any)),
+        UserFilter::Blocked => query.filter(users::state.eq("blocked")),
+        UserFilter::HasProduct(product) => query.filter(exists(
+            license_assignments::table
+                .filter(license_assignments::user_id.eq(users::id))
+                .filter(license_assignments::product_id.eq(product.0)),
+        )),
+        UserFilter::LacksProduct(product) => query.filter(diesel::dsl::not(exists(
+            license_assignments::table
+                .filter(license_assignments::user_id.eq(users::id))
+                .filter(license_assignments::product_id.eq(product.0)),
+        ))),
+    }
+}
+
+/// Only the users after `after` in the sort order (keyset paging).
+pub(crate) fn after_key(
+    query: UserQuery,
+    sort: UserSort,
+    after: Option<(String, i64)>,
+) -> UserQuery {
+    let Some((key, id)) = after else {
+        return query;
+    };
+    match sort {
+        UserSort::Name => query.filter(
+            users::name_key
+                .gt(key.clone())
+                .or(users::name_key.eq(key).and(users::id.gt(id))),
+        ),
+        UserSort::Email => query.filter(
+            users::email
+                .gt(key.clone())
+                .or(users::email.eq(key).and(users::id.gt(id))),
+        ),
+    }
+}
+
+/// A page (and one row more, to know whether another follows) in the sort order.
+pub(crate) fn ordered(
+    conn: &mut DbConnection,
+    query: UserQuery,
+    sort: UserSort,
+    after: Option<(String, i64)>,
+) -> Result<Vec<ListRow>, DomainError> {
+    let query = after_key(query, sort, after);
+    let query = match sort {
+        UserSort::Name => query.order((users::name_key, users::id)),
+        UserSort::Email => query.order((users::email, users::id)),
+    };
+    Ok(query.limit(PAGE_SIZE + 1).select(LIST_COLUMNS).load(conn)?)
+}
+
+pub(crate) fn sort_key(sort: UserSort, row: &ListRow) -> &str {
+    match sort {
+        UserSort::Name => &row.2,
+        UserSort::Email => &row.3,
+    }
+}
+
+/// The products a tenant can assign from its own pools (for check boxes), by name.
+pub fn assignable_products(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Vec<licenses::PoolSummary>, DomainError> {
+    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    licenses::load_pools(conn, tenant)
+}

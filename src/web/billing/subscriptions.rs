@@ -1,0 +1,318 @@
+use super::*;
+
+#[derive(Template)]
+#[template(path = "billing/products.html")]
+pub struct ProductsPage {
+    frame: Frame,
+    rows: Vec<SubscriptionRow>,
+    conflicts: Vec<PoolSummary>,
+}
+
+/// GET /billing/products
+pub async fn products(
+    session: AdminSession,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let (rows, pools) = state
+        .db(move |conn| {
+            Ok((
+                crate::domain::subscriptions::list(conn, &actor, tenant)?,
+                licenses::pools(conn, &actor, tenant)?,
+            ))
+        })
+        .await?;
+    crate::web::render(&ProductsPage {
+        frame: Frame::new("Your products", &session, "/billing/products"),
+        rows,
+        conflicts: PoolSummary::conflicts(&pools),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "billing/subscription.html")]
+pub struct SubscriptionPage {
+    frame: Frame,
+    sub: SubscriptionRow,
+    error: Option<String>,
+}
+
+async fn subscription_page(
+    session: &AdminSession,
+    state: &web::Data<AppState>,
+    id: SubscriptionId,
+    error: Option<String>,
+) -> Result<SubscriptionPage, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let sub = state
+        .db(move |conn| crate::domain::subscriptions::get(conn, &actor, tenant, id))
+        .await?;
+    Ok(SubscriptionPage {
+        frame: Frame::new(&sub.product_name, session, "/billing/products"),
+        sub,
+        error,
+    })
+}
+
+/// GET /billing/subscriptions/{id}
+pub async fn subscription(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    let page = subscription_page(&session, &state, SubscriptionId(path.into_inner()), None).await?;
+    crate::web::render(&page)
+}
+
+/// Shows a change's error on the subscription's page, with its 4xx status.
+async fn on_subscription_page(
+    session: &AdminSession,
+    state: &web::Data<AppState>,
+    id: SubscriptionId,
+    e: DomainError,
+) -> Result<HttpResponse, WebError> {
+    if !crate::web::errors::is_for_the_form(&e) {
+        return Err(e.into());
+    }
+    let page = subscription_page(session, state, id, Some(e.to_string())).await?;
+    crate::web::render_with(crate::web::errors::status_of(&e), &page)
+}
+
+#[derive(Deserialize)]
+pub struct QuantityForm {
+    #[serde(default)]
+    quantity: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+pub(super) fn quantity(text: &str) -> Result<i32, DomainError> {
+    text.trim()
+        .parse()
+        .map_err(|_| DomainError::invalid("quantity", "Enter a number of licenses."))
+}
+
+/// POST /billing/subscriptions/{id}/buy: Buy licenses.
+pub async fn buy(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<QuantityForm>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let id = SubscriptionId(path.into_inner());
+    let actor = session.actor().clone();
+    let gateway = state.gateway.clone();
+    let now = state.clock.now();
+    let text = form.0.quantity;
+    let result = state
+        .db(move |conn| {
+            let n = quantity(&text)?;
+            crate::domain::subscriptions::buy_licenses(
+                conn,
+                &actor,
+                gateway.as_ref(),
+                now,
+                tenant,
+                id,
+                n,
+            )
+            .map(|bill| (n, bill))
+        })
+        .await;
+    match result {
+        Ok((n, bill)) => {
+            flash(
+                &session.session,
+                format!(
+                    "Bought {}. The charge is on bill {bill}.",
+                    billing::count_of(n, "license")
+                ),
+            );
+            Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
+        }
+        Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "billing/remove.html")]
+pub struct RemovePage {
+    frame: Frame,
+    sub_id: i64,
+    licenses: i32,
+    preview: RemovalPreview,
+}
+
+/// POST /billing/subscriptions/{id}/remove: Remove licenses; below the assigned count, first a
+/// confirmation naming the users who would be beyond the count.
+pub async fn remove(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<QuantityForm>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let id = SubscriptionId(path.into_inner());
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let form = form.0;
+    let confirmed = form.confirm.as_deref() == Some("yes");
+    let text = form.quantity.clone();
+    let result = state
+        .db(move |conn| {
+            let n = quantity(&text)?;
+            let preview =
+                crate::domain::subscriptions::preview_removal(conn, &actor, tenant, id, n)?;
+            if !preview.beyond.is_empty() && !confirmed {
+                return Ok((n, Some(preview)));
+            }
+            crate::domain::subscriptions::remove_licenses(
+                conn, &actor, now, tenant, id, n, confirmed,
+            )?;
+            Ok((n, None))
+        })
+        .await;
+    match result {
+        Ok((n, Some(preview))) => crate::web::render(&RemovePage {
+            frame: Frame::new("Remove licenses", &session, "/billing/products"),
+            sub_id: id.0,
+            licenses: n,
+            preview,
+        }),
+        Ok((n, None)) => {
+            flash(
+                &session.session,
+                format!("Removed {}.", billing::count_of(n, "license")),
+            );
+            Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
+        }
+        Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RecurringForm {
+    on: String,
+}
+
+/// POST /billing/subscriptions/{id}/recurring: Turn off (or on) recurring billing.
+pub async fn recurring(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<RecurringForm>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let id = SubscriptionId(path.into_inner());
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let on = match form.0.on.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(WebError::BadForm),
+    };
+    match state
+        .db(move |conn| {
+            crate::domain::subscriptions::set_recurring_billing(conn, &actor, now, tenant, id, on)
+        })
+        .await
+    {
+        Ok(()) => {
+            flash(
+                &session.session,
+                if on {
+                    "Recurring billing is on: the subscription renews at the end of its term."
+                } else {
+                    "Recurring billing is off: the subscription ends with its term."
+                },
+            );
+            Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
+        }
+        Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "billing/cancel.html")]
+pub struct CancelPage {
+    frame: Frame,
+    sub: SubscriptionRow,
+    window_ends: chrono::DateTime<chrono::Utc>,
+    in_window: bool,
+}
+
+/// GET /billing/subscriptions/{id}/cancel: warns to save the data first, offers the export,
+/// and says what cancelling will do now.
+pub async fn cancel_form(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let id = SubscriptionId(path.into_inner());
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let (sub, window_ends) = state
+        .db(move |conn| {
+            crate::domain::authz::may(&actor, crate::domain::Action::ManageBilling, Some(tenant))?;
+            let sub = crate::domain::subscriptions::get(conn, &actor, tenant, id)?;
+            let ends = crate::domain::subscriptions::cancellation_window_ends(conn, tenant, id)?;
+            Ok((sub, ends))
+        })
+        .await?;
+    crate::web::render(&CancelPage {
+        frame: Frame::new("Cancel subscription", &session, "/billing/products"),
+        in_window: now < window_ends,
+        window_ends,
+        sub,
+    })
+}
+
+/// POST /billing/subscriptions/{id}/cancel
+pub async fn cancel(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    _form: Form<crate::web::NoFields>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let id = SubscriptionId(path.into_inner());
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    match state
+        .db(move |conn| crate::domain::subscriptions::cancel(conn, &actor, now, tenant, id))
+        .await
+    {
+        Ok(Cancelled::Now { refund_cents, bill }) => {
+            flash(
+                &session.session,
+                match bill {
+                    Some(bill) => format!(
+                        "The subscription is cancelled. A refund of {} is on bill {bill}.",
+                        billing::format_money(refund_cents)
+                    ),
+                    None => "The subscription is cancelled.".to_owned(),
+                },
+            );
+            Ok(redirect("/billing/products"))
+        }
+        Ok(Cancelled::AtTermEnd { ends }) => {
+            flash(
+                &session.session,
+                format!(
+                    "The cancellation window has passed, so recurring billing is now off: the subscription ends on {}.",
+                    ends.format("%B %-d, %Y")
+                ),
+            );
+            Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
+        }
+        Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
+        Err(e) => Err(e),
+    }
+}
