@@ -1,12 +1,14 @@
-//! The command line: `allot serve | migrate | demo | tick | admin create | staff create`.
+//! The command line: `allot serve | migrate | demo | tick | admin create | staff create |
+//! backup | restore`.
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::Config;
 use crate::domain::billing::TestGateway;
-use crate::domain::{Actor, Clock, Role, StaffRole, accounts, db, demo};
+use crate::domain::{Actor, Clock, Role, StaffRole, accounts, backup, db, demo};
 use crate::{jobs, web};
 
 #[derive(Debug, Parser)]
@@ -50,6 +52,22 @@ enum Command {
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
+    },
+    /// Write a consistent copy of the database to FILE, also while the server runs
+    /// (SQLite: a checked copy; PostgreSQL: runs pg_dump --format=custom).
+    Backup {
+        file: PathBuf,
+        /// Replace FILE when it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the SQLite database with the backup in FILE (the server must be stopped;
+    /// PostgreSQL: use pg_restore).
+    Restore {
+        file: PathBuf,
+        /// Replace the database when there is one.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -102,6 +120,19 @@ pub fn run() -> ExitCode {
 
 fn execute(command: Command) -> Result<(), String> {
     let config = Config::from_env()?;
+    // These open the database themselves, before the pool below would create, migrate and
+    // hold it: a restore must find it closed.
+    match &command {
+        Command::Backup { file, force } => {
+            println!("{}", backup::back_up(&config.database_url, file, *force)?);
+            return Ok(());
+        }
+        Command::Restore { file, force } => {
+            println!("{}", backup::restore(&config.database_url, file, *force)?);
+            return Ok(());
+        }
+        _ => {}
+    }
     let pool = db::connect(&config.database_url, 16)?;
     let clock = Clock::system();
     let mut conn = pool.get().map_err(|e| e.to_string())?;
@@ -217,6 +248,8 @@ fn execute(command: Command) -> Result<(), String> {
             println!("Created {email} as {}.", role.title());
             Ok(())
         }
+        // Run above, without the pool.
+        Command::Backup { .. } | Command::Restore { .. } => Ok(()),
     }
 }
 

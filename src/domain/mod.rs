@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod agreements;
 pub mod audit;
 pub mod authz;
+pub mod backup;
 pub mod billing;
 pub mod clock;
 pub mod db;
