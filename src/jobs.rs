@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use crate::domain::billing::PaymentGateway;
 use crate::domain::{
-    DbConnection, DomainError, agreements, db, licenses, service_requests, signin, subscriptions,
-    users,
+    DbConnection, DomainError, agreements, db, licenses, service_requests, sessions, signin,
+    subscriptions, users,
 };
 
 /// What one tick did.
@@ -16,6 +16,8 @@ pub struct TickReport {
     /// False when another process held the job lock and this tick did nothing.
     pub ran: bool,
     pub forgotten_signin_failures: usize,
+    /// Session records ended or run out more than 30 days ago, deleted.
+    pub sessions_forgotten: usize,
     /// Data holds whose 30 days ran out: the data is deleted.
     pub held_data_deleted: usize,
     /// Users deleted more than 30 days ago, purged.
@@ -56,6 +58,7 @@ pub fn tick(
         Ok(TickReport {
             ran: true,
             forgotten_signin_failures: signin::forget_old_failures(conn, now)?,
+            sessions_forgotten: sessions::purge(conn, now)?,
             held_data_deleted: licenses::purge_held_data(conn, now)?,
             users_purged: users::purge_deleted(conn, now)?,
             lifecycle: subscriptions::run_lifecycle(conn, gateway, now)?,

@@ -15,6 +15,7 @@ pub mod passwords;
 pub mod portal;
 pub mod schema;
 pub mod service_requests;
+pub mod sessions;
 pub mod signin;
 pub mod subscriptions;
 pub mod tenants;
