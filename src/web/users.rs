@@ -15,7 +15,7 @@ use crate::domain::licenses::{self, ManageMode, ManageOutcome};
 use crate::domain::users::{
     self, DeletedUser, NewUser, Restored, UserDetail, UserFilter, UserRow, UserSort,
 };
-use crate::domain::{Action, DomainError, ProductId, UserId};
+use crate::domain::{Action, DomainError, ProductId, Role, UserId, sessions};
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -118,6 +118,8 @@ pub struct UserPage {
     products: Vec<PoolSummary>,
     can_assign: bool,
     can_manage_users: bool,
+    /// Every admin role and whether the user holds it, when the actor may give and take roles.
+    role_choices: Option<Vec<(Role, bool)>>,
 }
 
 /// GET /users/{id}: the user's page, with Licenses and apps.
@@ -149,6 +151,12 @@ pub async fn show(
             .collect(),
         can_assign: can(session.actor(), Action::AssignLicenses, Some(tenant)),
         can_manage_users: can_change,
+        role_choices: can(session.actor(), Action::ManageRoles, Some(tenant)).then(|| {
+            Role::ALL
+                .into_iter()
+                .map(|r| (r, user.roles.contains(&r)))
+                .collect()
+        }),
         user,
     })
 }
@@ -604,4 +612,64 @@ pub async fn manage(
         }
         Err(e) => Err(e),
     }
+}
+
+/// POST /users/{id}/sign-out-everywhere: ends every session of the user, in the admin center
+/// and the service portal.
+pub async fn sign_out_everywhere(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    _form: Form<super::NoFields>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let id = UserId(path.into_inner());
+    let ended = state
+        .db(move |conn| sessions::sign_out_user_everywhere(conn, &actor, now, tenant, id))
+        .await?;
+    flash(
+        &session.session,
+        format!(
+            "Signed out everywhere: {ended} sessions ended. The user signs in again to continue."
+        ),
+    );
+    Ok(redirect(&format!("/users/{}", id.0)))
+}
+
+#[derive(Deserialize)]
+pub struct RolesForm {
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// POST /users/{id}/roles: gives the user exactly the checked admin roles.
+pub async fn save_roles(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<RolesForm>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let id = UserId(path.into_inner());
+    let roles = form
+        .0
+        .roles
+        .iter()
+        .map(|r| r.parse::<Role>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let changed = state
+        .db(move |conn| users::set_roles(conn, &actor, now, tenant, id, &roles))
+        .await?;
+    let message = if changed.given.is_empty() && changed.taken.is_empty() {
+        "No roles changed.".to_owned()
+    } else {
+        "Roles saved. The user's sessions have ended: they sign in again with their new roles."
+            .to_owned()
+    };
+    flash(&session.session, message);
+    Ok(redirect(&format!("/users/{}", id.0)))
 }
