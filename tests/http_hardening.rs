@@ -3,7 +3,7 @@
 
 mod common;
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use allot::domain::Clock;
 use common::*;
 
@@ -88,4 +88,87 @@ async fn the_sign_in_form_carries_next_only_when_it_is_safe() {
         assert_eq!(page.status, StatusCode::OK, "next {next:?}");
         assert_eq!(page.contains("name=\"next\""), *kept && !next.is_empty());
     }
+}
+
+/// The answer with what differs between two browsers and two accounts taken out: the status,
+/// the headers but the sealed session cookie, and the page.
+fn comparable(page: &Page, email: &str) -> (StatusCode, Vec<String>, String) {
+    let mut headers: Vec<String> = page
+        .headers
+        .iter()
+        .filter(|(name, _)| *name != header::SET_COOKIE)
+        .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
+        .collect();
+    headers.sort();
+    let body = page
+        .body
+        .replace(&page.csrf(), "TOKEN")
+        .replace(email, "EMAIL");
+    (page.status, headers, body)
+}
+
+/// Blocks `email` through the users page, as its admin would.
+async fn block(db: &TestDb, email: &str) {
+    let user = user_id(db, email).0;
+    let page = format!("/users/{user}");
+    let mut admin = signed_in(db, "admin@contoso.example").await;
+    let done = admin
+        .submit(&page, &format!("{page}/block"), &[("blocked", "yes")])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{email} blocked");
+}
+
+#[actix_web::test]
+async fn a_wrong_password_for_a_blocked_admin_looks_like_any_wrong_password() {
+    let db = TestDb::with_demo();
+    block(&db, "licenses@contoso.example").await;
+    let app_state = state(&db, Clock::fixed(test_now()));
+
+    let mut stranger = browser(app_state.clone()).await;
+    let blocked = stranger
+        .sign_in("licenses@contoso.example", "not the password")
+        .await;
+    let mut other = browser(app_state.clone()).await;
+    let active = other
+        .sign_in("billing@contoso.example", "not the password")
+        .await;
+    let mut third = browser(app_state.clone()).await;
+    let unknown = third
+        .sign_in("nobody@contoso.example", "not the password")
+        .await;
+
+    assert_eq!(blocked.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(blocked.status, active.status);
+    assert_eq!(blocked.status, unknown.status);
+    let page = comparable(&blocked, "licenses@contoso.example");
+    assert_eq!(page, comparable(&active, "billing@contoso.example"));
+    assert_eq!(page, comparable(&unknown, "nobody@contoso.example"));
+    assert!(!blocked.contains("blocked"), "{}", blocked.body);
+
+    // With the right password, saying why is fine: the person owns the account.
+    let mut owner = browser(app_state).await;
+    let refused = owner.sign_in("licenses@contoso.example", PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.contains("Your account is blocked from signing in."));
+}
+
+#[actix_web::test]
+async fn a_wrong_password_for_a_blocked_user_at_the_portal_looks_like_any_wrong_password() {
+    let db = TestDb::with_demo();
+    block(&db, "user03@contoso.example").await;
+    let app_state = state(&db, Clock::fixed(test_now()));
+    let mut answers = Vec::new();
+    for email in ["user03@contoso.example", "user04@contoso.example"] {
+        let mut b = browser(app_state.clone()).await;
+        let page = b
+            .submit(
+                "/portal/signin",
+                "/portal/signin",
+                &[("email", email), ("password", "not the password")],
+            )
+            .await;
+        answers.push(comparable(&page, email));
+    }
+    assert_eq!(answers[0].0, StatusCode::UNAUTHORIZED);
+    assert_eq!(answers[0], answers[1]);
 }
