@@ -284,7 +284,8 @@ fn only_the_partner_enters_agreements_and_changes_the_osm() {
         ),
         Err(DomainError::Forbidden)
     );
-    // Another tenant's admin sees nothing of an agreement not attached to them.
+    // Another tenant's admin sees nothing of an agreement not attached to them: not even
+    // that it exists.
     assert_eq!(
         agreements::get(
             &mut db.conn(),
@@ -293,7 +294,7 @@ fn only_the_partner_enters_agreements_and_changes_the_osm() {
             ea
         )
         .map(|_| ()),
-        Err(DomainError::Forbidden)
+        Err(DomainError::NotFound)
     );
 }
 

@@ -290,17 +290,18 @@ fn tenants_see_only_their_own_requests() {
     let (contoso, fabrikam) = tenants(&db);
     let id = file_cancel(&db);
     let other = actor(&db, "admin@fabrikam.example");
+    // Another tenant's request answers as a missing one would (no existence oracle).
     assert_eq!(
         requests::view(&mut db.conn(), &other, test_now(), id),
-        Err(DomainError::Forbidden)
+        Err(DomainError::NotFound)
     );
     assert_eq!(
         requests::comment(&mut db.conn(), &other, test_now(), id, "hello", false),
-        Err(DomainError::Forbidden)
+        Err(DomainError::NotFound)
     );
     assert_eq!(
         requests::close(&mut db.conn(), &other, test_now(), id),
-        Err(DomainError::Forbidden)
+        Err(DomainError::NotFound)
     );
     // Fabrikam's admin lists Fabrikam's requests: the demo's, not Contoso's.
     let theirs = requests::list_for_tenant(&mut db.conn(), &other, fabrikam, None).unwrap();

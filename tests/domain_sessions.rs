@@ -5,11 +5,12 @@
 mod common;
 
 use allot::domain::accounts::{self, Principal};
+use allot::domain::authz::{self, Target};
 use allot::domain::billing::TestGateway;
 use allot::domain::schema::sessions as records;
 use allot::domain::sessions::{self, Ended, Lifetimes};
 use allot::domain::signin::Door;
-use allot::domain::{Actor, DomainError, Role, StaffId, users};
+use allot::domain::{Action, Actor, DomainError, Role, StaffId, users};
 use allot::jobs;
 use chrono::{DateTime, Duration, Utc};
 use common::*;
@@ -275,16 +276,37 @@ fn sign_out_everywhere_is_for_ones_own_account_or_by_an_admin_who_may_change_the
         sessions::sign_out_user_everywhere(&mut db.conn(), &uma, now, contoso, fab_user),
         Err(DomainError::NotFound)
     );
-    start(&db, now, Door::Portal, "licenses@contoso.example");
-    assert_eq!(
+    assert!(matches!(
         sessions::sign_out_user_everywhere(&mut db.conn(), &uma, now, contoso, lee),
+        Err(DomainError::Refused(_))
+    ));
+    start(&db, now, Door::Portal, "licenses@contoso.example");
+    let adele_actor = actor(&db, "admin@contoso.example");
+    assert_eq!(
+        sessions::sign_out_user_everywhere(&mut db.conn(), &adele_actor, now, contoso, lee),
         Ok(1)
     );
-    assert_eq!(audit_count(&db, contoso, "Signed out everywhere"), 1);
+    let plain = user_id(&db, "user06@contoso.example");
+    start(&db, now, Door::Portal, "user06@contoso.example");
+    assert_eq!(
+        sessions::sign_out_user_everywhere(&mut db.conn(), &uma, now, contoso, plain),
+        Ok(1)
+    );
+    assert_eq!(audit_count(&db, contoso, "Signed out everywhere"), 2);
 
-    let own =
-        sessions::sign_out_everywhere(&mut db.conn(), &actor(&db, "admin@contoso.example"), now);
+    let own = sessions::sign_out_everywhere(&mut db.conn(), &adele_actor, now);
     assert_eq!(own, Ok(1));
+    let portal_token = start(&db, now, Door::Portal, "user06@contoso.example");
+    let end_user = Actor::EndUser {
+        user: plain,
+        tenant: contoso,
+        email: "user06@contoso.example".into(),
+    };
+    assert_eq!(
+        sessions::sign_out_everywhere(&mut db.conn(), &end_user, now),
+        Ok(1)
+    );
+    assert_eq!(check(&db, &portal_token, now, Door::Portal), None);
     assert_eq!(check(&db, &token, now, Door::AdminCenter), None);
     assert_eq!(
         sessions::sign_out_everywhere(&mut db.conn(), &Actor::System("test"), now),
@@ -312,6 +334,21 @@ fn staff_sessions_end_everywhere_too() {
         Ok(2)
     );
     assert_eq!(check(&db, &two, now, Door::AdminCenter), None);
+    // Only they end their sessions: not another staff member, not a tenant's admin.
+    let partner = actor(&db, "partner@allot.example");
+    let admin = actor(&db, "admin@contoso.example");
+    for other in [&partner, &admin] {
+        assert!(!authz::can(
+            other,
+            Action::EndSessions,
+            &Target::Staff(support)
+        ));
+    }
+    assert!(authz::can(
+        &staff_actor,
+        Action::EndSessions,
+        &Target::Staff(support)
+    ));
     assert!(
         sessions::start(
             &mut db.conn(),

@@ -323,7 +323,7 @@ async fn an_admin_signs_a_user_out_everywhere_from_the_users_page() {
         .await;
 
     let mut admin = browser(app_state).await;
-    admin.sign_in("users@contoso.example", PASSWORD).await;
+    admin.sign_in("admin@contoso.example", PASSWORD).await;
     assert!(admin.get(&page).await.contains("Sign out everywhere"));
     let done = admin
         .submit(&page, &format!("{page}/sign-out-everywhere"), &[])
@@ -341,7 +341,7 @@ async fn an_admin_signs_a_user_out_everywhere_from_the_users_page() {
 }
 
 #[actix_web::test]
-async fn a_user_admin_cannot_sign_a_global_admin_out_everywhere() {
+async fn a_user_admin_signs_out_only_users_they_may_change() {
     let db = TestDb::with_demo();
     let app_state = state(&db, Clock::fixed(test_now()));
     let global = user_id(&db, "admin@contoso.example").0;
@@ -361,6 +361,24 @@ async fn a_user_admin_cannot_sign_a_global_admin_out_everywhere() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(adele.get("/").await.status, StatusCode::OK);
+    let licensed_admin = user_id(&db, "licenses@contoso.example").0;
+    let contained = uma
+        .post_raw(
+            &format!("/users/{licensed_admin}/sign-out-everywhere"),
+            &[("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(
+        contained.status,
+        StatusCode::FORBIDDEN,
+        "a User admin doesn't change a License admin"
+    );
+    let plain = user_id(&db, "user06@contoso.example").0;
+    assert!(
+        uma.get(&format!("/users/{plain}"))
+            .await
+            .contains("Sign out everywhere")
+    );
     let other_tenant = user_id(&db, "user01@fabrikam.example").0;
     let hidden = uma
         .post_raw(
@@ -421,4 +439,17 @@ async fn an_idle_portal_session_must_sign_in_again() {
     assert_eq!(b.get("/portal").await.status, StatusCode::OK);
     clock.advance(Duration::hours(8) + Duration::minutes(2));
     assert!(signed_out_of_the_portal(&b.get("/portal").await));
+}
+
+#[actix_web::test]
+async fn signing_oneself_out_everywhere_from_ones_user_page_lands_on_sign_in() {
+    let db = TestDb::with_demo();
+    let me = user_id(&db, "admin@contoso.example").0;
+    let page = format!("/users/{me}");
+    let mut adele = signed_in(&db, "admin@contoso.example").await;
+    let done = adele
+        .submit(&page, &format!("{page}/sign-out-everywhere"), &[])
+        .await;
+    assert_eq!(done.location.as_deref(), Some("/signin"));
+    assert!(signed_out_of_the_admin_center(&adele.get("/").await));
 }

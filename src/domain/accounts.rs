@@ -281,9 +281,11 @@ pub fn create_admin(
     role: Role,
     password: &str,
 ) -> Result<AdminCreated, DomainError> {
-    if !matches!(actor, Actor::System(_)) {
-        return Err(DomainError::Forbidden);
-    }
+    super::authz::may(
+        actor,
+        super::Action::Operate,
+        &super::authz::Target::Operator,
+    )?;
     let email = EmailAddress::parse(email)?;
     let password_hash = passwords::hash_new(password)?;
     super::db::transaction(conn, |conn| {
@@ -345,9 +347,11 @@ pub fn create_staff(
     role: StaffRole,
     password: &str,
 ) -> Result<StaffId, DomainError> {
-    if !matches!(actor, Actor::System(_)) {
-        return Err(DomainError::Forbidden);
-    }
+    super::authz::may(
+        actor,
+        super::Action::Operate,
+        &super::authz::Target::Operator,
+    )?;
     let email = EmailAddress::parse(email)?;
     let password_hash = passwords::hash_new(password)?;
     let display_name = email

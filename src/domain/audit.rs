@@ -93,7 +93,11 @@ pub fn search(
     filter: &Filter,
     before: Option<i64>,
 ) -> Result<(Vec<Entry>, Option<i64>), DomainError> {
-    super::authz::may(actor, super::Action::ViewAuditLog, Some(tenant))?;
+    super::authz::may(
+        actor,
+        super::Action::ViewAuditLog,
+        &super::authz::Target::Tenant(tenant),
+    )?;
     let mut query = audit_log::table
         .filter(audit_log::tenant_id.eq(tenant.0))
         .into_boxed();
@@ -168,7 +172,11 @@ pub fn actions(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<String>, DomainError> {
-    super::authz::may(actor, super::Action::ViewAuditLog, Some(tenant))?;
+    super::authz::may(
+        actor,
+        super::Action::ViewAuditLog,
+        &super::authz::Target::Tenant(tenant),
+    )?;
     Ok(audit_log::table
         .filter(audit_log::tenant_id.eq(tenant.0))
         .select(audit_log::action)

@@ -1,7 +1,7 @@
 //! The one place that decides who may do what. Handlers never decide; pages only hide
 //! what `may` would refuse anyway.
 
-use super::{Actor, DomainError, TenantId};
+use super::{Actor, DomainError, TenantId, UserId};
 use std::fmt;
 use std::str::FromStr;
 
@@ -21,62 +21,116 @@ pub enum StaffRole {
     Partner,
 }
 
-/// Everything an actor can ask to do. Each is decided by `may`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Everything an actor can ask to do. Each is decided by `may`; `Action::iter()` lists them
+/// all, so the role matrix test has a row for every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumIter)]
 pub enum Action {
     /// Open the admin center and its Home page.
     ViewAdminCenter,
     /// See the Licenses page: pools, counts, assigned users.
     ViewLicenses,
-    /// Assign, unassign and reassign licenses.
+    /// Assign, unassign and reassign licenses (a pool; a self-service pool only by its buyer).
     AssignLicenses,
     /// See Active users and Deleted users.
     ViewUsers,
-    /// Create, edit, block, delete and restore users; reset passwords.
+    /// Add users and restore deleted ones.
     ManageUsers,
+    /// Block or allow a user's sign-in.
+    BlockUser,
+    /// Reset a user's password.
+    ResetPassword,
+    /// Delete a user.
+    DeleteUser,
+    /// End every session of a user ("Sign out everywhere").
+    EndSessions,
     /// See Your products, bills and payment methods.
     ViewBilling,
     /// Buy and remove licenses, cancel, recurring billing, payment methods, take over purchases.
     ManageBilling,
     /// File and follow the tenant's service requests.
     FileServiceRequests,
+    /// See one service request and its thread.
+    ViewServiceRequest,
     /// See the tenant's audit log.
     ViewAuditLog,
     /// Give and take admin roles.
     ManageRoles,
     /// Open the support console's queue (billing support: all requests; partner: volume licensing).
     ViewSupportQueue,
-    /// Work the queue of service requests of all tenants (billing support).
-    WorkServiceRequests,
-    /// Work the volume licensing service requests of all tenants (partner).
-    WorkVolumeLicensingRequests,
-    /// Volume licensing: agreements, orders, the OSM (partner).
+    /// Take, assign, answer and move a service request (billing support; partners on volume
+    /// licensing requests, as the seed sends those to the partner).
+    WorkServiceRequest,
+    /// Carry out what a request asks for: cancel, change licenses, resend, remap (billing support).
+    CarryOutServiceRequest,
+    /// Volume licensing: agreements, purchase orders, the OSM (partner).
     ManageAgreements,
+    /// See an agreement: the partner any, a tenant's billing admins their own.
+    ViewAgreement,
+    /// Add a license reservation on an agreement attached to the tenant.
+    ReserveLicenses,
+    /// Attach an agreement's licenses to the tenant with the OSM's activation link.
+    ActivateAgreement,
     /// Read every email the system has sent or will send.
     ViewOutbox,
     /// Use the online service as an end user.
     UseService,
+    /// The operator's work: tenants, first admins and staff accounts (command line, demo).
+    Operate,
 }
 
-impl Action {
-    pub const ALL: [Action; 16] = [
-        Action::ViewAdminCenter,
-        Action::ViewLicenses,
-        Action::AssignLicenses,
-        Action::ViewUsers,
-        Action::ManageUsers,
-        Action::ViewBilling,
-        Action::ManageBilling,
-        Action::FileServiceRequests,
-        Action::ViewAuditLog,
-        Action::ManageRoles,
-        Action::ViewSupportQueue,
-        Action::WorkServiceRequests,
-        Action::WorkVolumeLicensingRequests,
-        Action::ManageAgreements,
-        Action::ViewOutbox,
-        Action::UseService,
-    ];
+/// What an action is done to, with the facts `may` needs; the caller loads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The provider's work across tenants: the support queue, the outbox, agreements.
+    Provider,
+    /// A tenant's data with no owner beyond the tenant.
+    Tenant(TenantId),
+    /// A user of a tenant, with the admin roles they hold.
+    User {
+        tenant: TenantId,
+        user: UserId,
+        roles: Vec<Role>,
+    },
+    /// A license pool: the tenant's pool of a product (`buyer: None`) or a self-service
+    /// purchase and the user who bought it.
+    Pool {
+        tenant: TenantId,
+        buyer: Option<UserId>,
+    },
+    /// A tenant's service request (`tenant: None`: any tenant's, of a kind), and whether it is
+    /// about volume licensing.
+    Request {
+        tenant: Option<TenantId>,
+        volume_licensing: bool,
+    },
+    /// A volume licensing agreement and the tenant it is attached to, if any yet.
+    Agreement { tenant: Option<TenantId> },
+    /// A member of the provider's staff, as the owner of their own account's sessions.
+    Staff(super::StaffId),
+    /// Work only the operator does.
+    Operator,
+}
+
+impl Target {
+    /// The tenant the target belongs to; `None` for the provider's and the operator's work.
+    pub fn tenant(&self) -> Option<TenantId> {
+        match self {
+            Target::Tenant(t) | Target::User { tenant: t, .. } | Target::Pool { tenant: t, .. } => {
+                Some(*t)
+            }
+            Target::Request { tenant, .. } | Target::Agreement { tenant } => *tenant,
+            Target::Provider | Target::Staff(_) | Target::Operator => None,
+        }
+    }
+
+    /// The target of `user`, loaded with the roles they hold.
+    pub fn user(tenant: TenantId, user: UserId, roles: Vec<Role>) -> Target {
+        Target::User {
+            tenant,
+            user,
+            roles,
+        }
+    }
 }
 
 impl Role {
@@ -85,38 +139,29 @@ impl Role {
     /// The tenant actions this role grants; the README's permission table is this function.
     pub fn grants(self, action: Action) -> bool {
         use Action::*;
-        match self {
-            Role::Global => matches!(
-                action,
-                ViewAdminCenter
-                    | ViewLicenses
-                    | AssignLicenses
-                    | ViewUsers
-                    | ManageUsers
-                    | ViewBilling
-                    | ManageBilling
-                    | FileServiceRequests
-                    | ViewAuditLog
-                    | ManageRoles
-            ),
-            Role::Billing => matches!(
-                action,
-                ViewAdminCenter | ViewLicenses | ViewBilling | ManageBilling | FileServiceRequests
-            ),
-            Role::License => matches!(
-                action,
-                ViewAdminCenter | ViewLicenses | AssignLicenses | ViewUsers | FileServiceRequests
-            ),
-            Role::User => matches!(
-                action,
-                ViewAdminCenter
-                    | ViewLicenses
-                    | AssignLicenses
-                    | ViewUsers
-                    | ManageUsers
-                    | FileServiceRequests
-            ),
-        }
+        let everyone = matches!(
+            action,
+            ViewAdminCenter | ViewLicenses | FileServiceRequests | ViewServiceRequest
+        );
+        let users = matches!(
+            action,
+            ViewUsers | ManageUsers | BlockUser | ResetPassword | DeleteUser | EndSessions
+        );
+        let billing = matches!(
+            action,
+            ViewBilling | ManageBilling | ViewAgreement | ReserveLicenses | ActivateAgreement
+        );
+        everyone
+            || match self {
+                Role::Global => {
+                    users
+                        || billing
+                        || matches!(action, AssignLicenses | ViewAuditLog | ManageRoles)
+                }
+                Role::Billing => billing,
+                Role::License => matches!(action, AssignLicenses | ViewUsers),
+                Role::User => users || action == AssignLicenses,
+            }
     }
 
     pub fn as_str(self) -> &'static str {
@@ -142,22 +187,27 @@ impl Role {
 impl StaffRole {
     pub const ALL: [StaffRole; 2] = [StaffRole::Support, StaffRole::Partner];
 
+    /// The provider actions this role grants.
     pub fn grants(self, action: Action) -> bool {
+        use Action::*;
         match self {
-            StaffRole::Support => {
-                matches!(
-                    action,
-                    Action::ViewSupportQueue | Action::WorkServiceRequests | Action::ViewOutbox
-                )
-            }
-            StaffRole::Partner => {
-                matches!(
-                    action,
-                    Action::ViewSupportQueue
-                        | Action::WorkVolumeLicensingRequests
-                        | Action::ManageAgreements
-                )
-            }
+            StaffRole::Support => matches!(
+                action,
+                ViewSupportQueue
+                    | ViewServiceRequest
+                    | WorkServiceRequest
+                    | CarryOutServiceRequest
+                    | ViewOutbox
+            ),
+            StaffRole::Partner => matches!(
+                action,
+                ViewSupportQueue
+                    | ViewServiceRequest
+                    | WorkServiceRequest
+                    | ManageAgreements
+                    | ViewAgreement
+                    | ReserveLicenses
+            ),
         }
     }
 
@@ -208,39 +258,215 @@ impl FromStr for StaffRole {
     }
 }
 
-/// May `actor` do `action` in `tenant`? `tenant` is `None` for work across tenants
-/// (the support queue, the outbox), which only staff do.
-pub fn may(actor: &Actor, action: Action, tenant: Option<TenantId>) -> Result<(), DomainError> {
-    let allowed = match actor {
-        Actor::Admin {
-            tenant: own, roles, ..
-        } => tenant == Some(*own) && roles.iter().any(|r| r.grants(action)),
-        Actor::Staff { role, .. } => role.grants(action),
-        Actor::EndUser { tenant: own, .. } => tenant == Some(*own) && action == Action::UseService,
+/// May `actor` do `action` to `target`? The one decision: every door (pages, and later API
+/// tokens and SCIM) asks it, and nothing else in the domain refuses for a role or an owner.
+pub fn may(actor: &Actor, action: Action, target: &Target) -> Result<(), DomainError> {
+    match actor {
         // The command line and scheduled jobs run with the operator's authority.
-        Actor::System(_) => true,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden)
+        Actor::System(_) => Ok(()),
+        Actor::Admin {
+            user,
+            tenant,
+            roles,
+            ..
+        } => {
+            if target.tenant() != Some(*tenant) {
+                // Another tenant's request or agreement, asked for by its id, answers as a
+                // missing one would: its existence is not for this tenant to learn.
+                return Err(match target {
+                    Target::Request { .. } | Target::Agreement { .. } => DomainError::NotFound,
+                    _ => DomainError::Forbidden,
+                });
+            }
+            if let Target::User { user: who, .. } = target {
+                // Anyone may sign themselves out everywhere.
+                if action == Action::EndSessions && who == user {
+                    return Ok(());
+                }
+            }
+            if !roles.iter().any(|r| r.grants(action)) {
+                return Err(DomainError::Forbidden);
+            }
+            match target {
+                Target::User {
+                    user: who,
+                    roles: theirs,
+                    ..
+                } if action.changes_an_account() => contained(user, roles, action, *who, theirs),
+                Target::Pool { buyer: Some(_), .. } if action == Action::AssignLicenses => Err(
+                    DomainError::Conflict(super::licenses::SELF_SERVICE_REFUSAL.into()),
+                ),
+                _ => Ok(()),
+            }
+        }
+        Actor::Staff { staff, role, .. } => {
+            // Anyone may sign themselves out everywhere; staff only themselves.
+            if let Target::Staff(who) = target {
+                return (action == Action::EndSessions && who == staff)
+                    .then_some(())
+                    .ok_or(DomainError::Forbidden);
+            }
+            let allowed = role.grants(action)
+                && match target {
+                    Target::Provider | Target::Agreement { .. } => true,
+                    // Partners work only the volume licensing requests (the seed: "contact your
+                    // Licensing Solutions Partner").
+                    Target::Request {
+                        volume_licensing, ..
+                    } => *role == StaffRole::Support || *volume_licensing,
+                    // Staff never act on a tenant's own data directly; carrying out a request
+                    // goes through the request.
+                    _ => false,
+                };
+            allowed.then_some(()).ok_or(DomainError::Forbidden)
+        }
+        Actor::EndUser { user, tenant, .. } => {
+            let allowed = match (action, target) {
+                (Action::UseService, Target::Tenant(t)) => t == tenant,
+                // Anyone may sign themselves out everywhere.
+                (
+                    Action::EndSessions,
+                    Target::User {
+                        tenant: t,
+                        user: who,
+                        ..
+                    },
+                ) => t == tenant && who == user,
+                // A self-service purchase is managed by its buyer until an admin takes it over.
+                (
+                    Action::AssignLicenses,
+                    Target::Pool {
+                        tenant: t,
+                        buyer: Some(b),
+                    },
+                ) => t == tenant && b == user,
+                _ => false,
+            };
+            allowed.then_some(()).ok_or(DomainError::Forbidden)
+        }
     }
 }
 
-/// `may`, as a yes or no for deciding what a page shows.
-pub fn can(actor: &Actor, action: Action, tenant: Option<TenantId>) -> bool {
-    may(actor, action, tenant).is_ok()
+/// The containment rule (DESIGN.md, as in Microsoft 365): nobody changes their own account
+/// this way; an admin holding a role the actor lacks is changed only by a Global admin, so a
+/// User admin changes only users without admin roles and other User admins.
+fn contained(
+    me: &UserId,
+    mine: &[Role],
+    action: Action,
+    who: UserId,
+    theirs: &[Role],
+) -> Result<(), DomainError> {
+    if who == *me {
+        return Err(DomainError::Conflict(format!(
+            "You can't {} your own account.",
+            action.verb()
+        )));
+    }
+    if mine.contains(&Role::Global) {
+        return Ok(());
+    }
+    if theirs.contains(&Role::Global) {
+        return Err(DomainError::Refused(
+            "Only a Global admin can change another Global admin.".into(),
+        ));
+    }
+    match theirs.iter().find(|r| **r != Role::User) {
+        Some(role) => Err(DomainError::Refused(format!(
+            "Only a Global admin can change a {}.",
+            role.title()
+        ))),
+        None => Ok(()),
+    }
 }
 
-/// May staff `actor` see and work a service request? Billing support works every request;
-/// partners only the volume licensing ones (the seed: "contact your Licensing Solutions
-/// Partner"). Tenant admins never work requests; they file and follow their own.
-pub fn may_work_request(actor: &Actor, volume_licensing: bool) -> Result<(), DomainError> {
-    if can(actor, Action::WorkServiceRequests, None)
-        || (volume_licensing && can(actor, Action::WorkVolumeLicensingRequests, None))
-    {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden)
+impl Action {
+    /// Actions that change another person's account, to which the containment rule applies.
+    fn changes_an_account(self) -> bool {
+        matches!(
+            self,
+            Action::BlockUser | Action::ResetPassword | Action::DeleteUser | Action::EndSessions
+        )
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Action::BlockUser => "block",
+            Action::ResetPassword => "reset the password of",
+            Action::DeleteUser => "delete",
+            Action::EndSessions => "sign out",
+            _ => "change",
+        }
+    }
+}
+
+/// The staff roles `may` lets do `action` to `target`: who can be given a request.
+pub fn staff_roles_who_may(action: Action, target: &Target) -> Vec<StaffRole> {
+    StaffRole::ALL
+        .into_iter()
+        .filter(|role| {
+            let colleague = Actor::Staff {
+                staff: super::StaffId(0),
+                email: String::new(),
+                role: *role,
+            };
+            can(&colleague, action, target)
+        })
+        .collect()
+}
+
+/// `may`, as a yes or no for deciding what a page offers.
+pub fn can(actor: &Actor, action: Action, target: &Target) -> bool {
+    may(actor, action, target).is_ok()
+}
+
+/// What the signed-in actor may do in their own tenant (or, for staff, the console): the
+/// navigation and the buttons of pages that have no other target. Built from `may`, so a page
+/// never offers what would be refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Permissions {
+    pub view_admin_center: bool,
+    pub view_licenses: bool,
+    pub assign_licenses: bool,
+    pub view_users: bool,
+    pub manage_users: bool,
+    pub view_billing: bool,
+    pub manage_billing: bool,
+    pub file_service_requests: bool,
+    pub view_audit_log: bool,
+    pub manage_roles: bool,
+    pub view_agreements: bool,
+    pub reserve_licenses: bool,
+    pub view_support_queue: bool,
+    pub carry_out_requests: bool,
+    pub manage_agreements: bool,
+    pub view_outbox: bool,
+}
+
+impl Permissions {
+    pub fn of(actor: &Actor) -> Permissions {
+        let home = match actor.tenant() {
+            Some(tenant) => Target::Tenant(tenant),
+            None => Target::Provider,
+        };
+        let at = |action| can(actor, action, &home);
+        Permissions {
+            view_admin_center: at(Action::ViewAdminCenter),
+            view_licenses: at(Action::ViewLicenses),
+            assign_licenses: at(Action::AssignLicenses),
+            view_users: at(Action::ViewUsers),
+            manage_users: at(Action::ManageUsers),
+            view_billing: at(Action::ViewBilling),
+            manage_billing: at(Action::ManageBilling),
+            file_service_requests: at(Action::FileServiceRequests),
+            view_audit_log: at(Action::ViewAuditLog),
+            manage_roles: at(Action::ManageRoles),
+            view_agreements: at(Action::ViewAgreement),
+            reserve_licenses: at(Action::ReserveLicenses),
+            view_support_queue: at(Action::ViewSupportQueue),
+            carry_out_requests: at(Action::CarryOutServiceRequest),
+            manage_agreements: at(Action::ManageAgreements),
+            view_outbox: at(Action::ViewOutbox),
+        }
     }
 }

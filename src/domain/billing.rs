@@ -236,7 +236,7 @@ pub fn payment_methods(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<PaymentMethod>, DomainError> {
-    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
     load_methods(conn, tenant)
 }
 
@@ -273,7 +273,7 @@ pub fn add_card(
     card: &NewCard,
     make_default: bool,
 ) -> Result<i64, DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     let holder = card.holder.trim();
     if holder.is_empty() || holder.chars().count() > 120 {
         return Err(DomainError::invalid(
@@ -371,7 +371,7 @@ pub fn update_expiry(
     month: &str,
     year: &str,
 ) -> Result<(), DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     let (exp_month, exp_year) = parse_expiry(month, year, now)?;
     super::db::transaction(conn, |conn| {
         let card = method_of(conn, tenant, method)?;
@@ -401,7 +401,7 @@ pub fn set_default(
     tenant: TenantId,
     method: i64,
 ) -> Result<(), DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     super::db::transaction(conn, |conn| {
         let card = method_of(conn, tenant, method)?;
         diesel::update(payment_methods::table.filter(payment_methods::tenant_id.eq(tenant.0)))
@@ -431,7 +431,7 @@ pub fn remove_card(
     tenant: TenantId,
     method: i64,
 ) -> Result<(), DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     super::db::transaction(conn, |conn| {
         let card = method_of(conn, tenant, method)?;
         let depending: i64 = subscriptions::table
@@ -565,7 +565,7 @@ pub fn bills(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<Bill>, DomainError> {
-    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
     let rows: Vec<(
         i64,
         String,
@@ -612,7 +612,7 @@ pub fn bill(
     tenant: TenantId,
     id: i64,
 ) -> Result<Bill, DomainError> {
-    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
     let (id, number, at, kind, state, total_cents, payment_method): (
         i64,
         String,

@@ -53,7 +53,11 @@ pub fn list(
     actor: &super::Actor,
     limit: i64,
 ) -> Result<Vec<Sent>, DomainError> {
-    super::authz::may(actor, super::Action::ViewOutbox, None)?;
+    super::authz::may(
+        actor,
+        super::Action::ViewOutbox,
+        &super::authz::Target::Provider,
+    )?;
     Ok(outbox::table
         .order(outbox::id.desc())
         .limit(limit)

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::accounts::{Principal, UserState};
+use super::authz::Target;
 use super::licenses::{self, PoolRef, PoolSummary};
-use super::schema::{subscriptions, tenants, user_roles, users};
+use super::schema::{tenants, user_roles, users};
 use super::{Action, Actor, DbConnection, DomainError, SubscriptionId, TenantId, UserId, authz};
 
 /// What the portal shows a signed-in end user.
@@ -53,10 +54,11 @@ pub fn actor(conn: &mut DbConnection, principal: Principal) -> Result<Option<Act
 
 /// The portal's home for `actor`.
 pub fn view(conn: &mut DbConnection, actor: &Actor) -> Result<PortalView, DomainError> {
+    let home = actor.tenant().map_or(Target::Provider, Target::Tenant);
+    authz::may(actor, Action::UseService, &home)?;
     let Actor::EndUser { user, tenant, .. } = actor else {
-        return Err(DomainError::Forbidden);
+        return Err(DomainError::NotFound);
     };
-    authz::may(actor, Action::UseService, Some(*tenant))?;
     let (display_name, email): (String, String) = users::table
         .find(user.0)
         .select((users::display_name, users::email))
@@ -101,7 +103,7 @@ pub fn purchase(
     actor: &Actor,
     subscription: SubscriptionId,
 ) -> Result<licenses::PoolDetail, DomainError> {
-    let (_, tenant) = buyer_of(conn, actor, subscription)?;
+    let tenant = purchase_tenant(conn, actor, subscription)?;
     // The buyer may see their own purchase (checked just above), not the tenant's Licenses.
     let system = Actor::System("service portal");
     licenses::pool_detail(
@@ -122,7 +124,7 @@ pub fn assign_purchase(
     subscription: SubscriptionId,
     emails: &[String],
 ) -> Result<licenses::Assigned, DomainError> {
-    let (_, tenant) = buyer_of(conn, actor, subscription)?;
+    let tenant = purchase_tenant(conn, actor, subscription)?;
     let wanted: Vec<String> = emails
         .iter()
         .map(|e| e.trim().to_lowercase())
@@ -165,7 +167,7 @@ pub fn unassign_purchase(
     subscription: SubscriptionId,
     users: &[UserId],
 ) -> Result<licenses::Unassigned, DomainError> {
-    let (_, tenant) = buyer_of(conn, actor, subscription)?;
+    let tenant = purchase_tenant(conn, actor, subscription)?;
     licenses::unassign(
         conn,
         actor,
@@ -176,24 +178,15 @@ pub fn unassign_purchase(
     )
 }
 
-/// The buyer and tenant of a self-service purchase the actor bought; others are not found.
-fn buyer_of(
+/// The tenant of a self-service purchase the actor bought and manages; another's purchase is
+/// not found, as a missing one.
+fn purchase_tenant(
     conn: &mut DbConnection,
     actor: &Actor,
     subscription: SubscriptionId,
-) -> Result<(UserId, TenantId), DomainError> {
-    let Actor::EndUser { user, tenant, .. } = actor else {
-        return Err(DomainError::Forbidden);
-    };
-    let buyer: Option<i64> = subscriptions::table
-        .filter(subscriptions::id.eq(subscription.0))
-        .filter(subscriptions::tenant_id.eq(tenant.0))
-        .select(subscriptions::self_service_buyer_id)
-        .first::<Option<i64>>(conn)
-        .optional()?
-        .flatten();
-    match buyer {
-        Some(b) if b == user.0 => Ok((*user, *tenant)),
-        _ => Err(DomainError::NotFound),
-    }
+) -> Result<TenantId, DomainError> {
+    let tenant = actor.tenant().ok_or(DomainError::NotFound)?;
+    let target = licenses::pool_target(conn, tenant, PoolRef::SelfService(subscription))?;
+    authz::may(actor, Action::AssignLicenses, &target).map_err(|_| DomainError::NotFound)?;
+    Ok(tenant)
 }

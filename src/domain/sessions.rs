@@ -9,9 +9,12 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::accounts::Principal;
+use super::authz::{self, Target};
 use super::schema::{sessions, staff, users};
 use super::signin::Door;
-use super::{Actor, DbConnection, DomainError, StaffId, TenantId, UserId, audit, naive, utc};
+use super::{
+    Action, Actor, DbConnection, DomainError, StaffId, TenantId, UserId, audit, naive, utc,
+};
 
 /// Ended and expired sessions are kept this long for the record, then `tick` deletes them.
 pub const KEPT_AFTER_END: Duration = Duration::days(30);
@@ -250,25 +253,38 @@ pub fn end_all(
     })
 }
 
-/// The account of a signed-in actor, and its tenant (none for staff).
-fn account_of(actor: &Actor) -> Result<(Principal, Option<TenantId>), DomainError> {
+/// The account of a signed-in actor, as the target of ending its own sessions, and its tenant.
+fn own_account(actor: &Actor) -> Result<(Principal, Target, Option<TenantId>), DomainError> {
     match actor {
-        Actor::Admin { user, tenant, .. } | Actor::EndUser { user, tenant, .. } => {
-            Ok((Principal::User(*user), Some(*tenant)))
-        }
-        Actor::Staff { staff, .. } => Ok((Principal::Staff(*staff), None)),
+        Actor::Admin {
+            user,
+            tenant,
+            roles,
+            ..
+        } => Ok((
+            Principal::User(*user),
+            Target::user(*tenant, *user, roles.clone()),
+            Some(*tenant),
+        )),
+        Actor::EndUser { user, tenant, .. } => Ok((
+            Principal::User(*user),
+            Target::user(*tenant, *user, Vec::new()),
+            Some(*tenant),
+        )),
+        Actor::Staff { staff, .. } => Ok((Principal::Staff(*staff), Target::Staff(*staff), None)),
         Actor::System(_) => Err(DomainError::Forbidden),
     }
 }
 
 /// Sign out everywhere, for oneself: ends every session of the actor's own account, this one
-/// included, at both doors. Anyone signed in may end their own sessions.
+/// included, at both doors.
 pub fn sign_out_everywhere(
     conn: &mut DbConnection,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<usize, DomainError> {
-    let (principal, tenant) = account_of(actor)?;
+    let (principal, target, tenant) = own_account(actor)?;
+    authz::may(actor, Action::EndSessions, &target)?;
     super::db::transaction(conn, |conn| {
         let ended = end_all(conn, now, principal, Ended::SignedOutEverywhere)?;
         audit::record(
@@ -285,7 +301,7 @@ pub fn sign_out_everywhere(
 }
 
 /// Sign out everywhere, by an admin on a user's page: ends every session of `user`, at both
-/// doors. The same admins who may block the user or reset their password may do this.
+/// doors. Decided like blocking the user or resetting their password (the containment rule).
 pub fn sign_out_user_everywhere(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -293,7 +309,11 @@ pub fn sign_out_user_everywhere(
     tenant: TenantId,
     user: UserId,
 ) -> Result<usize, DomainError> {
-    super::users::may_change(conn, actor, tenant, user)?;
+    authz::may(
+        actor,
+        Action::EndSessions,
+        &super::users::target(conn, tenant, user)?,
+    )?;
     super::db::transaction(conn, |conn| {
         let email = super::users::user_email(conn, tenant, user, false)?;
         let ended = end_all(conn, now, Principal::User(user), Ended::SignedOutEverywhere)?;
@@ -317,7 +337,7 @@ pub fn live_count(
     now: DateTime<Utc>,
     lifetimes: Lifetimes,
 ) -> Result<i64, DomainError> {
-    let (principal, _) = account_of(actor)?;
+    let (principal, _, _) = own_account(actor)?;
     let mut query = sessions::table
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(naive(now)))

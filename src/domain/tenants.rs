@@ -26,7 +26,11 @@ pub fn get(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Tenant, DomainError> {
-    authz::may(actor, Action::ViewAdminCenter, Some(tenant))?;
+    authz::may(
+        actor,
+        Action::ViewAdminCenter,
+        &authz::Target::Tenant(tenant),
+    )?;
     Ok(tenants::table
         .find(tenant.0)
         .select(Tenant::as_select())
@@ -57,9 +61,7 @@ pub fn find_or_create(
         return Ok(found);
     }
     // Tenants are created by the operator (command line, demo), never from a page.
-    if !matches!(actor, Actor::System(_)) {
-        return Err(DomainError::Forbidden);
-    }
+    authz::may(actor, Action::Operate, &authz::Target::Operator)?;
     let tenant = diesel::insert_into(tenants::table)
         .values((
             tenants::name.eq(name),

@@ -154,11 +154,7 @@ async fn agreement_page(
             ))
         })
         .await?;
-    let partner = crate::domain::authz::can(
-        session.actor(),
-        crate::domain::Action::ManageAgreements,
-        None,
-    );
+    let partner = session.permissions().manage_agreements;
     let current = if partner {
         "/agreements"
     } else {
@@ -308,11 +304,7 @@ pub async fn for_tenant(
         .await?;
     super::render(&TenantPage {
         frame: Frame::new("Agreements", &session, "/settings/agreements"),
-        can_reserve: crate::domain::authz::can(
-            session.actor(),
-            crate::domain::Action::ManageBilling,
-            Some(tenant),
-        ),
+        can_reserve: session.permissions().reserve_licenses,
         agreements,
     })
 }

@@ -46,7 +46,12 @@ pub async fn protect(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if req.method() == Method::POST {
         let expected = req.get_session().get::<String>(KEY).ok().flatten();
-        let body = req.extract::<Bytes>().await?;
+        let body = match req.extract::<Bytes>().await {
+            Ok(body) => body,
+            // Too large or unreadable: answered here, as a response. An error would pass by
+            // the outer middlewares and reach the browser without our headers and page.
+            Err(e) => return Ok(req.error_response(e).map_into_right_body()),
+        };
         let sent = serde_html_form::from_bytes::<Vec<(String, String)>>(&body)
             .ok()
             .and_then(|fields| fields.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v));

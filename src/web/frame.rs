@@ -2,8 +2,8 @@
 //! roles open (the domain decides; the frame only asks it).
 
 use super::session::AdminSession;
-use crate::domain::authz::can;
-use crate::domain::{Action, Actor};
+use crate::domain::Actor;
+use crate::domain::authz::Permissions;
 
 pub struct NavLink {
     pub href: &'static str,
@@ -79,69 +79,51 @@ pub struct Who {
 }
 
 /// The pages of the admin center, in navigation order: (group, href, label, needed action).
-const ADMIN_PAGES: &[(&str, &str, &str, Action)] = &[
-    ("", "/", "Home", Action::ViewAdminCenter),
-    ("Users", "/users", "Active users", Action::ViewUsers),
-    (
-        "Users",
-        "/users/deleted",
-        "Deleted users",
-        Action::ViewUsers,
-    ),
-    (
-        "Billing",
-        "/billing/products",
-        "Your products",
-        Action::ViewBilling,
-    ),
-    ("Billing", "/licenses", "Licenses", Action::ViewLicenses),
-    (
-        "Billing",
-        "/billing/bills",
-        "Bills & payments",
-        Action::ViewBilling,
-    ),
+/// A page of the navigation: its group, address, label, and whether the actor may open it.
+type Page = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Permissions) -> bool,
+);
+
+const ADMIN_PAGES: &[Page] = &[
+    ("", "/", "Home", |p| p.view_admin_center),
+    ("Users", "/users", "Active users", |p| p.view_users),
+    ("Users", "/users/deleted", "Deleted users", |p| p.view_users),
+    ("Billing", "/billing/products", "Your products", |p| {
+        p.view_billing
+    }),
+    ("Billing", "/licenses", "Licenses", |p| p.view_licenses),
+    ("Billing", "/billing/bills", "Bills & payments", |p| {
+        p.view_billing
+    }),
     (
         "Billing",
         "/billing/payment-methods",
         "Payment methods",
-        Action::ViewBilling,
+        |p| p.view_billing,
     ),
-    (
-        "Support",
-        "/support/requests",
-        "Service requests",
-        Action::FileServiceRequests,
-    ),
-    ("Settings", "/settings/roles", "Roles", Action::ManageRoles),
-    (
-        "Settings",
-        "/settings/audit-log",
-        "Audit log",
-        Action::ViewAuditLog,
-    ),
-    (
-        "Settings",
-        "/settings/agreements",
-        "Agreements",
-        Action::ViewBilling,
-    ),
+    ("Support", "/support/requests", "Service requests", |p| {
+        p.file_service_requests
+    }),
+    ("Settings", "/settings/roles", "Roles", |p| p.manage_roles),
+    ("Settings", "/settings/audit-log", "Audit log", |p| {
+        p.view_audit_log
+    }),
+    ("Settings", "/settings/agreements", "Agreements", |p| {
+        p.view_agreements
+    }),
 ];
 
-const STAFF_PAGES: &[(&str, &str, &str, Action)] = &[
-    (
-        "Support",
-        "/support",
-        "Service requests",
-        Action::ViewSupportQueue,
-    ),
-    ("Support", "/support/outbox", "Outbox", Action::ViewOutbox),
-    (
-        "Volume licensing",
-        "/agreements",
-        "Agreements",
-        Action::ManageAgreements,
-    ),
+const STAFF_PAGES: &[Page] = &[
+    ("Support", "/support", "Service requests", |p| {
+        p.view_support_queue
+    }),
+    ("Support", "/support/outbox", "Outbox", |p| p.view_outbox),
+    ("Volume licensing", "/agreements", "Agreements", |p| {
+        p.manage_agreements
+    }),
 ];
 
 impl Frame {
@@ -181,8 +163,9 @@ impl Frame {
             _ => (&[][..], String::new()),
         };
         let mut nav: Vec<NavGroup> = Vec::new();
-        for (group, href, label, action) in pages {
-            if !can(actor, *action, actor.tenant()) {
+        let permissions = session.permissions();
+        for (group, href, label, allowed) in pages {
+            if !allowed(&permissions) {
                 continue;
             }
             let link = NavLink {

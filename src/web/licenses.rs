@@ -9,11 +9,10 @@ use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
-use crate::domain::authz::can;
 use crate::domain::licenses::MORE_LICENSES;
 use crate::domain::licenses::{self, PoolDetail, PoolRef, PoolSummary};
 use crate::domain::users::{self, UserFilter, UserRow, UserSort};
-use crate::domain::{Action, DomainError, ProductId, SubscriptionId, UserId};
+use crate::domain::{DomainError, ProductId, SubscriptionId, UserId};
 
 #[derive(Template)]
 #[template(path = "licenses/list.html")]
@@ -79,14 +78,11 @@ async fn product_page(
     let detail = state
         .db(move |conn| licenses::pool_detail(conn, &actor, tenant, pool, &q, after))
         .await?;
-    let actor = session.actor();
     let page = ProductPage {
         frame: Frame::new(&detail.summary.product_name, &session, "/licenses"),
         base: pool_path(pool),
-        can_assign: can(actor, Action::AssignLicenses, Some(tenant))
-            && matches!(pool, PoolRef::Tenant(_)),
-        can_take_over: can(actor, Action::ManageBilling, Some(tenant))
-            && matches!(pool, PoolRef::SelfService(_)),
+        can_assign: detail.offer.assign,
+        can_take_over: detail.offer.take_over,
         self_service_note: licenses::SELF_SERVICE_REFUSAL,
         detail,
         q: query.q,

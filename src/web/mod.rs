@@ -9,6 +9,7 @@ mod csrf;
 mod errors;
 mod forms;
 mod frame;
+mod headers;
 mod home;
 mod licenses;
 mod portal;
@@ -21,7 +22,7 @@ mod users;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use std::time::Duration;
 
@@ -40,6 +41,8 @@ pub struct AppState {
     pub gateway: std::sync::Arc<dyn crate::domain::billing::PaymentGateway>,
     /// How long a volume licensing purchase order waits before `tick` provisions it.
     pub purchase_order_delay: chrono::Duration,
+    /// Served over HTTPS (`ALLOT_COOKIE_SECURE`): responses then ask browsers to keep to it.
+    pub https: bool,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             sessions: session::SessionSettings::from_config(config),
             gateway: std::sync::Arc::new(crate::domain::billing::TestGateway),
             purchase_order_delay: chrono::Duration::minutes(config.purchase_order_minutes),
+            https: config.cookie_secure,
         }
     }
 
@@ -70,9 +74,6 @@ impl AppState {
     }
 }
 
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-
 /// The whole application: every URL is listed here.
 pub fn app(
     state: AppState,
@@ -87,18 +88,16 @@ pub fn app(
 > {
     let admin_sessions = state.sessions.admin_middleware();
     let portal_sessions = state.sessions.portal_middleware();
+    let security_headers = headers::security(state.https);
+    // The first `wrap` is the innermost: error pages are made before the headers are added,
+    // and HEAD becomes GET before anything else looks at the request.
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::FormConfig::default().limit(256 * 1024))
         .wrap(errors::error_pages())
-        .wrap(
-            DefaultHeaders::new()
-                .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("X-Frame-Options", "DENY"))
-                .add(("Referrer-Policy", "same-origin"))
-                .add(("Cross-Origin-Opener-Policy", "same-origin")),
-        )
+        .wrap(from_fn(headers::no_store))
+        .wrap(security_headers)
+        .wrap(from_fn(headers::head_as_get))
         .wrap(tracing_actix_web::TracingLogger::default())
         .route("/healthz", web::get().to(healthz))
         .route("/static/{file}", web::get().to(assets::serve))

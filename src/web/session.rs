@@ -12,6 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use super::{AppState, WebError, csrf};
 use crate::config::Config;
 use crate::domain::accounts::{self, Principal, SignedIn};
+use crate::domain::authz::Permissions;
 use crate::domain::sessions::{self, Ended, Lifetimes};
 use crate::domain::signin::Door;
 use crate::domain::{Actor, DbConnection, DomainError, TenantId, portal};
@@ -178,6 +179,20 @@ pub struct AdminSession {
 impl AdminSession {
     pub fn actor(&self) -> &Actor {
         &self.signed_in.actor
+    }
+
+    /// What the domain lets this actor do in their tenant or console, for what pages offer.
+    pub fn permissions(&self) -> Permissions {
+        Permissions::of(self.actor())
+    }
+
+    /// Refuses a page whose form the actor could not send anyway (the POST asks again).
+    pub fn require(&self, allowed: impl Fn(&Permissions) -> bool) -> Result<(), WebError> {
+        if allowed(&self.permissions()) {
+            Ok(())
+        } else {
+            Err(WebError::Domain(crate::domain::DomainError::Forbidden))
+        }
     }
 
     /// The tenant an admin works in; staff have none, so tenant pages refuse them.

@@ -37,13 +37,22 @@ pub struct SignInQuery {
     next: String,
 }
 
-/// Only a path of this site: never another host (`//evil.example`) or a scheme.
+/// `next` when it is a path of this site, to send someone on to after signing in; `None` for
+/// anything a browser could read as another host or that can't go in a `Location` header.
+///
+/// Browsers parse `Location` after the WHATWG URL rules: they drop tabs and newlines and read
+/// `\` as `/`, so `/<tab>/evil.example` and `/\evil.example` both mean `//evil.example`. Rather
+/// than guess at what they strip, only printable ASCII without `\` is kept (which also keeps
+/// the header valid), and after the leading `/` must come something other than a slash, or
+/// nothing: `/` itself is fine.
 fn safe_next(next: &str) -> Option<&str> {
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
+    let printable = next.bytes().all(|b| (0x20..0x7f).contains(&b));
+    let mut rest = next.chars();
+    let ok = printable
+        && next.len() < 512
         && !next.contains('\\')
-        && !next.contains("://")
-        && next.len() < 512;
+        && rest.next() == Some('/')
+        && rest.next() != Some('/');
     ok.then_some(next)
 }
 
@@ -76,9 +85,7 @@ pub async fn form(
             (None, crate::domain::Actor::Staff { .. }) => "/support",
             (None, _) => "/",
         };
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, to))
-            .finish());
+        return Ok(super::redirect(to));
     }
     render(
         StatusCode::OK,

@@ -14,6 +14,7 @@ use super::service_requests::{after_change, cursor};
 use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
 use crate::domain::agreements::RemapPreview;
+use crate::domain::authz::Permissions;
 use crate::domain::billing;
 use crate::domain::service_requests::{
     self as requests, Assigned, Done, Kind, QueueFilter, Request, State, Work,
@@ -173,11 +174,8 @@ pub(super) async fn request_page(
             let request = requests::view(conn, &actor, now, id)?;
             let remap = if request.kind == Kind::RemapAgreement
                 && request.state.is_active()
-                && crate::domain::authz::can(
-                    &actor,
-                    crate::domain::Action::WorkServiceRequests,
-                    None,
-                ) {
+                && Permissions::of(&actor).carry_out_requests
+            {
                 Some(requests::preview_remap(conn, &actor, id).map_err(|e| e.to_string()))
             } else {
                 None
@@ -208,11 +206,7 @@ pub(super) async fn request_page(
         &ConsoleRequestPage {
             frame: Frame::new(&format!("Service request #{id}"), session, "/support"),
             next_states: request.state.next_for_staff(),
-            can_carry_out: crate::domain::authz::can(
-                session.actor(),
-                crate::domain::Action::WorkServiceRequests,
-                None,
-            ),
+            can_carry_out: session.permissions().carry_out_requests,
             mine: request.assigned.as_ref().map(|(s, _)| *s) == me && me.is_some(),
             request,
             staff,

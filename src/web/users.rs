@@ -9,13 +9,12 @@ use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
-use crate::domain::authz::can;
 use crate::domain::licenses::PoolSummary;
 use crate::domain::licenses::{self, ManageMode, ManageOutcome};
 use crate::domain::users::{
     self, DeletedUser, NewUser, Restored, UserDetail, UserFilter, UserRow, UserSort,
 };
-use crate::domain::{Action, DomainError, ProductId, Role, UserId, sessions};
+use crate::domain::{Actor, DomainError, ProductId, Role, UserId, sessions};
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -93,7 +92,7 @@ pub async fn list(
             .unwrap_or_default()
         )
     });
-    let actor = session.actor();
+    let permissions = session.permissions();
     super::render(&ActiveUsersPage {
         frame: Frame::new("Active users", &session, "/users"),
         rows: page.rows,
@@ -105,8 +104,8 @@ pub async fn list(
         filter: query.filter,
         sort: query.sort,
         next_link,
-        can_manage_users: can(actor, Action::ManageUsers, Some(tenant)),
-        can_assign: can(actor, Action::AssignLicenses, Some(tenant)),
+        can_manage_users: permissions.manage_users,
+        can_assign: permissions.assign_licenses,
     })
 }
 
@@ -118,6 +117,8 @@ pub struct UserPage {
     products: Vec<PoolSummary>,
     can_assign: bool,
     can_manage_users: bool,
+    /// Sign out everywhere.
+    can_end_sessions: bool,
     /// Every admin role and whether the user holds it, when the actor may give and take roles.
     role_choices: Option<Vec<(Role, bool)>>,
 }
@@ -131,12 +132,12 @@ pub async fn show(
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
     let id = UserId(path.into_inner());
-    let (user, products, can_change) = state
+    let (user, products, offer) = state
         .db(move |conn| {
             Ok((
                 users::get(conn, &actor, tenant, id)?,
                 users::assignable_products(conn, &actor, tenant)?,
-                users::can_change(conn, &actor, tenant, id)?,
+                users::offer(conn, &actor, tenant, id)?,
             ))
         })
         .await?;
@@ -149,9 +150,10 @@ pub async fn show(
             .into_iter()
             .filter(|p| p.self_service.is_none())
             .collect(),
-        can_assign: can(session.actor(), Action::AssignLicenses, Some(tenant)),
-        can_manage_users: can_change,
-        role_choices: can(session.actor(), Action::ManageRoles, Some(tenant)).then(|| {
+        can_assign: offer.assign,
+        can_manage_users: offer.change,
+        can_end_sessions: offer.end_sessions,
+        role_choices: session.permissions().manage_roles.then(|| {
             Role::ALL
                 .into_iter()
                 .map(|r| (r, user.roles.contains(&r)))
@@ -238,8 +240,8 @@ pub async fn new_form(
     session: AdminSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    crate::domain::authz::may(session.actor(), Action::ManageUsers, Some(tenant))?;
+    session.tenant()?;
+    session.require(|p| p.manage_users)?;
     let page = new_user_page(&session, &state, None, None).await?;
     super::render(&page)
 }
@@ -402,10 +404,7 @@ pub async fn delete_form(
     let actor = session.actor().clone();
     let id = UserId(path.into_inner());
     let user = state
-        .db(move |conn| {
-            users::may_change(conn, &actor, tenant, id)?;
-            users::get(conn, &actor, tenant, id)
-        })
+        .db(move |conn| users::to_delete(conn, &actor, tenant, id))
         .await?;
     if user.state == "deleted" {
         return Err(DomainError::NotFound.into());
@@ -457,7 +456,7 @@ pub async fn deleted(
         .await?;
     super::render(&DeletedPage {
         frame: Frame::new("Deleted users", &session, "/users/deleted"),
-        can_restore: can(session.actor(), Action::ManageUsers, Some(tenant)),
+        can_restore: session.permissions().manage_users,
         rows,
     })
 }
@@ -541,8 +540,8 @@ pub async fn manage_form(
     state: web::Data<AppState>,
     query: Query<ManageQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    crate::domain::authz::may(session.actor(), Action::AssignLicenses, Some(tenant))?;
+    session.tenant()?;
+    session.require(|p| p.assign_licenses)?;
     if query.0.users.is_empty() {
         flash(
             &session.session,
@@ -626,9 +625,19 @@ pub async fn sign_out_everywhere(
     let actor = session.actor().clone();
     let now = state.clock.now();
     let id = UserId(path.into_inner());
+    let own = matches!(&actor, Actor::Admin { user, .. } if *user == id);
     let ended = state
         .db(move |conn| sessions::sign_out_user_everywhere(conn, &actor, now, tenant, id))
         .await?;
+    if own {
+        // This session ended with the others.
+        super::session::forget(&session.session);
+        flash(
+            &session.session,
+            "You have signed out everywhere: every session of your account has ended.",
+        );
+        return Ok(redirect("/signin"));
+    }
     flash(
         &session.session,
         format!(

@@ -98,11 +98,13 @@ pub(crate) fn activation_of(
     Ok((id, AgreementId(agreement)))
 }
 
+/// Asks `may` whether the actor may attach an agreement to their organization, which it returns.
 pub(crate) fn may_activate(actor: &Actor) -> Result<TenantId, DomainError> {
     let Some(tenant) = actor.tenant() else {
-        return Err(DomainError::Forbidden);
+        return authz::may(actor, Action::ActivateAgreement, &Target::Provider)
+            .and(Err(DomainError::NotFound));
     };
-    authz::may(actor, Action::ManageBilling, Some(tenant)).map_err(|_| {
+    authz::may(actor, Action::ActivateAgreement, &Target::Tenant(tenant)).map_err(|_| {
         DomainError::Refused(
             "Only a Global or Billing admin of the organization can attach an agreement's licenses to it.".into(),
         )

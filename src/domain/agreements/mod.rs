@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 use super::accounts::EmailAddress;
+use super::authz::Target;
 use super::schema::{
     agreement_activations, agreement_invoices, agreement_order_lines, agreement_orders,
     agreement_subscriptions, agreements, products, subscription_addons, subscriptions, tenants,
@@ -195,7 +196,7 @@ pub fn create(
     now: DateTime<Utc>,
     new: &NewAgreement,
 ) -> Result<AgreementId, DomainError> {
-    authz::may(actor, Action::ManageAgreements, None)?;
+    authz::may(actor, Action::ManageAgreements, &authz::Target::Provider)?;
     let number = clean_number(&new.number)?;
     let program = Program::parse(new.program.trim())?;
     let customer = new.customer.trim();
@@ -277,7 +278,7 @@ pub fn change_osm(
     id: AgreementId,
     email: &str,
 ) -> Result<(), DomainError> {
-    authz::may(actor, Action::ManageAgreements, None)?;
+    authz::may(actor, Action::ManageAgreements, &authz::Target::Provider)?;
     let osm = EmailAddress::parse(email)
         .map_err(|_| DomainError::invalid("osm_email", "Enter the OSM's email address."))?;
     super::db::transaction(conn, |conn| {
@@ -333,6 +334,15 @@ pub struct Head {
     pub partner: String,
     pub next_true_up: DateTime<Utc>,
     pub tenant: Option<TenantId>,
+}
+
+impl Head {
+    /// The agreement as `authz::may` sees it.
+    pub(crate) fn target(&self) -> Target {
+        Target::Agreement {
+            tenant: self.tenant,
+        }
+    }
 }
 
 /// An agreement's row as stored; `Head` is what the rest of the code reads.

@@ -161,23 +161,25 @@ pub fn enter_order(
     })
 }
 
+/// Asks `may` for an order: the partner enters any; a Global or Billing admin adds license
+/// reservations on an agreement attached to their organization, and is told where purchase
+/// orders go.
 pub(crate) fn may_order(actor: &Actor, head: &Head, kind: OrderKind) -> Result<(), DomainError> {
-    if authz::can(actor, Action::ManageAgreements, None) {
-        return Ok(());
-    }
-    match (actor, head.tenant) {
-        (Actor::Admin { .. }, Some(tenant)) => {
-            authz::may(actor, Action::ManageBilling, Some(tenant))?;
-            if kind == OrderKind::PurchaseOrder {
-                return Err(DomainError::Refused(format!(
-                    "Purchase orders are placed through your Licensing Solutions Partner, {}.",
-                    head.partner
-                )));
-            }
-            Ok(())
+    let target = head.target();
+    let action = match kind {
+        OrderKind::Reservation => Action::ReserveLicenses,
+        OrderKind::PurchaseOrder => Action::ManageAgreements,
+    };
+    authz::may(actor, action, &target).map_err(|refused| {
+        if kind == OrderKind::PurchaseOrder && authz::can(actor, Action::ReserveLicenses, &target) {
+            DomainError::Refused(format!(
+                "Purchase orders are placed through your Licensing Solutions Partner, {}.",
+                head.partner
+            ))
+        } else {
+            refused
         }
-        _ => Err(DomainError::Forbidden),
-    }
+    })
 }
 
 /// "20 Sales Professional licenses, 3 additional production instances (Sales Professional)".

@@ -160,7 +160,7 @@ pub fn for_tenant(
     now: DateTime<Utc>,
     tenant: TenantId,
 ) -> Result<Vec<AgreementView>, DomainError> {
-    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    authz::may(actor, Action::ViewAgreement, &Target::Tenant(tenant))?;
     let heads: Vec<HeadRow> = agreements::table
         .filter(agreements::tenant_id.eq(tenant.0))
         .order(agreements::number)
@@ -174,7 +174,7 @@ pub fn for_tenant(
 
 /// The partner's list of every agreement.
 pub fn all(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Head>, DomainError> {
-    authz::may(actor, Action::ManageAgreements, None)?;
+    authz::may(actor, Action::ManageAgreements, &authz::Target::Provider)?;
     agreements::table
         .order(agreements::number)
         .select(HeadRow::as_select())
@@ -192,12 +192,7 @@ pub fn get(
     id: AgreementId,
 ) -> Result<AgreementView, DomainError> {
     let head = head(conn, id)?;
-    if !authz::can(actor, Action::ManageAgreements, None) {
-        match head.tenant {
-            Some(tenant) => authz::may(actor, Action::ViewBilling, Some(tenant))?,
-            None => return Err(DomainError::Forbidden),
-        }
-    }
+    authz::may(actor, Action::ViewAgreement, &head.target())?;
     view_of(conn, now, head)
 }
 

@@ -67,7 +67,11 @@ pub fn assign(
     pool: PoolRef,
     users: &[UserId],
 ) -> Result<Assigned, DomainError> {
-    may_manage_pool(conn, actor, tenant, pool)?;
+    authz::may(
+        actor,
+        Action::AssignLicenses,
+        &pool_target(conn, tenant, pool)?,
+    )?;
     if users.is_empty() {
         return Err(DomainError::invalid("users", "Select at least one user."));
     }
@@ -163,7 +167,11 @@ pub fn unassign(
     pool: PoolRef,
     users: &[UserId],
 ) -> Result<Unassigned, DomainError> {
-    may_manage_pool(conn, actor, tenant, pool)?;
+    authz::may(
+        actor,
+        Action::AssignLicenses,
+        &pool_target(conn, tenant, pool)?,
+    )?;
     if users.is_empty() {
         return Err(DomainError::invalid("users", "Select at least one user."));
     }
@@ -287,36 +295,25 @@ pub(crate) fn hold_data(
     Ok(Some(until))
 }
 
-/// Whether `actor` may assign and unassign in `pool`: admins with the right role in the
-/// tenant's pools; in a self-service pool, only its buyer.
-pub(crate) fn may_manage_pool(
+/// `pool` as `authz::may` sees it: the tenant's pool of a product, or a self-service
+/// purchase with its buyer. A purchase that was taken over (or never was one) is not found.
+pub(crate) fn pool_target(
     conn: &mut DbConnection,
-    actor: &Actor,
     tenant: TenantId,
     pool: PoolRef,
-) -> Result<(), DomainError> {
-    match (actor, pool) {
-        (
-            Actor::EndUser {
-                user, tenant: own, ..
-            },
-            PoolRef::SelfService(sub),
-        ) if *own == tenant => {
-            let buyer: Option<Option<i64>> = subscriptions::table
+) -> Result<Target, DomainError> {
+    let buyer = match pool {
+        PoolRef::Tenant(_) => None,
+        PoolRef::SelfService(sub) => {
+            let buyer: Option<i64> = subscriptions::table
                 .filter(subscriptions::id.eq(sub.0))
                 .filter(subscriptions::tenant_id.eq(tenant.0))
                 .select(subscriptions::self_service_buyer_id)
-                .first(conn)
-                .optional()?;
-            match buyer {
-                Some(Some(buyer)) if buyer == user.0 => Ok(()),
-                Some(_) => Err(DomainError::Forbidden),
-                None => Err(DomainError::NotFound),
-            }
+                .first::<Option<i64>>(conn)
+                .optional()?
+                .flatten();
+            Some(UserId(buyer.ok_or(DomainError::NotFound)?))
         }
-        _ => {
-            authz::may(actor, Action::AssignLicenses, Some(tenant))?;
-            refuse_self_service_for_admins(actor, pool)
-        }
-    }
+    };
+    Ok(Target::Pool { tenant, buyer })
 }

@@ -38,7 +38,11 @@ pub fn set_licenses(
     user: UserId,
     products: &[ProductId],
 ) -> Result<(usize, usize), DomainError> {
-    authz::may(actor, Action::AssignLicenses, Some(tenant))?;
+    authz::may(
+        actor,
+        Action::AssignLicenses,
+        &authz::Target::Tenant(tenant),
+    )?;
     crate::domain::db::transaction(conn, |conn| {
         lock(conn, tenant)?;
         user_email(conn, tenant, user, false)?;
@@ -97,7 +101,11 @@ pub fn manage_licenses(
     mode: ManageMode,
     products_chosen: &[ProductId],
 ) -> Result<Vec<ManageOutcome>, DomainError> {
-    authz::may(actor, Action::AssignLicenses, Some(tenant))?;
+    authz::may(
+        actor,
+        Action::AssignLicenses,
+        &authz::Target::Tenant(tenant),
+    )?;
     if users_chosen.is_empty() {
         return Err(DomainError::invalid("users", "Select at least one user."));
     }

@@ -21,6 +21,16 @@ pub struct PoolDetail {
     /// The key to pass as `after` for the next page, when there is one.
     pub next: Option<(String, i64)>,
     pub data_holding_services: Vec<String>,
+    pub offer: PoolOffer,
+}
+
+/// What a product's page may offer the actor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolOffer {
+    /// Assign licenses and Unassign licenses.
+    pub assign: bool,
+    /// Take over a self-service purchase.
+    pub take_over: bool,
 }
 
 /// Assigned users per page on a product's page.
@@ -36,8 +46,17 @@ pub fn pool_detail(
     search: &str,
     after: Option<(String, i64)>,
 ) -> Result<PoolDetail, DomainError> {
-    authz::may(actor, Action::ViewLicenses, Some(tenant))?;
+    authz::may(actor, Action::ViewLicenses, &authz::Target::Tenant(tenant))?;
     let (product, _) = pool_product(conn, tenant, pool)?;
+    let offer = PoolOffer {
+        assign: authz::can(
+            actor,
+            Action::AssignLicenses,
+            &pool_target(conn, tenant, pool)?,
+        ),
+        take_over: matches!(pool, PoolRef::SelfService(_))
+            && authz::can(actor, Action::ManageBilling, &Target::Tenant(tenant)),
+    };
     let summary = load_pools(conn, tenant)?
         .into_iter()
         .find(|p| p.pool() == pool)
@@ -113,6 +132,7 @@ pub fn pool_detail(
         holders,
         next,
         data_holding_services,
+        offer,
     })
 }
 

@@ -18,6 +18,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::authz::Target;
 use super::schema::{
     data_holds, license_assignments, license_counts, product_services, products, subscriptions,
     tenants, users,
@@ -84,7 +85,7 @@ pub fn pools(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<PoolSummary>, DomainError> {
-    authz::may(actor, Action::ViewLicenses, Some(tenant))?;
+    authz::may(actor, Action::ViewLicenses, &authz::Target::Tenant(tenant))?;
     load_pools(conn, tenant)
 }
 
@@ -180,7 +181,11 @@ pub fn counts(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<TenantCounts, DomainError> {
-    authz::may(actor, Action::ViewAdminCenter, Some(tenant))?;
+    authz::may(
+        actor,
+        Action::ViewAdminCenter,
+        &authz::Target::Tenant(tenant),
+    )?;
     let users_count = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.ne("deleted"))
@@ -335,13 +340,6 @@ fn pool_product(
 }
 
 /// Refuses admins on a self-service pool: only the buyer manages it until it is taken over.
-fn refuse_self_service_for_admins(actor: &Actor, pool: PoolRef) -> Result<(), DomainError> {
-    if matches!(pool, PoolRef::SelfService(_)) && !matches!(actor, Actor::EndUser { .. }) {
-        return Err(DomainError::Conflict(SELF_SERVICE_REFUSAL.into()));
-    }
-    Ok(())
-}
-
 /// The seeds' note, as admins read it when they try.
 pub const SELF_SERVICE_REFUSAL: &str = "As an admin, you can't assign or unassign licenses for a \
      self-service purchase subscription bought by a user in your organization. Take over the \

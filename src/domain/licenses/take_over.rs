@@ -11,7 +11,7 @@ pub fn take_over(
     tenant: TenantId,
     subscription: SubscriptionId,
 ) -> Result<String, DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     crate::domain::db::transaction(conn, |conn| {
         lock(conn, tenant)?;
         let (product_name, buyer): (String, Option<i64>) = subscriptions::table

@@ -70,8 +70,7 @@ pub(crate) fn agreement_of(head: &Head) -> Result<AgreementId, DomainError> {
 
 /// Checks that billing support may carry out this work on this request, as it asks.
 pub(crate) fn work_target(actor: &Actor, head: &Head, asks: Kind) -> Result<(), DomainError> {
-    authz::may(actor, Action::WorkServiceRequests, None)?;
-    side_of(actor, head)?;
+    authz::may(actor, Action::CarryOutServiceRequest, &head.target())?;
     if head.kind != asks {
         return Err(DomainError::Conflict(format!(
             "This request asks for \"{}\", not \"{}\".",

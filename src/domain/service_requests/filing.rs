@@ -13,12 +13,18 @@ pub fn file(
     tenant: TenantId,
     new: &NewRequest,
 ) -> Result<ServiceRequestId, DomainError> {
-    authz::may(actor, Action::FileServiceRequests, Some(tenant))?;
+    authz::may(
+        actor,
+        Action::FileServiceRequests,
+        &authz::Target::Tenant(tenant),
+    )?;
     let Actor::Admin { user, .. } = actor else {
-        return Err(DomainError::Forbidden);
+        return Err(DomainError::Conflict(
+            "A service request is filed by an admin of the organization.".into(),
+        ));
     };
     let kind = Kind::parse(new.kind.trim())?;
-    authz::may(actor, kind.action_to_file(), Some(tenant)).map_err(|_| {
+    authz::may(actor, kind.action_to_file(), &Target::Tenant(tenant)).map_err(|_| {
         DomainError::Refused(format!(
             "Only Global and Billing admins can file a \"{}\" request.",
             kind.title()
@@ -145,11 +151,15 @@ pub fn form_choices(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<FormChoices, DomainError> {
-    authz::may(actor, Action::FileServiceRequests, Some(tenant))?;
-    let may_file_billing = authz::can(actor, Action::ManageBilling, Some(tenant));
+    authz::may(
+        actor,
+        Action::FileServiceRequests,
+        &authz::Target::Tenant(tenant),
+    )?;
+    let may_file_billing = authz::can(actor, Action::ManageBilling, &authz::Target::Tenant(tenant));
     let kinds = Kind::ALL
         .into_iter()
-        .filter(|k| authz::can(actor, k.action_to_file(), Some(tenant)))
+        .filter(|k| authz::can(actor, k.action_to_file(), &Target::Tenant(tenant)))
         .collect();
     let subscriptions = if may_file_billing {
         subscriptions::rows_of(conn, tenant)?
@@ -174,7 +184,7 @@ pub fn form_choices(
 pub fn workable_kinds(actor: &Actor) -> Vec<Kind> {
     Kind::ALL
         .into_iter()
-        .filter(|k| authz::may_work_request(actor, k.is_volume_licensing()).is_ok())
+        .filter(|k| authz::can(actor, Action::WorkServiceRequest, &k.any_request()))
         .collect()
 }
 

@@ -17,6 +17,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::agreements::{self, AgreementId, RemapPreview};
+use super::authz::Target;
 use super::billing::{self, PaymentGateway};
 use super::schema::{
     agreements as agreement_table, service_request_comments, service_requests, staff, tenants,
@@ -100,6 +101,14 @@ impl Kind {
     }
 
     /// Is about a volume licensing agreement: partners work these too.
+    /// Any tenant's request of this kind, for deciding which kinds a staff member works.
+    pub fn any_request(self) -> Target {
+        Target::Request {
+            tenant: None,
+            volume_licensing: self.is_volume_licensing(),
+        }
+    }
+
     pub fn is_volume_licensing(self) -> bool {
         matches!(
             self,
@@ -386,19 +395,23 @@ enum Side {
     Staff,
 }
 
-/// Decides whether `actor` may see the request, and from which side.
-fn side_of(actor: &Actor, head: &Head) -> Result<Side, DomainError> {
-    match actor {
-        Actor::Admin { .. } => {
-            authz::may(actor, Action::FileServiceRequests, Some(head.tenant))?;
-            Ok(Side::Customer)
+impl Head {
+    /// The request as `authz::may` sees it.
+    pub(crate) fn target(&self) -> Target {
+        Target::Request {
+            tenant: Some(self.tenant),
+            volume_licensing: self.kind.is_volume_licensing(),
         }
-        Actor::Staff { .. } | Actor::System(_) => {
-            authz::may_work_request(actor, head.kind.is_volume_licensing())?;
-            Ok(Side::Staff)
-        }
-        Actor::EndUser { .. } => Err(DomainError::Forbidden),
     }
+}
+
+/// Asks whether `actor` may see the request, and says from which side they look at it.
+fn side_of(actor: &Actor, head: &Head) -> Result<Side, DomainError> {
+    authz::may(actor, Action::ViewServiceRequest, &head.target())?;
+    Ok(match actor {
+        Actor::Staff { .. } | Actor::System(_) => Side::Staff,
+        Actor::Admin { .. } | Actor::EndUser { .. } => Side::Customer,
+    })
 }
 
 // ------------------------------------------------------------------ small pieces

@@ -136,7 +136,11 @@ pub fn list_for_tenant(
     tenant: TenantId,
     after: Option<Cursor>,
 ) -> Result<Page, DomainError> {
-    authz::may(actor, Action::FileServiceRequests, Some(tenant))?;
+    authz::may(
+        actor,
+        Action::FileServiceRequests,
+        &authz::Target::Tenant(tenant),
+    )?;
     page_of(conn, Scope::Tenant(tenant), after)
 }
 
@@ -149,11 +153,8 @@ pub fn queue(
     filter: &QueueFilter,
     after: Option<Cursor>,
 ) -> Result<Page, DomainError> {
-    authz::may(actor, Action::ViewSupportQueue, None)?;
+    authz::may(actor, Action::ViewSupportQueue, &authz::Target::Provider)?;
     let kinds = workable_kinds(actor);
-    if kinds.is_empty() {
-        return Err(DomainError::Forbidden);
-    }
     let me = match actor {
         Actor::Staff { staff, .. } => Some(*staff),
         _ => None,
@@ -175,7 +176,7 @@ pub fn tenant_choices(
     conn: &mut DbConnection,
     actor: &Actor,
 ) -> Result<Vec<(TenantId, String)>, DomainError> {
-    authz::may(actor, Action::ViewSupportQueue, None)?;
+    authz::may(actor, Action::ViewSupportQueue, &authz::Target::Provider)?;
     Ok(tenants::table
         .order((tenants::name, tenants::id))
         .select((tenants::id, tenants::name))
@@ -191,11 +192,12 @@ pub fn staff_choices(
     actor: &Actor,
     kind: Kind,
 ) -> Result<Vec<(StaffId, String)>, DomainError> {
-    authz::may_work_request(actor, kind.is_volume_licensing())?;
-    let mut roles = vec![StaffRole::Support.as_str()];
-    if kind.is_volume_licensing() {
-        roles.push(StaffRole::Partner.as_str());
-    }
+    let target = kind.any_request();
+    authz::may(actor, Action::WorkServiceRequest, &target)?;
+    let roles: Vec<&str> = authz::staff_roles_who_may(Action::WorkServiceRequest, &target)
+        .into_iter()
+        .map(StaffRole::as_str)
+        .collect();
     Ok(staff::table
         .filter(staff::role.eq_any(roles))
         .order((staff::display_name, staff::id))

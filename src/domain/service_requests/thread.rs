@@ -145,11 +145,11 @@ pub fn comment(
                 "This request is closed. File a new service request to ask again.".into(),
             ));
         }
+        if internal || side == Side::Staff {
+            authz::may(actor, Action::WorkServiceRequest, &head.target())?;
+        }
         match side {
             Side::Customer => {
-                if internal {
-                    return Err(DomainError::Forbidden);
-                }
                 let author = name_of(conn, actor)?;
                 add_comment(conn, now, id, "customer", &author, body, false)?;
                 let reopened = match head.state {
@@ -219,8 +219,11 @@ pub fn take(
     now: DateTime<Utc>,
     id: ServiceRequestId,
 ) -> Result<(), DomainError> {
+    authz::may(actor, Action::WorkServiceRequest, &Target::Provider)?;
     let Actor::Staff { staff, .. } = actor else {
-        return Err(DomainError::Forbidden);
+        return Err(DomainError::Conflict(
+            "Only a member of staff can take a request.".into(),
+        ));
     };
     assign(conn, actor, now, id, *staff)
 }
@@ -236,9 +239,7 @@ pub fn assign(
 ) -> Result<(), DomainError> {
     crate::domain::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
-        if side_of(actor, &head)? != Side::Staff {
-            return Err(DomainError::Forbidden);
-        }
+        authz::may(actor, Action::WorkServiceRequest, &head.target())?;
         if head.state == State::Closed {
             return Err(DomainError::Conflict("This request is closed.".into()));
         }
@@ -283,9 +284,7 @@ pub fn set_state(
     let message = message.trim();
     crate::domain::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
-        if side_of(actor, &head)? != Side::Staff {
-            return Err(DomainError::Forbidden);
-        }
+        authz::may(actor, Action::WorkServiceRequest, &head.target())?;
         if !head.state.next_for_staff().contains(&to) {
             return Err(DomainError::Conflict(format!(
                 "A request that is {} can't be moved to {}.{}",
@@ -332,9 +331,7 @@ pub fn close(
 ) -> Result<(), DomainError> {
     crate::domain::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
-        if side_of(actor, &head)? != Side::Customer {
-            return Err(DomainError::Forbidden);
-        }
+        authz::may(actor, Action::FileServiceRequests, &head.target())?;
         if head.state == State::Closed {
             return Err(DomainError::Conflict(
                 "This request is already closed.".into(),

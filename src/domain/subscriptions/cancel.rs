@@ -237,3 +237,30 @@ pub(crate) fn end_now(
         bill,
     })
 }
+
+/// What Cancel subscription will do, for its confirmation page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelPreview {
+    pub sub: SubscriptionRow,
+    pub window_ends: DateTime<Utc>,
+    /// Within the window, it is cancelled at once with a prorated refund; after, it ends
+    /// with its term.
+    pub in_window: bool,
+}
+
+pub fn preview_cancel(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> Result<CancelPreview, DomainError> {
+    authz::may(actor, Action::ManageBilling, &Target::Tenant(tenant))?;
+    let sub = get(conn, actor, tenant, id)?;
+    let window_ends = cancellation_window_ends(conn, tenant, id)?;
+    Ok(CancelPreview {
+        sub,
+        window_ends,
+        in_window: now < window_ends,
+    })
+}

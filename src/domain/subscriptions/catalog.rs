@@ -21,7 +21,7 @@ pub fn catalog(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<CatalogItem>, DomainError> {
-    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
     Ok(products::table
         .order(products::name)
         .select((products::id, products::name, products::monthly_price_cents))
@@ -47,7 +47,7 @@ pub fn subscribe(
     licenses: i32,
     yearly: bool,
 ) -> Result<SubscriptionId, DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     check_quantity_to_buy(licenses)?;
     crate::domain::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;

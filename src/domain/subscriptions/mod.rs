@@ -14,6 +14,7 @@ pub use renewals::*;
 use chrono::{DateTime, Duration, Months, Utc};
 use diesel::prelude::*;
 
+use super::authz::Target;
 use super::billing::{self, Charge, PaymentGateway};
 use super::licenses;
 use super::schema::{payment_methods, products, subscriptions, tenants, users};
@@ -75,7 +76,7 @@ pub fn list(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<SubscriptionRow>, DomainError> {
-    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
     rows_of(conn, tenant)
 }
 
@@ -338,7 +339,7 @@ impl Sub {
 }
 
 fn may_change_billing(actor: &Actor, tenant: TenantId, sub: &Sub) -> Result<(), DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     not_self_service(sub)
 }
 

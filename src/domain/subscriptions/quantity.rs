@@ -12,7 +12,7 @@ pub fn buy_licenses(
     subscription: SubscriptionId,
     licenses: i32,
 ) -> Result<String, DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     add_licenses(conn, actor, gateway, now, tenant, subscription, licenses)
 }
 
@@ -107,7 +107,7 @@ pub fn preview_removal(
     subscription: SubscriptionId,
     licenses: i32,
 ) -> Result<RemovalPreview, DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     removal_of(conn, tenant, subscription, licenses)
 }
 
@@ -161,7 +161,7 @@ pub fn remove_licenses(
     licenses: i32,
     accept_conflict: bool,
 ) -> Result<RemovalPreview, DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     take_away_licenses(
         conn,
         actor,

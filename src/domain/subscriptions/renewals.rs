@@ -280,7 +280,7 @@ pub fn retry_after_card_update(
     now: DateTime<Utc>,
     tenant: TenantId,
 ) -> Result<usize, DomainError> {
-    authz::may(actor, Action::ManageBilling, Some(tenant))?;
+    authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     crate::domain::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let stuck: Vec<i64> = subscriptions::table

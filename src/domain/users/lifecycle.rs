@@ -33,9 +33,13 @@ pub fn create(
     tenant: TenantId,
     new: &NewUser,
 ) -> Result<Created, DomainError> {
-    authz::may(actor, Action::ManageUsers, Some(tenant))?;
+    authz::may(actor, Action::ManageUsers, &authz::Target::Tenant(tenant))?;
     if !new.products.is_empty() {
-        authz::may(actor, Action::AssignLicenses, Some(tenant))?;
+        authz::may(
+            actor,
+            Action::AssignLicenses,
+            &authz::Target::Tenant(tenant),
+        )?;
     }
     let email = EmailAddress::parse(&new.email)?;
     let tenant_domain: String = tenants::table
@@ -89,10 +93,7 @@ pub fn set_blocked(
     user: UserId,
     blocked: bool,
 ) -> Result<(), DomainError> {
-    may_change(conn, actor, tenant, user)?;
-    if blocked {
-        not_self(actor, user, "block")?;
-    }
+    authz::may(actor, Action::BlockUser, &target(conn, tenant, user)?)?;
     crate::domain::db::transaction(conn, |conn| {
         let email = user_email(conn, tenant, user, false)?;
         diesel::update(users::table.find(user.0))
@@ -120,7 +121,7 @@ pub fn reset_password(
     user: UserId,
     password: Option<&str>,
 ) -> Result<Option<String>, DomainError> {
-    may_change(conn, actor, tenant, user)?;
+    authz::may(actor, Action::ResetPassword, &target(conn, tenant, user)?)?;
     let (password, generated) = match password {
         Some(p) => (p.to_owned(), None),
         None => {
@@ -149,8 +150,7 @@ pub fn delete(
     tenant: TenantId,
     user: UserId,
 ) -> Result<(), DomainError> {
-    may_change(conn, actor, tenant, user)?;
-    not_self(actor, user, "delete")?;
+    authz::may(actor, Action::DeleteUser, &target(conn, tenant, user)?)?;
     crate::domain::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let email = user_email(conn, tenant, user, false)?;
@@ -218,7 +218,7 @@ pub fn deleted(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<DeletedUser>, DomainError> {
-    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
     Ok(users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.eq("deleted"))
@@ -264,7 +264,7 @@ pub fn restore(
     tenant: TenantId,
     user: UserId,
 ) -> Result<Restored, DomainError> {
-    authz::may(actor, Action::ManageUsers, Some(tenant))?;
+    authz::may(actor, Action::ManageUsers, &authz::Target::Tenant(tenant))?;
     crate::domain::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let email = user_email(conn, tenant, user, true)?;
@@ -364,4 +364,15 @@ pub fn purge_deleted(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usiz
         )?;
     }
     Ok(due.len())
+}
+
+/// The user a Delete user confirmation names, when the actor may delete them.
+pub fn to_delete(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<UserDetail, DomainError> {
+    authz::may(actor, Action::DeleteUser, &target(conn, tenant, user)?)?;
+    get(conn, actor, tenant, user)
 }

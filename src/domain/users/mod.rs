@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::accounts::{self, EmailAddress};
+use super::authz::Target;
 use super::licenses::{self, HeldLicense, PoolRef};
 use super::schema::{
     data_holds, deleted_user_licenses, license_assignments, products, tenants, user_roles, users,
@@ -59,7 +60,7 @@ pub fn get(
     tenant: TenantId,
     user: UserId,
 ) -> Result<UserDetail, DomainError> {
-    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
     load_detail(conn, tenant, user)
 }
 
@@ -72,7 +73,7 @@ pub fn names(
     tenant: TenantId,
     ids: &[UserId],
 ) -> Result<Vec<(UserId, String, String)>, DomainError> {
-    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
     let mut found: BTreeMap<i64, (String, String)> = BTreeMap::new();
     for chunk in ids.chunks(1000) {
         let keys: Vec<i64> = chunk.iter().map(|u| u.0).collect();
@@ -156,47 +157,40 @@ fn roles_of(conn: &mut DbConnection, user: UserId) -> Result<Vec<Role>, DomainEr
 
 // ---------------------------------------------------------------- changing
 
-/// Refuses changes to an account the actor may not change: a User admin may not change a
-/// Global admin (DESIGN.md).
-pub fn may_change(
+/// `user` as `authz::may` sees a change to them: their tenant and the admin roles they hold.
+pub(crate) fn target(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Target, DomainError> {
+    Ok(Target::user(tenant, user, roles_of(conn, user)?))
+}
+
+/// What a user's page may offer the actor to do to `user`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserOffer {
+    /// Block sign-in, Reset password, Delete user.
+    pub change: bool,
+    /// Licenses and apps.
+    pub assign: bool,
+    /// Sign out everywhere.
+    pub end_sessions: bool,
+}
+
+pub fn offer(
     conn: &mut DbConnection,
     actor: &Actor,
     tenant: TenantId,
     user: UserId,
-) -> Result<(), DomainError> {
-    authz::may(actor, Action::ManageUsers, Some(tenant))?;
-    let target_is_global = roles_of(conn, user)?.contains(&Role::Global);
-    let actor_is_global = matches!(actor, Actor::Admin { roles, .. } if roles.contains(&Role::Global))
-        || matches!(actor, Actor::System(_));
-    if target_is_global && !actor_is_global {
-        return Err(DomainError::Refused(
-            "Only a Global admin can change another Global admin.".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Whether `actor` may block, delete or reset the password of `user` (for what a page offers).
-pub fn can_change(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    tenant: TenantId,
-    user: UserId,
-) -> Result<bool, DomainError> {
-    match may_change(conn, actor, tenant, user) {
-        Ok(()) => Ok(!matches!(actor, Actor::Admin { user: me, .. } if *me == user)),
-        Err(DomainError::Forbidden | DomainError::Refused(_)) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-fn not_self(actor: &Actor, user: UserId, what: &str) -> Result<(), DomainError> {
-    if matches!(actor, Actor::Admin { user: me, .. } if *me == user) {
-        return Err(DomainError::Conflict(format!(
-            "You can't {what} your own account."
-        )));
-    }
-    Ok(())
+) -> Result<UserOffer, DomainError> {
+    let target = target(conn, tenant, user)?;
+    Ok(UserOffer {
+        change: [Action::BlockUser, Action::ResetPassword, Action::DeleteUser]
+            .into_iter()
+            .all(|action| authz::can(actor, action, &target)),
+        assign: authz::can(actor, Action::AssignLicenses, &Target::Tenant(tenant)),
+        end_sessions: authz::can(actor, Action::EndSessions, &target),
+    })
 }
 
 pub(crate) fn user_email(
@@ -233,7 +227,7 @@ pub fn admins(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<AdminHolder>, DomainError> {
-    authz::may(actor, Action::ManageRoles, Some(tenant))?;
+    authz::may(actor, Action::ManageRoles, &authz::Target::Tenant(tenant))?;
     let rows: Vec<(i64, String, String, String)> = users::table
         .inner_join(user_roles::table)
         .filter(users::tenant_id.eq(tenant.0))
@@ -285,7 +279,7 @@ pub fn export(
     now: DateTime<Utc>,
     tenant: TenantId,
 ) -> Result<Vec<ExportedUser>, DomainError> {
-    authz::may(actor, Action::ViewBilling, Some(tenant))?;
+    authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
     super::db::transaction(conn, |conn| {
         diesel::update(tenants::table.find(tenant.0))
             .set(tenants::data_exported_at.eq(Some(naive(now))))

@@ -23,7 +23,7 @@ pub fn set_roles(
     user: UserId,
     roles: &[Role],
 ) -> Result<RolesChanged, DomainError> {
-    authz::may(actor, Action::ManageRoles, Some(tenant))?;
+    authz::may(actor, Action::ManageRoles, &target(conn, tenant, user)?)?;
     let wanted: BTreeSet<Role> = roles.iter().copied().collect();
     crate::domain::db::transaction(conn, |conn| {
         let email = user_email(conn, tenant, user, false)?;

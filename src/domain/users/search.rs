@@ -52,7 +52,7 @@ pub fn list(
     sort: UserSort,
     after: Option<(String, i64)>,
 ) -> Result<UserPage, DomainError> {
-    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
     let search = search.trim().to_lowercase();
     let rows = if search.is_empty() {
         ordered(conn, visible(tenant, filter), sort, after)?
@@ -236,6 +236,6 @@ pub fn assignable_products(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<licenses::PoolSummary>, DomainError> {
-    authz::may(actor, Action::ViewUsers, Some(tenant))?;
+    authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
     licenses::load_pools(conn, tenant)
 }

@@ -258,19 +258,14 @@ pub async fn cancel_form(
     let id = SubscriptionId(path.into_inner());
     let actor = session.actor().clone();
     let now = state.clock.now();
-    let (sub, window_ends) = state
-        .db(move |conn| {
-            crate::domain::authz::may(&actor, crate::domain::Action::ManageBilling, Some(tenant))?;
-            let sub = crate::domain::subscriptions::get(conn, &actor, tenant, id)?;
-            let ends = crate::domain::subscriptions::cancellation_window_ends(conn, tenant, id)?;
-            Ok((sub, ends))
-        })
+    let preview = state
+        .db(move |conn| crate::domain::subscriptions::preview_cancel(conn, &actor, now, tenant, id))
         .await?;
     crate::web::render(&CancelPage {
         frame: Frame::new("Cancel subscription", &session, "/billing/products"),
-        in_window: now < window_ends,
-        window_ends,
-        sub,
+        in_window: preview.in_window,
+        window_ends: preview.window_ends,
+        sub: preview.sub,
     })
 }
 
