@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::config::Config;
-use crate::domain::billing::TestGateway;
-use crate::domain::{Actor, Clock, Role, StaffRole, accounts, backup, db, demo};
-use crate::{jobs, web};
+use crate::domain::{Actor, Role, StaffRole, accounts, backup, db, demo};
+use crate::jobs;
+use crate::startup::{self, Dependencies};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -134,7 +134,8 @@ fn execute(command: Command) -> Result<(), String> {
         _ => {}
     }
     let pool = db::connect(&config.database_url, 16)?;
-    let clock = Clock::system();
+    let dependencies = Dependencies::from_config(&config)?;
+    let clock = dependencies.clock.clone();
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     match command {
         Command::Serve { bind, demo } => {
@@ -148,8 +149,7 @@ fn execute(command: Command) -> Result<(), String> {
                 );
             }
             drop(conn);
-            let mailer = mailer(&config)?;
-            web::serve(config, pool, clock, mailer, &bind)
+            startup::serve(&config, pool, dependencies, &bind)
                 .map_err(|e| format!("cannot serve on {bind}: {e}"))
         }
         Command::Migrate => {
@@ -178,8 +178,9 @@ fn execute(command: Command) -> Result<(), String> {
                     })?,
                 None => clock.now(),
             };
-            let report = jobs::tick(&mut conn, &TestGateway, now).map_err(|e| e.to_string())?;
-            if let Some(mailer) = mailer(&config)? {
+            let report = jobs::tick(&mut conn, dependencies.gateway.as_ref(), now)
+                .map_err(|e| e.to_string())?;
+            if let Some(mailer) = &dependencies.mailer {
                 let sent = crate::domain::outbox::deliver(&mut conn, mailer.as_ref(), now, 1000)
                     .map_err(|e| e.to_string())?;
                 println!("Sent {sent} emails from the outbox.");
@@ -250,20 +251,6 @@ fn execute(command: Command) -> Result<(), String> {
         }
         // Run above, without the pool.
         Command::Backup { .. } | Command::Restore { .. } => Ok(()),
-    }
-}
-
-/// The SMTP mailer when `ALLOT_SMTP_URL` is set; otherwise emails stay in the outbox.
-fn mailer(
-    config: &Config,
-) -> Result<Option<std::sync::Arc<dyn crate::domain::outbox::Mailer>>, String> {
-    match &config.smtp_url {
-        Some(url) => Ok(Some(std::sync::Arc::new(crate::mail::SmtpMailer::new(
-            url,
-            &config.smtp_from,
-            &config.public_url,
-        )?))),
-        None => Ok(None),
     }
 }
 

@@ -22,6 +22,15 @@ pub struct Config {
     /// How long a volume licensing purchase order waits to be provisioned, in minutes (the
     /// seed's "up to 12 hours"; `ALLOT_PURCHASE_ORDER_MINUTES`).
     pub purchase_order_minutes: i64,
+    /// Who charges cards (`ALLOT_PAYMENT_GATEWAY`).
+    pub payment_gateway: GatewayChoice,
+}
+
+/// The payment gateways built in. Only the test gateway so far: its documented test card
+/// numbers decide charges, like a payment provider's test mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayChoice {
+    Test,
 }
 
 const SECRET_FILE: &str = "allot.secret";
@@ -103,6 +112,14 @@ impl Config {
                 }
             },
         };
+        let payment_gateway = match var("ALLOT_PAYMENT_GATEWAY").as_deref() {
+            None | Some("test") => GatewayChoice::Test,
+            Some(other) => {
+                return Err(format!(
+                    "ALLOT_PAYMENT_GATEWAY must be 'test' (the built-in test gateway, the only one so far), not '{other}'"
+                ));
+            }
+        };
         Ok(Config {
             database_url,
             data_dir,
@@ -114,6 +131,7 @@ impl Config {
             smtp_from,
             public_url,
             purchase_order_minutes,
+            payment_gateway,
         })
     }
 }

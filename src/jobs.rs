@@ -68,3 +68,31 @@ pub fn tick(
         })
     })
 }
+
+/// The server's scheduler: every minute, the jobs as of the clock's now, then the outbox when
+/// a mailer is configured. A failure is logged and the next minute tries again.
+pub async fn every_minute(pool: crate::domain::Pool, dependencies: crate::startup::Dependencies) {
+    let mut minute = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        minute.tick().await;
+        let pool = pool.clone();
+        let deps = dependencies.clone();
+        let ran = actix_web::rt::task::spawn_blocking(move || -> Result<(), DomainError> {
+            let now = deps.clock.now();
+            let mut conn = pool.get()?;
+            if let Err(e) = tick(&mut conn, deps.gateway.as_ref(), now) {
+                tracing::error!("scheduled jobs failed: {e}");
+            }
+            if let Some(mailer) = &deps.mailer {
+                crate::domain::outbox::deliver(&mut conn, mailer.as_ref(), now, 100)?;
+            }
+            Ok(())
+        })
+        .await;
+        match ran {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("sending the outbox failed: {e}"),
+            Err(e) => tracing::error!("the scheduled jobs stopped: {e}"),
+        }
+    }
+}

@@ -5,4 +5,5 @@ pub mod config;
 pub mod domain;
 pub mod jobs;
 pub mod mail;
+pub mod startup;
 pub mod web;

@@ -328,8 +328,11 @@ async fn hsts_is_sent_when_cookies_are_secure_and_not_otherwise() {
     );
     let mut config = test_config(&db);
     config.cookie_secure = true;
-    let secure_state =
-        allot::web::AppState::new(&config, db.pool.clone(), Clock::fixed(test_now()));
+    let secure_state = allot::startup::state(
+        &config,
+        db.pool.clone(),
+        &allot::startup::Dependencies::offline(Clock::fixed(test_now())),
+    );
     let mut secure = browser(secure_state).await;
     for path in ["/signin", "/no/such/page", "/static/app.css"] {
         let page = secure.get(path).await;

@@ -410,7 +410,11 @@ async fn a_session_ends_12_hours_after_sign_in_however_active() {
     let clock = Clock::fixed(test_now());
     let mut config = test_config(&db);
     config.session_max_hours = 12; // the default
-    let app_state = allot::web::AppState::new(&config, db.pool.clone(), clock.clone());
+    let app_state = allot::startup::state(
+        &config,
+        db.pool.clone(),
+        &allot::startup::Dependencies::offline(clock.clone()),
+    );
     let mut b = browser(app_state).await;
     b.sign_in("admin@contoso.example", PASSWORD).await;
     b.portal_sign_in("user01@contoso.example", PASSWORD).await;

@@ -164,7 +164,11 @@ async fn the_cookie_is_secure_when_configured() {
     let db = TestDb::with_demo();
     let mut config = test_config(&db);
     config.cookie_secure = true;
-    let app_state = allot::web::AppState::new(&config, db.pool.clone(), Clock::fixed(test_now()));
+    let app_state = allot::startup::state(
+        &config,
+        db.pool.clone(),
+        &allot::startup::Dependencies::offline(Clock::fixed(test_now())),
+    );
     let mut browser = browser(app_state).await;
     browser.get("/signin").await;
     assert!(

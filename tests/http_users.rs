@@ -410,3 +410,49 @@ async fn the_audit_log_records_changes_and_filters_them() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// The containment rule: a User admin changes only users without admin roles and other User
+/// admins, so they can't take over the Billing admin's account or lock out the License admin.
+#[actix_web::test]
+async fn a_user_admin_cannot_reset_block_or_delete_an_admin_holding_another_role() {
+    let db = TestDb::with_demo();
+    let mut user_admin = signed_in(&db, "users@contoso.example").await;
+    for email in ["billing@contoso.example", "licenses@contoso.example"] {
+        let page = format!("/users/{}", user_id(&db, email).0);
+        let shown = user_admin.get(&page).await;
+        assert_eq!(shown.status, StatusCode::OK, "{email}");
+        assert!(!shown.contains("Reset password"), "{email}: {}", shown.body);
+        assert!(!shown.contains("Block sign-in"), "{email}");
+        for (action, form) in [
+            (
+                "reset-password",
+                vec![("password_choice", "own"), ("password", "taken over!")],
+            ),
+            ("block", vec![("blocked", "yes")]),
+            ("delete", vec![]),
+        ] {
+            let refused = user_admin
+                .submit(&page, &format!("{page}/{action}"), &form)
+                .await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{email} {action}");
+            assert!(
+                refused.contains("Only a Global admin can change a"),
+                "{email} {action}: {}",
+                refused.body
+            );
+        }
+        // Nothing changed: the admin still signs in with their own password.
+        let mut them = browser(state(&db, Clock::fixed(test_now()))).await;
+        assert_eq!(
+            them.sign_in(email, PASSWORD).await.status,
+            StatusCode::SEE_OTHER,
+            "{email}"
+        );
+    }
+    // A user without admin roles is still theirs to change.
+    let plain = format!("/users/{}", user_id(&db, "user03@contoso.example").0);
+    let blocked = user_admin
+        .submit(&plain, &format!("{plain}/block"), &[("blocked", "yes")])
+        .await;
+    assert_eq!(blocked.status, StatusCode::SEE_OTHER);
+}

@@ -224,19 +224,11 @@ pub async fn unassign(
         .db(move |conn| licenses::pool_detail(conn, &actor, tenant, pool, "", None))
         .await?;
     let users = describe(&session, &state, chosen.ids()).await?;
-    let until = now + licenses::DATA_HOLD;
-    let mut lines = Vec::new();
-    if detail.data_holding_services.is_empty() {
-        lines.push("These users will lose access to the product at once.".to_owned());
-    } else {
-        lines.push(format!(
-            "Their data for {} ({}) is kept for 30 days, until {}, then deleted and can't be recovered. Assigning the license again within that time brings it back.",
-            detail.summary.product_name,
-            detail.data_holding_services.join(", "),
-            until.format("%B %-d, %Y")
-        ));
-    }
-    lines.push("Files are kept until the user is deleted.".to_owned());
+    let lines = licenses::unassign_notice(
+        now,
+        &detail.summary.product_name,
+        &detail.data_holding_services,
+    );
     super::render(&ConfirmPage {
         frame: Frame::new("Unassign licenses", &session, "/licenses"),
         action: format!("{base}/unassign"),

@@ -23,13 +23,12 @@ mod users;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
-use std::time::Duration;
+use actix_web::{App, HttpResponse, web};
 
-use crate::config::Config;
 use crate::domain::{Clock, DbConnection, DomainError, Pool};
 
 pub use errors::WebError;
+pub use session::SessionSettings;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -46,17 +45,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: &Config, pool: Pool, clock: Clock) -> Self {
-        AppState {
-            pool,
-            clock,
-            sessions: session::SessionSettings::from_config(config),
-            gateway: std::sync::Arc::new(crate::domain::billing::TestGateway),
-            purchase_order_delay: chrono::Duration::minutes(config.purchase_order_minutes),
-            https: config.cookie_secure,
-        }
-    }
-
     /// Runs `f` with a database connection on the blocking thread pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, WebError>
     where
@@ -339,45 +327,4 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             .content_type("text/plain")
             .body("database unreachable"),
     }
-}
-
-/// Runs the server until it is stopped, with the scheduled jobs every minute.
-pub fn serve(
-    config: Config,
-    pool: Pool,
-    clock: Clock,
-    mailer: Option<std::sync::Arc<dyn crate::domain::outbox::Mailer>>,
-    bind: &str,
-) -> std::io::Result<()> {
-    let state = AppState::new(&config, pool, clock);
-    actix_web::rt::System::new().block_on(async move {
-        let jobs_state = state.clone();
-        actix_web::rt::spawn(async move {
-            let mut every_minute = actix_web::rt::time::interval(Duration::from_secs(60));
-            loop {
-                every_minute.tick().await;
-                let now = jobs_state.clock.now();
-                let gateway = jobs_state.gateway.clone();
-                if let Err(e) = jobs_state
-                    .db(move |conn| crate::jobs::tick(conn, gateway.as_ref(), now))
-                    .await
-                {
-                    tracing::error!("scheduled jobs failed: {e}");
-                }
-                if let Some(mailer) = mailer.clone() {
-                    let sent = jobs_state
-                        .db(move |conn| {
-                            crate::domain::outbox::deliver(conn, mailer.as_ref(), now, 100)
-                        })
-                        .await;
-                    if let Err(e) = sent {
-                        tracing::error!("sending the outbox failed: {e}");
-                    }
-                }
-            }
-        });
-        let server = HttpServer::new(move || app(state.clone())).bind(bind)?;
-        tracing::info!("allot listens on http://{bind}");
-        server.run().await
-    })
 }

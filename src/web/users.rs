@@ -431,7 +431,10 @@ pub async fn delete(
         .await?;
     flash(
         &session.session,
-        "User deleted. Their licenses are available to assign to someone else. You can restore the user from Deleted users for 30 days.",
+        format!(
+            "User deleted. Their licenses are available to assign to someone else. You can restore the user from Deleted users for {} days.",
+            users::RESTORE_DAYS
+        ),
     );
     Ok(redirect("/users"))
 }

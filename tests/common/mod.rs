@@ -14,6 +14,7 @@ use actix_web::test;
 use allot::config::Config;
 use allot::domain::db::{self, Backend};
 use allot::domain::{Clock, Pool, demo};
+use allot::startup::Dependencies;
 use allot::web::{self, AppState};
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::connection::SimpleConnection;
@@ -125,11 +126,16 @@ pub fn test_config(db: &TestDb) -> Config {
         smtp_from: "allot <no-reply@localhost>".into(),
         public_url: "http://localhost:8080".into(),
         purchase_order_minutes: 12 * 60,
+        payment_gateway: allot::config::GatewayChoice::Test,
     }
 }
 
 pub fn state(db: &TestDb, clock: Clock) -> AppState {
-    AppState::new(&test_config(db), db.pool.clone(), clock)
+    allot::startup::state(
+        &test_config(db),
+        db.pool.clone(),
+        &Dependencies::offline(clock),
+    )
 }
 
 /// What a response showed.

@@ -86,3 +86,24 @@ impl HeldLicense {
         matches!(self.pool, PoolRef::SelfService(_))
     }
 }
+
+/// What a confirmation of unassigning `product_name` says happens to the users' data, as of
+/// `now`: the 30-day hold and its date for the services that hold data (the seed's rule).
+pub fn unassign_notice(
+    now: DateTime<Utc>,
+    product_name: &str,
+    data_holding_services: &[String],
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if data_holding_services.is_empty() {
+        lines.push("These users will lose access to the product at once.".to_owned());
+    } else {
+        lines.push(format!(
+            "Their data for {product_name} ({}) is kept for {DATA_HOLD_DAYS} days, until {}, then deleted and can't be recovered. Assigning the license again within that time brings it back.",
+            data_holding_services.join(", "),
+            (now + DATA_HOLD).format("%B %-d, %Y")
+        ));
+    }
+    lines.push("Files are kept until the user is deleted.".to_owned());
+    lines
+}

@@ -33,7 +33,8 @@ pub const USABLE_STATES: [&str; 2] = ["active", "past_due"];
 /// Subscription states that still show on the Licenses page, usable or not.
 pub const LISTED_STATES: [&str; 4] = ["pending", "active", "past_due", "disabled"];
 /// How long a user's data is kept after a license is removed (the seeds' 30 days).
-pub const DATA_HOLD: Duration = Duration::days(30);
+pub const DATA_HOLD_DAYS: i64 = 30;
+pub const DATA_HOLD: Duration = Duration::days(DATA_HOLD_DAYS);
 
 /// Which pool: the tenant's pool of a product, or one self-service purchase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -184,6 +184,11 @@ impl State {
         }
     }
 
+    /// Not closed: the request can still be commented on, moved and closed.
+    pub fn changeable(self) -> bool {
+        self != State::Closed
+    }
+
     /// Still asking for work: what the request asks for may be carried out.
     pub fn is_active(self) -> bool {
         matches!(

@@ -26,7 +26,8 @@ use super::{
 };
 
 /// A deleted user can be restored this long; then `tick` purges them (DESIGN.md).
-pub const RESTORE_WINDOW: Duration = Duration::days(30);
+pub const RESTORE_DAYS: i64 = 30;
+pub const RESTORE_WINDOW: Duration = Duration::days(RESTORE_DAYS);
 /// Rows per page of Active users.
 pub const PAGE_SIZE: i64 = 50;
 

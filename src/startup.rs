@@ -1,0 +1,95 @@
+//! Builds the application from its configuration and its dependencies (as zero-to-production's
+//! `startup.rs`): `allot serve` runs what is built here, and the HTTP tests build their app
+//! through the same `state`.
+
+use actix_web::HttpServer;
+use std::sync::Arc;
+
+use crate::config::{Config, GatewayChoice};
+use crate::domain::billing::{PaymentGateway, TestGateway};
+use crate::domain::outbox::Mailer;
+use crate::domain::{Clock, Pool};
+use crate::web::{self, AppState};
+
+/// What the application talks to beyond its database: time, the payment gateway, email.
+#[derive(Clone)]
+pub struct Dependencies {
+    pub clock: Clock,
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// `None`: emails stay in the outbox (Support > Outbox) until SMTP is configured.
+    pub mailer: Option<Arc<dyn Mailer>>,
+}
+
+impl Dependencies {
+    /// What the configuration chooses, on the system clock.
+    pub fn from_config(config: &Config) -> Result<Dependencies, String> {
+        Ok(Dependencies {
+            clock: Clock::system(),
+            gateway: gateway(config),
+            mailer: mailer(config)?,
+        })
+    }
+
+    /// The built-in test gateway and no mailer, on `clock`: what the tests run with.
+    pub fn offline(clock: Clock) -> Dependencies {
+        Dependencies {
+            clock,
+            gateway: Arc::new(TestGateway),
+            mailer: None,
+        }
+    }
+}
+
+/// The payment gateway `ALLOT_PAYMENT_GATEWAY` names; the built-in test gateway is the default
+/// and the only one built in so far (a real one implements `PaymentGateway`).
+pub fn gateway(config: &Config) -> Arc<dyn PaymentGateway> {
+    match config.payment_gateway {
+        GatewayChoice::Test => Arc::new(TestGateway),
+    }
+}
+
+/// The SMTP mailer when `ALLOT_SMTP_URL` is set; otherwise emails stay in the outbox.
+pub fn mailer(config: &Config) -> Result<Option<Arc<dyn Mailer>>, String> {
+    match &config.smtp_url {
+        Some(url) => Ok(Some(Arc::new(crate::mail::SmtpMailer::new(
+            url,
+            &config.smtp_from,
+            &config.public_url,
+        )?))),
+        None => Ok(None),
+    }
+}
+
+/// What every handler can reach.
+pub fn state(config: &Config, pool: Pool, dependencies: &Dependencies) -> AppState {
+    AppState {
+        pool,
+        clock: dependencies.clock.clone(),
+        sessions: web::SessionSettings::from_config(config),
+        gateway: dependencies.gateway.clone(),
+        purchase_order_delay: chrono::Duration::minutes(config.purchase_order_minutes),
+        https: config.cookie_secure,
+    }
+}
+
+/// Runs the server on `bind` until it is stopped, with the scheduled jobs every minute.
+pub fn serve(
+    config: &Config,
+    pool: Pool,
+    dependencies: Dependencies,
+    bind: &str,
+) -> std::io::Result<()> {
+    match config.payment_gateway {
+        GatewayChoice::Test => tracing::warn!(
+            "payments go to the built-in test gateway: no card is really charged \
+             (ALLOT_PAYMENT_GATEWAY=test)"
+        ),
+    }
+    let state = state(config, pool.clone(), &dependencies);
+    actix_web::rt::System::new().block_on(async move {
+        actix_web::rt::spawn(crate::jobs::every_minute(pool, dependencies));
+        let server = HttpServer::new(move || web::app(state.clone())).bind(bind)?;
+        tracing::info!("allot listens on http://{bind}");
+        server.run().await
+    })
+}
