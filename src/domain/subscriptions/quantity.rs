@@ -58,7 +58,7 @@ pub(crate) fn add_licenses(
             None
         };
         match card {
-            Some(method) if amount > 0 => Ok(Err(billing::record_pending(
+            Some(method) if amount > 0 => Ok(Begun::Charge(billing::record_pending(
                 conn,
                 now,
                 &billing::NewCharge {
@@ -84,13 +84,13 @@ pub(crate) fn add_licenses(
                 payments::licenses_added(
                     conn, actor, now, tenant, &sub, licenses, amount, &number,
                 )?;
-                Ok(Ok(number))
+                Ok(Begun::Billed(number))
             }
         }
     })?;
     let charge = match begun {
-        Ok(number) => return Ok(number),
-        Err(charge) => charge,
+        Begun::Billed(number) => return Ok(number),
+        Begun::Charge(charge) => charge,
     };
     // Steps 2 and 3: the card is charged once, outside any transaction, and the answer kept.
     match payments::pay(conn, gateway, actor, now, &charge)? {
@@ -98,6 +98,14 @@ pub(crate) fn add_licenses(
         payments::Paid::Declined(decline) => Err(declined(decline)),
         payments::Paid::Pending => Err(payment_pending()),
     }
+}
+
+/// What the first step of buying licenses left to do.
+enum Begun {
+    /// Billed already (an invoice, or nothing to charge): the bill's number.
+    Billed(String),
+    /// A card charge recorded as pending, for `payments::pay`.
+    Charge(billing::ChargeRow),
 }
 
 /// What removing licenses would do: the users it would leave beyond the count.
