@@ -2,7 +2,6 @@
 //! idempotent, and only one process runs them at a time.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 
 use crate::domain::billing::PaymentGateway;
 use crate::domain::{
@@ -30,43 +29,45 @@ pub struct TickReport {
     pub true_ups: usize,
     /// Service requests closed 14 days after they were resolved.
     pub requests_closed: usize,
+    /// Card charges left pending (a crash, a lost answer) that were asked again and settled.
+    pub charges_settled: usize,
+    /// Steps that failed (logged with their ids); the others went on, and the next tick
+    /// tries the failed ones again.
+    pub failures: usize,
 }
 
-#[derive(QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    locked: bool,
-}
-
-/// Runs every scheduled job once, as of `now`.
+/// Runs every scheduled job once, as of `now`. Each job works in small steps, each its own
+/// transaction (one subscription, one purge, one provisioning): a failed step is logged and
+/// counted in `failures`, and the rest go on; running again does nothing twice. On PostgreSQL
+/// only one process runs the jobs at a time (`db::with_job_lock`); a tick that finds the lock
+/// taken does nothing and says so (`ran` is false).
 pub fn tick(
     conn: &mut DbConnection,
     gateway: &dyn PaymentGateway,
     now: DateTime<Utc>,
 ) -> Result<TickReport, DomainError> {
-    db::transaction(conn, |conn| {
-        // PostgreSQL: one process at a time holds this lock until the transaction ends; SQLite
-        // already lets only one writer in.
-        if let DbConnection::Postgresql(pg) = conn {
-            let lock: Locked =
-                diesel::sql_query("SELECT pg_try_advisory_xact_lock(7307001) AS locked")
-                    .get_result(pg)?;
-            if !lock.locked {
-                return Ok(TickReport::default());
-            }
-        }
-        Ok(TickReport {
+    let report = db::with_job_lock(conn, |conn| {
+        let mut failures = 0;
+        let f = &mut failures;
+        let mut report = TickReport {
             ran: true,
             forgotten_signin_failures: signin::forget_old_failures(conn, now)?,
+            // One statement (its own small transaction), like the sign-in failures above.
             sessions_forgotten: sessions::purge(conn, now)?,
-            held_data_deleted: licenses::purge_held_data(conn, now)?,
-            users_purged: users::purge_deleted(conn, now)?,
-            lifecycle: subscriptions::run_lifecycle(conn, gateway, now)?,
-            purchase_orders: agreements::process_purchase_orders(conn, now)?,
-            true_ups: agreements::run_true_ups(conn, now)?,
-            requests_closed: service_requests::close_resolved(conn, now)?,
-        })
-    })
+            // Charges a crash left pending are settled before any renewal is begun.
+            charges_settled: subscriptions::settle_pending(conn, gateway, now, f)?,
+            held_data_deleted: licenses::purge_held_data(conn, now, f)?,
+            users_purged: users::purge_deleted(conn, now, f)?,
+            lifecycle: subscriptions::run_lifecycle(conn, gateway, now, f)?,
+            purchase_orders: agreements::process_purchase_orders(conn, now, f)?,
+            true_ups: agreements::run_true_ups(conn, now, f)?,
+            requests_closed: service_requests::close_resolved(conn, now, f)?,
+            failures: 0,
+        };
+        report.failures = failures;
+        Ok(report)
+    })?;
+    Ok(report.unwrap_or_default())
 }
 
 /// The server's scheduler: every minute, the jobs as of the clock's now, then the outbox when

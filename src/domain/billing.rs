@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, Utc};
 use diesel::prelude::*;
 
 use super::schema::{
-    bill_lines, bills, payment_methods, subscriptions, tenants, user_roles, users,
+    bill_lines, bills, charges, payment_methods, subscriptions, tenants, user_roles, users,
 };
 use super::{Action, Actor, DbConnection, DomainError, TenantId, audit, authz, naive, outbox, utc};
 
@@ -24,6 +24,21 @@ impl Decline {
             Decline::Expired => "the card has expired",
         }
     }
+
+    /// As the charges table keeps it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Decline::Declined => "declined",
+            Decline::Expired => "expired",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Decline {
+        match code {
+            "expired" => Decline::Expired,
+            _ => Decline::Declined,
+        }
+    }
 }
 
 /// A card as the gateway sees it.
@@ -33,23 +48,54 @@ pub struct CardOnFile<'a> {
     pub exp_year: i32,
 }
 
+/// A charge the gateway took: its reference, kept with the charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub reference: String,
+}
+
+/// What a charge came to, other than taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeFailure {
+    /// The card was refused: final for this key.
+    Declined(Decline),
+    /// No answer (a timeout, the provider down): the charge stays pending and `tick` asks again
+    /// with the same key.
+    Unanswered(String),
+}
+
 /// Charges and refunds cards. allot ships a test gateway; a real provider implements this
 /// trait (its token replaces the test token).
+///
+/// A charge is made at most once per `key`. allot records the charge as pending with a key
+/// unique to it before calling `charge`, outside any database transaction, and settles it
+/// after; when it does not hear back (a crash, a timeout) the next `tick` calls `charge` again
+/// with the same key. So the gateway must treat a repeated key as the same charge and answer
+/// with the first result, without charging again: a real provider passes the key as its
+/// idempotency key (Stripe's `Idempotency-Key` header, Adyen's `Idempotency-Key`, Braintree's
+/// order id with duplicate checking), and keeps it at least as long as `tick` may retry.
 pub trait PaymentGateway: Send + Sync {
     /// Turns a card number into the token to keep; the number itself is never stored.
     fn tokenize(&self, number: &str) -> String;
     fn charge(
         &self,
+        key: &str,
         card: &CardOnFile<'_>,
         amount_cents: i64,
         now: DateTime<Utc>,
-    ) -> Result<(), Decline>;
+    ) -> Result<Approval, ChargeFailure>;
 }
 
 /// The built-in test gateway, like a payment provider's test mode (README, "Test cards"):
 /// 4000 0000 0000 0002 is declined, 4000 0000 0000 0069 is refused as expired, and every other
-/// valid number is approved while its expiry date has not passed.
+/// valid number is approved while its expiry date has not passed. Like a real provider it
+/// answers a repeated key with its first result; it remembers keys in memory, for the life of
+/// the process.
 pub struct TestGateway;
+
+static TEST_CHARGES: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, Result<Approval, Decline>>>,
+> = std::sync::LazyLock::new(Default::default);
 
 impl PaymentGateway for TestGateway {
     fn tokenize(&self, number: &str) -> String {
@@ -62,18 +108,28 @@ impl PaymentGateway for TestGateway {
 
     fn charge(
         &self,
+        key: &str,
         card: &CardOnFile<'_>,
         _amount: i64,
         now: DateTime<Utc>,
-    ) -> Result<(), Decline> {
-        if card_expired(card.exp_month, card.exp_year, now) {
-            return Err(Decline::Expired);
-        }
-        match card.token {
-            "test:decline" => Err(Decline::Declined),
-            "test:expired" => Err(Decline::Expired),
-            _ => Ok(()),
-        }
+    ) -> Result<Approval, ChargeFailure> {
+        let mut seen = TEST_CHARGES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = seen.len();
+        let answer = seen.entry(key.to_owned()).or_insert_with(|| {
+            if card_expired(card.exp_month, card.exp_year, now) {
+                return Err(Decline::Expired);
+            }
+            match card.token {
+                "test:decline" => Err(Decline::Declined),
+                "test:expired" => Err(Decline::Expired),
+                _ => Ok(Approval {
+                    reference: format!("test_ch_{}", count + 1),
+                }),
+            }
+        });
+        answer.clone().map_err(ChargeFailure::Declined)
     }
 }
 
@@ -699,4 +755,236 @@ pub(crate) fn mail_billing_admins(
         )?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- charges
+
+/// How long a charge may stay pending before `tick` takes it for one a crash or a lost answer
+/// left behind; a younger one belongs to a request still under way.
+pub const SETTLE_PENDING_AFTER: chrono::Duration = chrono::Duration::minutes(2);
+
+/// What a card charge pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    AddLicenses,
+    Subscribe,
+    Renewal,
+}
+
+impl Purpose {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Purpose::AddLicenses => "add_licenses",
+            Purpose::Subscribe => "subscribe",
+            Purpose::Renewal => "renewal",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Purpose, DomainError> {
+        match text {
+            "add_licenses" => Ok(Purpose::AddLicenses),
+            "subscribe" => Ok(Purpose::Subscribe),
+            "renewal" => Ok(Purpose::Renewal),
+            other => Err(DomainError::storage(format!(
+                "a charge pays for {other}, which allot does not know"
+            ))),
+        }
+    }
+}
+
+/// A card charge as recorded: pending until the gateway's answer is recorded.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = charges)]
+pub(crate) struct ChargeRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub purpose: String,
+    pub subscription_id: Option<i64>,
+    pub product_id: i64,
+    pub payment_method_id: i64,
+    pub idempotency_key: String,
+    pub amount_cents: i64,
+    pub licenses: i32,
+    pub term_start: chrono::NaiveDateTime,
+    pub term_end: chrono::NaiveDateTime,
+    pub state: String,
+    pub gateway_reference: Option<String>,
+    pub bill_id: Option<i64>,
+}
+
+impl ChargeRow {
+    pub(crate) fn purpose(&self) -> Result<Purpose, DomainError> {
+        Purpose::parse(&self.purpose)
+    }
+
+    pub(crate) fn tenant(&self) -> TenantId {
+        TenantId(self.tenant_id)
+    }
+
+    /// Why the gateway declined it, when it did.
+    pub(crate) fn decline(&self) -> Option<Decline> {
+        (self.state == "declined")
+            .then(|| Decline::from_code(self.gateway_reference.as_deref().unwrap_or_default()))
+    }
+}
+
+/// A charge about to be made.
+pub(crate) struct NewCharge {
+    pub purpose: Purpose,
+    pub tenant: TenantId,
+    pub subscription: Option<i64>,
+    pub product: i64,
+    pub payment_method: i64,
+    pub amount_cents: i64,
+    pub licenses: i32,
+    pub term_start: chrono::NaiveDateTime,
+    pub term_end: chrono::NaiveDateTime,
+}
+
+/// Step 1 of a card charge, inside the caller's transaction: records it as pending, with the
+/// idempotency key the gateway will get. The key names what is paid (the purpose, the tenant,
+/// the subscription or product) and ends in a random part, so a database restored from a
+/// backup, whose ids start again, never sends a key the gateway has seen.
+pub(crate) fn record_pending(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    new: &NewCharge,
+) -> Result<ChargeRow, DomainError> {
+    let paid = match new.subscription {
+        Some(sub) => format!("s{sub}"),
+        None => format!("p{}", new.product),
+    };
+    let key = format!(
+        "allot-{}-t{}-{paid}-{:016x}",
+        new.purpose.as_str(),
+        new.tenant,
+        rand::random::<u64>()
+    );
+    let id: i64 = diesel::insert_into(charges::table)
+        .values((
+            charges::tenant_id.eq(new.tenant.0),
+            charges::purpose.eq(new.purpose.as_str()),
+            charges::subscription_id.eq(new.subscription),
+            charges::product_id.eq(new.product),
+            charges::payment_method_id.eq(new.payment_method),
+            charges::idempotency_key.eq(&key),
+            charges::amount_cents.eq(new.amount_cents),
+            charges::licenses.eq(new.licenses),
+            charges::term_start.eq(new.term_start),
+            charges::term_end.eq(new.term_end),
+            charges::state.eq("pending"),
+            charges::created_at.eq(naive(now)),
+        ))
+        .returning(charges::id)
+        .get_result(conn)?;
+    charge_row(conn, id)
+}
+
+pub(crate) fn charge_row(conn: &mut DbConnection, id: i64) -> Result<ChargeRow, DomainError> {
+    Ok(charges::table
+        .find(id)
+        .select(ChargeRow::as_select())
+        .first(conn)?)
+}
+
+/// Step 2: asks the gateway to make the charge, with its key. Never inside a transaction: the
+/// transaction could be run again (busy) or rolled back after the card was charged.
+pub(crate) fn ask_gateway(
+    conn: &mut DbConnection,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    charge: &ChargeRow,
+) -> Result<Result<Approval, ChargeFailure>, DomainError> {
+    if super::db::in_transaction(conn) != Some(false) {
+        return Err(DomainError::storage(
+            "a card is never charged inside a database transaction",
+        ));
+    }
+    // The card as it was chosen, even if it has been removed since: it is what was charged.
+    let card: PaymentMethod = payment_methods::table
+        .find(charge.payment_method_id)
+        .select(PaymentMethod::as_select())
+        .first(conn)?;
+    Ok(gateway.charge(
+        &charge.idempotency_key,
+        &card.card(),
+        charge.amount_cents,
+        now,
+    ))
+}
+
+/// Step 3, inside the caller's transaction (which holds the tenant's license lock and has
+/// found the charge still pending): records the gateway's answer and the bill written for it.
+/// Lost to a concurrent settler after all, it answers Busy, so the transaction is rolled back
+/// and run again, and then finds the charge settled.
+pub(crate) fn record_answer(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    charge: &ChargeRow,
+    answer: &Result<Approval, Decline>,
+    bill: Option<i64>,
+    subscription: Option<i64>,
+) -> Result<(), DomainError> {
+    let (state, answered) = match answer {
+        Ok(approval) => ("settled", approval.reference.as_str()),
+        Err(decline) => ("declined", decline.code()),
+    };
+    let changed = diesel::update(
+        charges::table
+            .find(charge.id)
+            .filter(charges::state.eq("pending")),
+    )
+    .set((
+        charges::state.eq(state),
+        charges::gateway_reference.eq(Some(answered)),
+        charges::bill_id.eq(bill),
+        charges::subscription_id.eq(subscription.or(charge.subscription_id)),
+        charges::settled_at.eq(Some(naive(now))),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(DomainError::Busy);
+    }
+    Ok(())
+}
+
+/// Charges pending since before `before`, oldest first.
+pub(crate) fn pending_before(
+    conn: &mut DbConnection,
+    before: DateTime<Utc>,
+) -> Result<Vec<i64>, DomainError> {
+    Ok(charges::table
+        .filter(charges::state.eq("pending"))
+        .filter(charges::created_at.le(naive(before)))
+        .order(charges::id)
+        .select(charges::id)
+        .load(conn)?)
+}
+
+/// Whether a renewal of the subscription is pending: it is not begun again meanwhile.
+pub(crate) fn renewal_pending(
+    conn: &mut DbConnection,
+    subscription: i64,
+) -> Result<bool, DomainError> {
+    let pending: i64 = charges::table
+        .filter(charges::subscription_id.eq(subscription))
+        .filter(charges::purpose.eq(Purpose::Renewal.as_str()))
+        .filter(charges::state.eq("pending"))
+        .count()
+        .get_result(conn)?;
+    Ok(pending > 0)
+}
+
+/// A bill's number.
+pub(crate) fn bill_number(conn: &mut DbConnection, bill: i64) -> Result<String, DomainError> {
+    Ok(bills::table.find(bill).select(bills::number).first(conn)?)
+}
+
+/// A card's label ("Visa •••• 4242"), removed or not.
+pub(crate) fn method_label(conn: &mut DbConnection, method: i64) -> Result<String, DomainError> {
+    let card: PaymentMethod = payment_methods::table
+        .find(method)
+        .select(PaymentMethod::as_select())
+        .first(conn)?;
+    Ok(card.label())
 }

@@ -1,7 +1,8 @@
 //! The database: one code path for SQLite and PostgreSQL, an r2d2 pool, embedded migrations.
 
 use diesel::Connection;
-use diesel::connection::SimpleConnection;
+use diesel::RunQueryDsl;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
@@ -126,19 +127,23 @@ pub fn backend(conn: &DbConnection) -> Backend {
     }
 }
 
-/// Runs `f` in one transaction. On SQLite a transaction that read before it wrote can find
-/// another writer got in first (SQLITE_BUSY); it is rolled back and run again, a few times.
+/// Runs `f` in one transaction. When the database is busy (on SQLite a transaction that read
+/// before it wrote can find another writer got in first; on PostgreSQL a serialization failure
+/// or lock timeout) it is rolled back and run again, a few times. Only the outermost
+/// transaction retries: a nested one is a savepoint of a transaction that has already failed.
+///
+/// `f` may run more than once, so it must not do anything the database cannot roll back,
+/// such as charging a card: see `billing::pay`.
 pub fn transaction<T>(
     conn: &mut DbConnection,
     mut f: impl FnMut(&mut DbConnection) -> Result<T, DomainError>,
 ) -> Result<T, DomainError> {
+    let outermost = in_transaction(conn) == Some(false);
     let mut attempt = 0;
     loop {
         attempt += 1;
         match conn.transaction(|c| f(c)) {
-            Err(DomainError::Storage(message))
-                if attempt < 8 && backend(conn) == Backend::Sqlite && is_busy(&message) =>
-            {
+            Err(DomainError::Busy) if outermost && attempt < ATTEMPTS => {
                 std::thread::sleep(Duration::from_millis(5 * attempt));
             }
             other => return other,
@@ -146,8 +151,126 @@ pub fn transaction<T>(
     }
 }
 
-fn is_busy(message: &str) -> bool {
-    message.contains("database is locked") || message.contains("database is busy")
+/// How many times `transaction` runs a closure that keeps finding the database busy.
+pub const ATTEMPTS: u64 = 8;
+
+/// Whether a transaction is open on the connection (None when diesel cannot tell: broken).
+pub fn in_transaction(conn: &mut DbConnection) -> Option<bool> {
+    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .map(|depth| depth.is_some())
+}
+
+/// Whether an error means "the database is busy, try again", decided by its kind:
+/// PostgreSQL's serialization failure is a diesel kind; SQLite's SQLITE_BUSY and SQLITE_LOCKED
+/// reach us only as their message, which for these codes is the code's own text
+/// (`sqlite3_errstr`), so it is compared whole with that text, never searched.
+/// PostgreSQL's lock timeout (55P03) and deadlock (40P01) have no diesel kind and are known by
+/// their server messages.
+pub fn is_busy(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message();
+            SQLITE_BUSY_TEXTS.iter().any(|text| message == text)
+                || message == "canceling statement due to lock timeout"
+                || message == "deadlock detected"
+        }
+        Error::RollbackErrorOnCommit { commit_error, .. } => is_busy(commit_error),
+        _ => false,
+    }
+}
+
+static SQLITE_BUSY_TEXTS: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+    [
+        sqlite_code_text(libsqlite3_sys::SQLITE_BUSY),
+        sqlite_code_text(libsqlite3_sys::SQLITE_LOCKED),
+    ]
+});
+
+fn sqlite_code_text(code: std::ffi::c_int) -> String {
+    // SAFETY: sqlite3_errstr returns a pointer to a static NUL-terminated string for any code.
+    unsafe { std::ffi::CStr::from_ptr(libsqlite3_sys::sqlite3_errstr(code)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The key of PostgreSQL's advisory lock that the scheduled jobs hold.
+const JOB_LOCK: i64 = 7_307_001;
+
+#[derive(diesel::QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Runs `f` while holding the scheduled jobs' lock, or returns None at once when another
+/// process holds it. On PostgreSQL it is a session-level advisory lock
+/// (`pg_try_advisory_lock`), held across `f`'s many small transactions and released even when
+/// `f` fails or panics; on SQLite there is none to take (one writer at a time, and each job's
+/// steps are conditional updates, so a second concurrent run does nothing twice).
+pub fn with_job_lock<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+) -> Result<Option<T>, DomainError> {
+    if !try_job_lock(conn)? {
+        return Ok(None);
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
+    let unlocked = unlock_jobs(conn);
+    match result {
+        Ok(result) => {
+            let value = result?;
+            unlocked?;
+            Ok(Some(value))
+        }
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Takes the scheduled jobs' advisory lock on PostgreSQL for this session; true when taken (or
+/// on SQLite, which has none).
+pub fn try_job_lock(conn: &mut DbConnection) -> Result<bool, DomainError> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let lock: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+                .bind::<diesel::sql_types::BigInt, _>(JOB_LOCK)
+                .get_result(pg)?;
+            Ok(lock.locked)
+        }
+        DbConnection::Sqlite(_) => Ok(true),
+    }
+}
+
+/// Releases what `try_job_lock` took.
+pub fn unlock_jobs(conn: &mut DbConnection) -> Result<(), DomainError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_unlock($1) AS locked")
+            .bind::<diesel::sql_types::BigInt, _>(JOB_LOCK)
+            .get_result::<Locked>(pg)?;
+    }
+    Ok(())
+}
+
+/// One step of a scheduled job (one subscription, one purge, one provisioning) has run in its
+/// own transaction: its value, or None when it failed. A failure is logged with the job and
+/// the item's id and counted in `failures`, and the job goes on with its next item.
+pub fn keep_going<T>(
+    failures: &mut usize,
+    job: &str,
+    id: i64,
+    result: Result<T, DomainError>,
+) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(e) => {
+            *failures += 1;
+            tracing::warn!(job, id, error = ?e, "a scheduled step failed; the others go on");
+            None
+        }
+    }
 }
 
 /// Checks that the database answers.

@@ -378,7 +378,7 @@ fn volume_licensing(
         &[sales_licenses(20)],
         Duration::hours(2),
     )?;
-    agreements::process_purchase_orders(conn, order_time + Duration::hours(2))?;
+    provision(conn, order_time + Duration::hours(2))?;
 
     let esa = agreements::create(
         conn,
@@ -414,7 +414,7 @@ fn volume_licensing(
         ],
         Duration::hours(2),
     )?;
-    agreements::process_purchase_orders(conn, order_time + Duration::hours(2))?;
+    provision(conn, order_time + Duration::hours(2))?;
     agreements::attach(conn, order_time + Duration::hours(3), esa, fabrikam)?;
     agreements::enter_order(
         conn,
@@ -562,5 +562,17 @@ fn assign(
             license_assignments::assigned_at.eq(naive(at)),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Provisions the demo's purchase orders; any that fails fails the demo.
+fn provision(conn: &mut DbConnection, at: DateTime<Utc>) -> Result<(), DomainError> {
+    let mut failures = 0;
+    super::agreements::process_purchase_orders(conn, at, &mut failures)?;
+    if failures > 0 {
+        return Err(DomainError::storage(
+            "a demo purchase order could not be provisioned",
+        ));
+    }
     Ok(())
 }

@@ -122,8 +122,13 @@ pub enum DomainError {
     Conflict(String),
     #[error("Only {available} licenses are available.")]
     NoLicensesLeft { available: i64 },
+    /// The database failed in a way the person cannot fix; the cause is logged, not shown.
     #[error("The database could not complete the request.")]
-    Storage(String),
+    Storage(StorageError),
+    /// The database is busy (SQLite busy or locked, a PostgreSQL serialization failure or lock
+    /// timeout) or no connection was free in time. Nothing was changed; trying again helps.
+    #[error("allot is busy right now. Nothing was changed; try again in a moment.")]
+    Busy,
 }
 
 impl DomainError {
@@ -133,20 +138,67 @@ impl DomainError {
             message: message.into(),
         }
     }
+
+    /// A storage failure that is not the database's own error (a password that cannot be hashed).
+    pub fn storage(message: impl Into<String>) -> Self {
+        DomainError::Storage(StorageError::Other(message.into().into()))
+    }
 }
+
+/// Why storage failed, kept with its type so callers can tell kinds apart (a unique key, a
+/// check constraint) without reading messages. Shared, so `DomainError` stays `Clone`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StorageError {
+    #[error("{0}")]
+    Database(std::sync::Arc<diesel::result::Error>),
+    #[error("{0}")]
+    Other(std::sync::Arc<str>),
+}
+
+impl StorageError {
+    /// The database's kind of error (unique violation, check violation…), when it has one.
+    pub fn kind(&self) -> Option<diesel::result::DatabaseErrorKind> {
+        match self {
+            StorageError::Database(e) => match e.as_ref() {
+                diesel::result::Error::DatabaseError(kind, _) => Some(*kind),
+                _ => None,
+            },
+            StorageError::Other(_) => None,
+        }
+    }
+}
+
+/// Equal when of the same kind: diesel's errors do not compare, and tests ask "which kind".
+impl PartialEq for StorageError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (StorageError::Database(a), StorageError::Database(b)) => {
+                std::mem::discriminant(a.as_ref()) == std::mem::discriminant(b.as_ref())
+                    && self.kind() == other.kind()
+            }
+            (StorageError::Other(a), StorageError::Other(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for StorageError {}
 
 impl From<diesel::result::Error> for DomainError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => DomainError::NotFound,
-            other => DomainError::Storage(other.to_string()),
+            other if db::is_busy(&other) => DomainError::Busy,
+            other => DomainError::Storage(StorageError::Database(std::sync::Arc::new(other))),
         }
     }
 }
 
+/// `Pool::get` fails only when no connection came free within the pool's timeout: busy.
 impl From<diesel::r2d2::PoolError> for DomainError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        DomainError::Storage(e.to_string())
+        tracing::warn!("no database connection came free in time: {e}");
+        DomainError::Busy
     }
 }
 

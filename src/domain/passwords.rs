@@ -32,7 +32,7 @@ pub fn hash(password: &str) -> Result<String, DomainError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| DomainError::Storage(format!("cannot hash a password: {e}")))
+        .map_err(|e| DomainError::storage(format!("cannot hash a password: {e}")))
 }
 
 /// True when `password` matches the stored hash. A malformed hash never matches.

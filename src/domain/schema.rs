@@ -115,6 +115,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    charges (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        purpose -> Text,
+        subscription_id -> Nullable<BigInt>,
+        product_id -> BigInt,
+        payment_method_id -> BigInt,
+        idempotency_key -> Text,
+        amount_cents -> BigInt,
+        licenses -> Integer,
+        term_start -> Timestamp,
+        term_end -> Timestamp,
+        state -> Text,
+        gateway_reference -> Nullable<Text>,
+        bill_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     bill_lines (id) {
         id -> BigInt,
         bill_id -> BigInt,
@@ -348,6 +369,10 @@ diesel::joinable!(data_holds -> products (product_id));
 diesel::joinable!(deleted_user_licenses -> products (product_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(bill_lines -> bills (bill_id));
+diesel::joinable!(charges -> tenants (tenant_id));
+diesel::joinable!(charges -> products (product_id));
+diesel::joinable!(charges -> payment_methods (payment_method_id));
+diesel::joinable!(charges -> bills (bill_id));
 diesel::joinable!(bills -> tenants (tenant_id));
 diesel::joinable!(payment_methods -> tenants (tenant_id));
 diesel::joinable!(outbox -> tenants (tenant_id));
@@ -371,6 +396,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_methods,
     bills,
     bill_lines,
+    charges,
     license_assignments,
     license_counts,
     data_holds,

@@ -204,7 +204,7 @@ fn count_failure(
         }
         return Ok(failures);
     }
-    Err(DomainError::Storage("cannot count a failed sign-in".into()))
+    Err(DomainError::storage("cannot count a failed sign-in"))
 }
 
 /// Forgets throttle entries whose window and lock are long over. Run by `tick`.

@@ -48,6 +48,7 @@ pub fn page(status: StatusCode, message: &str) -> HttpResponse {
         409 => "This can't be done",
         413 => "Too much data",
         429 => "Too many attempts",
+        503 => "Busy, try again",
         s if s >= 500 => "Something went wrong",
         _ => "Something is not right",
     };
@@ -75,6 +76,7 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         DomainError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         DomainError::Conflict(_) | DomainError::NoLicensesLeft { .. } => StatusCode::CONFLICT,
         DomainError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        DomainError::Busy => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -118,17 +120,33 @@ impl ResponseError for WebError {
             WebError::PortalSignInRequired => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/portal/signin"))
                 .finish(),
-            WebError::Domain(DomainError::Storage(detail)) | WebError::Internal(detail) => {
+            WebError::Domain(DomainError::Storage(detail)) => {
                 tracing::error!("request failed: {detail}");
-                page(
+                page(self.status_code(), FAILED)
+            }
+            WebError::Internal(detail) => {
+                tracing::error!("request failed: {detail}");
+                page(self.status_code(), FAILED)
+            }
+            // Busy or out of connections: worth another go in a second, so say when.
+            WebError::Domain(DomainError::Busy) => {
+                tracing::warn!("request refused: the database is busy");
+                let mut response = page(
                     self.status_code(),
-                    "allot could not finish this request. Nothing was changed; try again in a moment.",
-                )
+                    "allot is busy right now. Nothing was changed; try again in a moment.",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+                response
             }
             other => page(other.status_code(), &other.to_string()),
         }
     }
 }
+
+const FAILED: &str =
+    "allot could not finish this request. Nothing was changed; try again in a moment.";
 
 /// The page for any URL that is not ours.
 pub async fn not_found() -> HttpResponse {
@@ -165,4 +183,63 @@ pub fn error_pages<B: 'static>() -> ErrorHandlers<B> {
             ServiceResponse::new(req, response).map_into_right_body(),
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_database_answers_503_with_retry_after_and_asks_to_try_again() {
+        let response = WebError::Domain(DomainError::Busy).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+        let bytes = actix_web::rt::System::new()
+            .block_on(actix_web::body::to_bytes(response.into_body()))
+            .ok()
+            .unwrap_or_default();
+        let body = String::from_utf8_lossy(&bytes);
+        assert!(body.contains("try again"), "{body}");
+    }
+
+    #[test]
+    fn a_pool_timeout_is_busy_and_other_storage_failures_stay_500() {
+        let timeout = diesel::r2d2::Pool::builder()
+            .connection_timeout(std::time::Duration::from_millis(10))
+            .build_unchecked(Never)
+            .get()
+            .map(|_| ())
+            .map_err(DomainError::from);
+        assert_eq!(timeout, Err(DomainError::Busy));
+        assert_eq!(
+            status_of(&DomainError::storage("disk full")),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    /// A connection manager that never connects.
+    #[derive(Debug)]
+    struct Never;
+
+    impl diesel::r2d2::ManageConnection for Never {
+        type Connection = crate::domain::DbConnection;
+        type Error = diesel::r2d2::Error;
+        fn connect(&self) -> Result<Self::Connection, Self::Error> {
+            Err(diesel::r2d2::Error::ConnectionError(
+                diesel::ConnectionError::BadConnection("no database here".into()),
+            ))
+        }
+        fn is_valid(&self, _: &mut Self::Connection) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn has_broken(&self, _: &mut Self::Connection) -> bool {
+            false
+        }
+    }
 }

@@ -367,10 +367,12 @@ pub(crate) fn sync_subscriptions(
 }
 
 /// Provisions the purchase orders whose processing time has come: each is invoiced to the
-/// partner and delivered (pooled, or an activation email). Run by `tick`; idempotent.
+/// partner and delivered (pooled, or an activation email), one order per transaction; a failed
+/// one is counted in `failures` and the rest go on. Run by `tick`; idempotent.
 pub fn process_purchase_orders(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
+    failures: &mut usize,
 ) -> Result<usize, DomainError> {
     let due: Vec<(i64, i64)> = agreement_orders::table
         .filter(agreement_orders::state.eq("pending"))
@@ -379,39 +381,48 @@ pub fn process_purchase_orders(
         .select((agreement_orders::id, agreement_orders::agreement_id))
         .load(conn)?;
     let system = Actor::System("purchase order processing");
+    let mut provisioned = 0;
     for (order, agreement) in &due {
-        let head = head(conn, AgreementId(*agreement))?;
-        let changed = diesel::update(
-            agreement_orders::table
+        let done = crate::domain::db::transaction(conn, |conn| {
+            let head = head(conn, AgreementId(*agreement))?;
+            let changed = diesel::update(
+                agreement_orders::table
+                    .find(order)
+                    .filter(agreement_orders::state.eq("pending")),
+            )
+            .set((
+                agreement_orders::state.eq("invoiced"),
+                agreement_orders::invoiced_at.eq(Some(naive(now))),
+            ))
+            .execute(conn)?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            let total: i64 = agreement_orders::table
                 .find(order)
-                .filter(agreement_orders::state.eq("pending")),
-        )
-        .set((
-            agreement_orders::state.eq("invoiced"),
-            agreement_orders::invoiced_at.eq(Some(naive(now))),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
-            continue;
+                .select(agreement_orders::total_cents)
+                .first(conn)?;
+            let number = invoice(conn, now, &head, "purchase_order", total, None)?;
+            let summary = describe_lines(conn, *order)?;
+            audit::record(
+                conn,
+                &system,
+                now,
+                head.tenant,
+                "Provisioned a purchase order",
+                &head.number,
+                &format!("{summary}; invoice {number} to {}", head.partner),
+            )?;
+            deliver_order(conn, now, &head, &summary)?;
+            Ok(true)
+        });
+        if crate::domain::db::keep_going(failures, "provision purchase order", *order, done)
+            == Some(true)
+        {
+            provisioned += 1;
         }
-        let total: i64 = agreement_orders::table
-            .find(order)
-            .select(agreement_orders::total_cents)
-            .first(conn)?;
-        let number = invoice(conn, now, &head, "purchase_order", total, None)?;
-        let summary = describe_lines(conn, *order)?;
-        audit::record(
-            conn,
-            &system,
-            now,
-            head.tenant,
-            "Provisioned a purchase order",
-            &head.number,
-            &format!("{summary}; invoice {number} to {}", head.partner),
-        )?;
-        deliver_order(conn, now, &head, &summary)?;
     }
-    Ok(due.len())
+    Ok(provisioned)
 }
 
 /// Writes a volume licensing invoice, addressed to the partner. Returns its number.

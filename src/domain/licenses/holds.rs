@@ -51,8 +51,13 @@ pub(crate) fn held_by(
     Ok(held)
 }
 
-/// Deletes the data whose 30-day hold has run out. Run by `tick`; idempotent.
-pub fn purge_held_data(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, DomainError> {
+/// Deletes the data whose 30-day hold has run out, one hold per transaction; a failed one is
+/// counted in `failures` and the rest go on. Run by `tick`; idempotent.
+pub fn purge_held_data(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    failures: &mut usize,
+) -> Result<usize, DomainError> {
     let due: Vec<(i64, i64, String, String)> = data_holds::table
         .inner_join(users::table)
         .inner_join(products::table)
@@ -65,19 +70,29 @@ pub fn purge_held_data(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<us
         ))
         .load(conn)?;
     let actor = Actor::System("scheduled purge");
+    let mut deleted = 0;
     for (id, tenant, email, product) in &due {
-        diesel::delete(data_holds::table.find(id)).execute(conn)?;
-        audit::record(
-            conn,
-            &actor,
-            now,
-            Some(TenantId(*tenant)),
-            "Deleted held data",
-            email,
-            product,
-        )?;
+        let purged = crate::domain::db::transaction(conn, |conn| {
+            // Gone already: a tick beside this one took it.
+            if diesel::delete(data_holds::table.find(id)).execute(conn)? == 0 {
+                return Ok(false);
+            }
+            audit::record(
+                conn,
+                &actor,
+                now,
+                Some(TenantId(*tenant)),
+                "Deleted held data",
+                email,
+                product,
+            )?;
+            Ok(true)
+        });
+        if crate::domain::db::keep_going(failures, "delete held data", *id, purged) == Some(true) {
+            deleted += 1;
+        }
     }
-    Ok(due.len())
+    Ok(deleted)
 }
 
 impl HeldLicense {

@@ -90,6 +90,8 @@ pub(crate) fn work_target(actor: &Actor, head: &Head, asks: Kind) -> Result<(), 
 /// Carries out what the request asks for through the subscription rules (charges, refunds,
 /// conflicts and the tenant's emails as in the admin center), notes it in the thread for the
 /// customer and mails the requester, all in one transaction. An open request is taken.
+/// Adding licenses is the exception: the card is charged once, outside any transaction
+/// (`subscriptions::add_licenses`), and the request is noted after it.
 pub fn carry_out(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -98,6 +100,23 @@ pub fn carry_out(
     id: ServiceRequestId,
     work: Work,
 ) -> Result<Done, DomainError> {
+    let added = match &work {
+        Work::AddLicenses(licenses) => {
+            let head = head(conn, id)?;
+            work_target(actor, &head, Kind::AddLicenses)?;
+            let sub = subscription_of(&head)?;
+            Some(subscriptions::add_licenses(
+                conn,
+                actor,
+                gateway,
+                now,
+                head.tenant,
+                sub,
+                *licenses,
+            )?)
+        }
+        _ => None,
+    };
     crate::domain::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
         let asks = match &work {
@@ -163,16 +182,7 @@ pub fn carry_out(
                 (Done::Cancelled(done), note)
             }
             Work::AddLicenses(licenses) => {
-                let sub = subscription_of(&head)?;
-                let bill = subscriptions::add_licenses(
-                    conn,
-                    actor,
-                    gateway,
-                    now,
-                    head.tenant,
-                    sub,
-                    licenses,
-                )?;
+                let bill = added.clone().ok_or(DomainError::NotFound)?;
                 let note = format!(
                     "Billing support added {}. The charge is on bill {bill}.",
                     billing::count_of(licenses, "license")

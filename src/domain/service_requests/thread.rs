@@ -403,27 +403,51 @@ pub(crate) fn move_to(
 pub const RESOLVED_UNTIL_CLOSED: Duration = Duration::days(14);
 
 /// Closes the requests resolved at least 14 days ago with no word since: the customer had
-/// their answer. Run by `tick`; idempotent. Returns how many it closed.
-pub fn close_resolved(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, DomainError> {
-    let due: Vec<i64> = service_requests::table
-        .filter(service_requests::state.eq(State::Resolved.as_str()))
-        .filter(service_requests::updated_at.le(naive(now - RESOLVED_UNTIL_CLOSED)))
-        .order(service_requests::id)
-        .select(service_requests::id)
-        .load(conn)?;
+/// their answer. One request per transaction; a failed one is counted in `failures` and the
+/// rest go on. Run by `tick`; idempotent. Returns how many it closed.
+pub fn close_resolved(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    failures: &mut usize,
+) -> Result<usize, DomainError> {
+    let due = |conn: &mut DbConnection, only: Option<i64>| {
+        let mut query = service_requests::table
+            .filter(service_requests::state.eq(State::Resolved.as_str()))
+            .filter(service_requests::updated_at.le(naive(now - RESOLVED_UNTIL_CLOSED)))
+            .into_boxed();
+        if let Some(id) = only {
+            query = query.filter(service_requests::id.eq(id));
+        }
+        query
+            .order(service_requests::id)
+            .select(service_requests::id)
+            .load::<i64>(conn)
+    };
     let system = Actor::System("service requests");
-    for id in &due {
-        let head = head(conn, ServiceRequestId(*id))?;
-        move_to(
-            conn,
-            &system,
-            now,
-            &head,
-            State::Closed,
-            Some(
-                "Closed 14 days after it was resolved, with no reply. To ask again, file a new service request.",
-            ),
-        )?;
+    let mut closed = 0;
+    for id in due(conn, None)? {
+        let done = crate::domain::db::transaction(conn, |conn| {
+            // Answered or closed since it was listed: it stays as it is.
+            if due(conn, Some(id))?.is_empty() {
+                return Ok(false);
+            }
+            let head = head(conn, ServiceRequestId(id))?;
+            move_to(
+                conn,
+                &system,
+                now,
+                &head,
+                State::Closed,
+                Some(
+                    "Closed 14 days after it was resolved, with no reply. To ask again, file a new service request.",
+                ),
+            )?;
+            Ok(true)
+        });
+        if crate::domain::db::keep_going(failures, "close resolved request", id, done) == Some(true)
+        {
+            closed += 1;
+        }
     }
-    Ok(due.len())
+    Ok(closed)
 }

@@ -49,8 +49,8 @@ pub fn subscribe(
 ) -> Result<SubscriptionId, DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     check_quantity_to_buy(licenses)?;
-    crate::domain::db::transaction(conn, |conn| {
-        licenses::lock(conn, tenant)?;
+    // Step 1: the charge is recorded as pending; the subscription starts when it settles.
+    let charge = crate::domain::db::transaction(conn, |conn| {
         let (name, price): (String, i64) = products::table
             .find(product.0)
             .select((products::name, products::monthly_price_cents))
@@ -61,65 +61,31 @@ pub fn subscribe(
             .checked_add_months(Months::new(months(period)))
             .unwrap_or(now + Duration::days(30));
         let amount = price * i64::from(months(period)) * i64::from(licenses);
-        if let Err(decline) = gateway.charge(&method.card(), amount, now) {
-            return Err(declined(decline));
+        if amount <= 0 {
+            return Err(DomainError::Conflict(format!(
+                "{name} has no price, so it cannot be bought here."
+            )));
         }
-        let id: i64 = diesel::insert_into(subscriptions::table)
-            .values((
-                subscriptions::tenant_id.eq(tenant.0),
-                subscriptions::product_id.eq(product.0),
-                subscriptions::quantity.eq(licenses),
-                subscriptions::billing_period.eq(period),
-                subscriptions::term_start.eq(naive(now)),
-                subscriptions::term_end.eq(naive(end)),
-                subscriptions::recurring_billing.eq(true),
-                subscriptions::purchase_channel.eq("credit_card"),
-                subscriptions::state.eq("active"),
-                subscriptions::payment_method_id.eq(Some(method.id)),
-                subscriptions::created_at.eq(naive(now)),
-            ))
-            .returning(subscriptions::id)
-            .get_result(conn)?;
-        let line = Charge {
-            subscription: Some(id),
-            description: format!(
-                "{name}: {}, {period}, {} – {}",
-                billing::count_of(licenses, "license"),
-                now.format("%Y-%m-%d"),
-                end.format("%Y-%m-%d")
-            ),
-            quantity: licenses,
-            amount_cents: amount,
-        };
-        let (_, bill) = billing::issue_bill(
+        billing::record_pending(
             conn,
             now,
-            tenant,
-            "purchase",
-            "paid",
-            &method.label(),
-            &[line],
-        )?;
-        audit::record(
-            conn,
-            actor,
-            now,
-            Some(tenant),
-            "Bought subscription",
-            &name,
-            &format!("{licenses} licenses, {period}; bill {bill}"),
-        )?;
-        billing::mail_billing_admins(
-            conn,
-            now,
-            tenant,
-            &format!("You bought {name}"),
-            &format!(
-                "{} of {name}, {period}, charged {} (bill {bill}).",
-                billing::count_of(licenses, "license"),
-                billing::format_money(amount)
-            ),
-        )?;
-        Ok(SubscriptionId(id))
-    })
+            &billing::NewCharge {
+                purpose: billing::Purpose::Subscribe,
+                tenant,
+                subscription: None,
+                product: product.0,
+                payment_method: method.id,
+                amount_cents: amount,
+                licenses,
+                term_start: naive(now),
+                term_end: naive(end),
+            },
+        )
+    })?;
+    // Steps 2 and 3: the card is charged once, outside any transaction, and the answer kept.
+    match payments::pay(conn, gateway, actor, now, &charge)? {
+        payments::Paid::Settled { subscription, .. } => Ok(subscription),
+        payments::Paid::Declined(decline) => Err(declined(decline)),
+        payments::Paid::Pending => Err(payment_pending()),
+    }
 }

@@ -3,11 +3,13 @@
 
 mod cancel;
 mod catalog;
+mod payments;
 mod quantity;
 mod renewals;
 
 pub use cancel::*;
 pub use catalog::*;
+pub use payments::settle_pending;
 pub use quantity::*;
 pub use renewals::*;
 
@@ -360,30 +362,6 @@ fn not_self_service(sub: &Sub) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// Charges `amount` for `sub` to its card (or bills the invoice), writing the bill. A declined
-/// card refuses the whole change.
-fn charge(
-    conn: &mut DbConnection,
-    gateway: &dyn PaymentGateway,
-    now: DateTime<Utc>,
-    tenant: TenantId,
-    sub: &Sub,
-    kind: &str,
-    line: Charge,
-) -> Result<String, DomainError> {
-    if sub.purchase_channel != "credit_card" {
-        let (_, number) = billing::issue_bill(conn, now, tenant, kind, "due", "Invoice", &[line])?;
-        return Ok(number);
-    }
-    let method = card_for(conn, tenant, sub)?;
-    if let Err(decline) = gateway.charge(&method.card(), line.amount_cents, now) {
-        return Err(declined(decline));
-    }
-    let (_, number) =
-        billing::issue_bill(conn, now, tenant, kind, "paid", &method.label(), &[line])?;
-    Ok(number)
-}
-
 fn card_for(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -420,6 +398,12 @@ fn declined(decline: billing::Decline) -> DomainError {
         "The payment didn't go through: {}. Update the card on Payment methods, or add another, and try again.",
         decline.reason()
     ))
+}
+
+fn payment_pending() -> DomainError {
+    DomainError::Conflict(
+        "The payment provider did not answer in time. The payment is pending: allot asks again within a few minutes, and the bill appears on Bills & payments once it goes through.".into(),
+    )
 }
 
 fn no_payment_method() -> DomainError {

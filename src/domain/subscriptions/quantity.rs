@@ -28,7 +28,8 @@ pub(crate) fn add_licenses(
     licenses: i32,
 ) -> Result<String, DomainError> {
     check_quantity_to_buy(licenses)?;
-    crate::domain::db::transaction(conn, |conn| {
+    // Step 1: an invoice subscription is billed at once; a card one gets a pending charge.
+    let begun = crate::domain::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let sub = load_sub(conn, tenant, subscription)?;
         not_self_service(&sub)?;
@@ -41,51 +42,70 @@ pub(crate) fn add_licenses(
         let amount = sub.prorated(licenses, now);
         let line = Charge {
             subscription: Some(sub.id),
-            description: format!(
-                "{}: {} added, prorated to {}",
-                sub.product_name,
-                billing::count_of(licenses, "license"),
-                utc(sub.term_end).format("%Y-%m-%d")
+            description: payments::describe(
+                billing::Purpose::AddLicenses,
+                &sub.product_name,
+                licenses,
+                sub.term_start,
+                sub.term_end,
             ),
             quantity: licenses,
             amount_cents: amount,
         };
-        let number = charge(conn, gateway, now, tenant, &sub, "change", line)?;
-        diesel::update(subscriptions::table.find(sub.id))
-            .set(subscriptions::quantity.eq(sub.quantity + licenses))
-            .execute(conn)?;
-        let detail = format!(
-            "{} → {} licenses; bill {number}",
-            sub.quantity,
-            sub.quantity + licenses
-        );
-        audit::record(
-            conn,
-            actor,
-            now,
-            Some(tenant),
-            "Bought licenses",
-            &sub.product_name,
-            &detail,
-        )?;
-        billing::mail_billing_admins(
-            conn,
-            now,
-            tenant,
-            &format!(
-                "You bought {} of {}",
-                billing::count_of(licenses, "license"),
-                sub.product_name
-            ),
-            &format!(
-                "{} added to your {} subscription ({detail}), charged {}.",
-                billing::count_of(licenses, "license"),
-                sub.product_name,
-                billing::format_money(amount)
-            ),
-        )?;
-        Ok(number)
-    })
+        let card = if sub.purchase_channel == "credit_card" {
+            Some(card_for(conn, tenant, &sub)?)
+        } else {
+            None
+        };
+        match card {
+            Some(method) if amount > 0 => Ok(Begun::Charge(billing::record_pending(
+                conn,
+                now,
+                &billing::NewCharge {
+                    purpose: billing::Purpose::AddLicenses,
+                    tenant,
+                    subscription: Some(sub.id),
+                    product: sub.product_id,
+                    payment_method: method.id,
+                    amount_cents: amount,
+                    licenses,
+                    term_start: sub.term_start,
+                    term_end: sub.term_end,
+                },
+            )?)),
+            card => {
+                // Nothing to charge to a card: invoiced, or free at the very end of the term.
+                let (state, method) = match card {
+                    Some(method) => ("paid", method.label()),
+                    None => ("due", "Invoice".to_owned()),
+                };
+                let (_, number) =
+                    billing::issue_bill(conn, now, tenant, "change", state, &method, &[line])?;
+                payments::licenses_added(
+                    conn, actor, now, tenant, &sub, licenses, amount, &number,
+                )?;
+                Ok(Begun::Billed(number))
+            }
+        }
+    })?;
+    let charge = match begun {
+        Begun::Billed(number) => return Ok(number),
+        Begun::Charge(charge) => charge,
+    };
+    // Steps 2 and 3: the card is charged once, outside any transaction, and the answer kept.
+    match payments::pay(conn, gateway, actor, now, &charge)? {
+        payments::Paid::Settled { bill, .. } => Ok(bill),
+        payments::Paid::Declined(decline) => Err(declined(decline)),
+        payments::Paid::Pending => Err(payment_pending()),
+    }
+}
+
+/// What the first step of buying licenses left to do.
+enum Begun {
+    /// Billed already (an invoice, or nothing to charge): the bill's number.
+    Billed(String),
+    /// A card charge recorded as pending, for `payments::pay`.
+    Charge(billing::ChargeRow),
 }
 
 /// What removing licenses would do: the users it would leave beyond the count.

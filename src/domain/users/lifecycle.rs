@@ -332,8 +332,13 @@ pub fn restore(
 }
 
 /// Purges users deleted more than 30 days ago: their row stays for the records, anonymized,
-/// and their sign-in name is free again. Run by `tick`; idempotent.
-pub fn purge_deleted(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize, DomainError> {
+/// and their sign-in name is free again. One user per transaction; a failed one is counted in
+/// `failures` and the rest go on. Run by `tick`; idempotent.
+pub fn purge_deleted(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    failures: &mut usize,
+) -> Result<usize, DomainError> {
     let due: Vec<(i64, i64, String)> = users::table
         .filter(users::state.eq("deleted"))
         .filter(users::purged_at.is_null())
@@ -341,10 +346,16 @@ pub fn purge_deleted(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usiz
         .select((users::id, users::tenant_id, users::email))
         .load(conn)?;
     let actor = Actor::System("scheduled purge");
+    let mut purged = 0;
     for (id, tenant, email) in &due {
-        diesel::delete(deleted_user_licenses::table.filter(deleted_user_licenses::user_id.eq(id)))
-            .execute(conn)?;
-        diesel::update(users::table.find(id))
+        let done = crate::domain::db::transaction(conn, |conn| {
+            // Restored or purged since it was listed: nothing to do.
+            let changed = diesel::update(
+                users::table
+                    .find(id)
+                    .filter(users::state.eq("deleted"))
+                    .filter(users::purged_at.is_null()),
+            )
             .set((
                 users::purged_at.eq(Some(naive(now))),
                 users::email.eq(format!("purged-{id}@purged.invalid")),
@@ -353,17 +364,29 @@ pub fn purge_deleted(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usiz
                 users::password_hash.eq(""),
             ))
             .execute(conn)?;
-        audit::record(
-            conn,
-            &actor,
-            now,
-            Some(TenantId(*tenant)),
-            "Purged deleted user",
-            email,
-            "",
-        )?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            diesel::delete(
+                deleted_user_licenses::table.filter(deleted_user_licenses::user_id.eq(id)),
+            )
+            .execute(conn)?;
+            audit::record(
+                conn,
+                &actor,
+                now,
+                Some(TenantId(*tenant)),
+                "Purged deleted user",
+                email,
+                "",
+            )?;
+            Ok(true)
+        });
+        if crate::domain::db::keep_going(failures, "purge deleted user", *id, done) == Some(true) {
+            purged += 1;
+        }
     }
-    Ok(due.len())
+    Ok(purged)
 }
 
 /// The user a Delete user confirmation names, when the actor may delete them.
