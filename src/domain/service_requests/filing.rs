@@ -38,7 +38,7 @@ pub fn file(
         "Describe the problem in at least 10 characters.",
     )?;
     let (agreement, target) = if kind.is_volume_licensing() {
-        let (head, target) = agreement_asked(conn, kind, new)?;
+        let (head, target) = agreement_asked(conn, actor, kind, new)?;
         (Some(head), target)
     } else {
         (None, None)
@@ -190,12 +190,20 @@ pub fn workable_kinds(actor: &Actor) -> Vec<Kind> {
 
 /// The agreement a volume licensing request names, and its target: the organization a remap
 /// goes to, or the address a resend was asked for (checked here, refused when carried out).
+/// A tenant names only its own agreement (`Target::NamedAgreement`); another tenant's gets
+/// the answer an unknown number gets, before anything else about it is looked at.
 pub(crate) fn agreement_asked(
     conn: &mut DbConnection,
+    actor: &Actor,
     kind: Kind,
     new: &NewRequest,
 ) -> Result<(agreements::Head, Option<String>), DomainError> {
     let head = agreements::by_number(conn, &new.agreement_number)?;
+    let named = agreements::named_target(conn, &head)?;
+    authz::may(actor, kind.action_to_file(), &named).map_err(|refused| match refused {
+        DomainError::NotFound => agreements::unknown_number(),
+        other => other,
+    })?;
     let asked = new.target.trim().to_lowercase();
     let target = match kind {
         Kind::RemapAgreement => {

@@ -81,15 +81,20 @@ pub fn view(
         Some(sub) => subscriptions::row_of(conn, head.tenant, sub)?,
         None => None,
     };
-    let agreement = match head.agreement {
-        Some(a) => Some((
-            a,
-            agreement_table::table
+    let (agreement, agreement_attached_to) = match head.agreement {
+        Some(a) => {
+            let (number, attached): (String, Option<i64>) = agreement_table::table
                 .find(a.0)
-                .select(agreement_table::number)
-                .first::<String>(conn)?,
-        )),
-        None => None,
+                .select((agreement_table::number, agreement_table::tenant_id))
+                .first(conn)?;
+            // Staff see whose agreement it is, beside whose request; a tenant sees only its own.
+            let attached_to = match (side, attached) {
+                (Side::Staff, Some(t)) => Some(subscriptions::tenant_name(conn, TenantId(t))?),
+                _ => None,
+            };
+            (Some((a, number)), attached_to)
+        }
+        None => (None, None),
     };
     let data_safety = match (&subscription, head.kind) {
         (Some(sub), Kind::CancelSubscription) => Some(DataSafety {
@@ -110,6 +115,7 @@ pub fn view(
         subscription,
         quantity: head.quantity,
         agreement,
+        agreement_attached_to,
         target: head.target,
         state: head.state,
         requester_name,
