@@ -159,7 +159,9 @@ async fn a_disabled_subscription_shows_the_conflict_banner_with_four_ways_out() 
 async fn export_data_gives_every_user_and_their_licenses() {
     let db = TestDb::with_demo();
     let mut b = signed_in(&db, "billing@contoso.example").await;
-    let csv = b.get("/billing/export.csv").await;
+    let csv = b
+        .submit("/billing/products", "/billing/export", &[("format", "csv")])
+        .await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(
         csv.headers
@@ -177,13 +179,91 @@ async fn export_data_gives_every_user_and_their_licenses() {
         "Alex Wilber,user01@contoso.example,active,Business Premium; Sales Professional\r\n"
     ));
     assert_eq!(csv.body.lines().count(), 45, "a header and 44 users");
-    let json = b.get("/billing/export.json").await;
+    let json = b
+        .submit(
+            "/billing/products",
+            "/billing/export",
+            &[("format", "json")],
+        )
+        .await;
     let parsed: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(parsed.as_array().unwrap().len(), 44);
     assert_eq!(
         b.get("/billing/export.xml").await.status,
         StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        b.submit("/billing/products", "/billing/export", &[("format", "xml")])
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+/// Issue 12, finding 7: a GET changes nothing. The old export addresses show the Export data
+/// button; only its POST (with the form's CSRF token) downloads and records the export.
+#[actix_web::test]
+async fn exporting_is_a_post_and_the_old_export_address_records_nothing() {
+    use allot::domain::schema::tenants as tenant_table;
+    use diesel::prelude::*;
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let exported_at = || {
+        tenant_table::table
+            .find(contoso.0)
+            .select(tenant_table::data_exported_at)
+            .first::<Option<chrono::NaiveDateTime>>(&mut db.conn())
+            .unwrap()
+    };
+    let mut b = signed_in(&db, "billing@contoso.example").await;
+    for path in ["/billing/export.csv", "/billing/export.json"] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(page.headers.get("content-disposition").is_none(), "{path}");
+        assert!(page.contains("<form method=\"post\" action=\"/billing/export\""));
+        assert!(page.contains(">Export data</button>"));
+    }
+    b.get("/billing/products").await;
+    assert_eq!(audit_count(&db, contoso, "Exported data"), 0);
+    assert_eq!(exported_at(), None);
+    // Without the form's token, nothing either.
+    let forged = b.post_raw("/billing/export", &[("format", "csv")]).await;
+    assert!(forged.status.is_client_error(), "{}", forged.status);
+    assert_eq!(audit_count(&db, contoso, "Exported data"), 0);
+    let done = b
+        .submit(
+            "/billing/export.csv",
+            "/billing/export",
+            &[("format", "csv")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(
+        done.headers
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(audit_count(&db, contoso, "Exported data"), 1);
+    assert!(exported_at().is_some());
+    // Every page that offers the export offers the button, never a link that records on GET.
+    let sub = allot::domain::subscriptions::list(
+        &mut db.conn(),
+        &actor(&db, "billing@contoso.example"),
+        contoso,
+    )
+    .unwrap()[0]
+        .id;
+    for path in [
+        "/billing/products".to_owned(),
+        format!("/billing/subscriptions/{}/cancel", sub.0),
+    ] {
+        let page = b.get(&path).await;
+        assert!(page.contains("action=\"/billing/export\""), "{path}");
+        assert!(!page.contains("href=\"/billing/export."), "{path}");
+    }
 }
 
 #[actix_web::test]

@@ -77,7 +77,8 @@ async fn an_admin_files_a_cancellation_and_sees_it_with_the_data_safety_note() {
     assert!(page.contains("Cancel subscription: Business Premium"));
     assert!(page.contains("We are moving to another provider."));
     assert!(page.contains("Save your data first."));
-    assert!(page.contains("href=\"/billing/export.csv\""));
+    assert!(page.contains("<form method=\"post\" action=\"/billing/export\""));
+    assert!(page.contains(">Export data</button>"));
     assert!(page.contains("If the subscription is cancelled today, its data is deleted on"));
     let list = b.get("/support/requests").await;
     assert!(list.contains("Cancel subscription: Business Premium") && list.contains("Open"));
