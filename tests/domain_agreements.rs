@@ -743,3 +743,90 @@ fn carrying_out_refuses_a_remap_the_agreements_own_tenant_did_not_ask_for() {
     assert_eq!(audit_count(&db, fabrikam, "Remapped agreement"), 1);
     assert_eq!(audit_count(&db, contoso, "Remapped agreement"), 1);
 }
+
+/// Issue 12, finding 8: an agreement's start date is a year from 2000 to 2100, and its
+/// number, customer, OSM and partner carry no control characters; nothing else is entered.
+#[test]
+fn an_agreement_starts_in_a_sensible_year_and_its_fields_refuse_control_characters() {
+    let db = TestDb::with_demo();
+    let good = NewAgreement {
+        number: "CSA-5500-0001".into(),
+        program: "campus_school".into(),
+        customer: "Woodgrove School".into(),
+        osm_email: "osm@woodgrove.example".into(),
+        partner: "Northwind Licensing".into(),
+        starts_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
+    };
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    let cases = [
+        (
+            NewAgreement {
+                starts_on: day(-9999, 1, 1),
+                ..good.clone()
+            },
+            "starts_on",
+        ),
+        (
+            NewAgreement {
+                starts_on: day(1999, 12, 31),
+                ..good.clone()
+            },
+            "starts_on",
+        ),
+        (
+            NewAgreement {
+                starts_on: day(2101, 1, 1),
+                ..good.clone()
+            },
+            "starts_on",
+        ),
+        (
+            NewAgreement {
+                number: "CSA-5500\0-1".into(),
+                ..good.clone()
+            },
+            "number",
+        ),
+        (
+            NewAgreement {
+                customer: "Woodgrove\r\nSchool".into(),
+                ..good.clone()
+            },
+            "customer",
+        ),
+        (
+            NewAgreement {
+                customer: "Woodgrove\0".into(),
+                ..good.clone()
+            },
+            "customer",
+        ),
+        (
+            NewAgreement {
+                partner: "Northwind\u{1b}".into(),
+                ..good.clone()
+            },
+            "partner",
+        ),
+        (
+            NewAgreement {
+                osm_email: "osm\n@woodgrove.example".into(),
+                ..good.clone()
+            },
+            "osm_email",
+        ),
+    ];
+    for (new, field) in cases {
+        let refused = agreements::create(&mut db.conn(), &partner(&db), test_now(), &new);
+        assert!(
+            matches!(refused, Err(DomainError::Invalid { field: f, .. }) if f == field),
+            "{field}: {refused:?}"
+        );
+    }
+    let count: i64 = agreement_table::table
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    assert_eq!(count, 2, "the demo's two only");
+    agreements::create(&mut db.conn(), &partner(&db), test_now(), &good).unwrap();
+}

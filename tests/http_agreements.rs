@@ -419,3 +419,92 @@ async fn another_tenants_agreement_page_is_a_404_like_a_missing_one() {
     assert_eq!(theirs.body, missing.body);
     assert!(!theirs.contains("ESA-4410-2002") && !theirs.contains("Fabrikam"));
 }
+
+/// Issue 12, finding 8: an agreement starting in year -9999, or with a NUL or a line break in
+/// its number, customer, OSM or partner, is refused on the form (422) and nothing is entered.
+#[actix_web::test]
+async fn an_agreement_with_a_senseless_date_or_control_characters_is_refused() {
+    use allot::domain::schema::agreements;
+    let db = TestDb::with_demo();
+    let count = || {
+        agreements::table
+            .count()
+            .get_result::<i64>(&mut db.conn())
+            .unwrap()
+    };
+    let before = count();
+    let mut partner = signed_in(&db, "partner@allot.example").await;
+    let good = [
+        ("number", "CSA-5500-0001"),
+        ("program", "campus_school"),
+        ("customer", "Woodgrove School"),
+        ("osm_email", "osm@woodgrove.example"),
+        ("partner", "Northwind Licensing"),
+        ("starts_on", "2026-09-01"),
+    ];
+    for (field, value, message) in [
+        (
+            "starts_on",
+            "-9999-01-01",
+            "Enter a start date from 2000 to 2100.",
+        ),
+        (
+            "starts_on",
+            "1999-12-31",
+            "Enter a start date from 2000 to 2100.",
+        ),
+        (
+            "starts_on",
+            "2101-01-01",
+            "Enter a start date from 2000 to 2100.",
+        ),
+        ("number", "CSA-5500\0-0002", "Remove the control characters"),
+        (
+            "number",
+            "CSA-5500\r\n-0002",
+            "Remove the control characters",
+        ),
+        (
+            "customer",
+            "Woodgrove\0School",
+            "Remove the control characters",
+        ),
+        (
+            "customer",
+            "Woodgrove\r\nSchool",
+            "Remove the control characters",
+        ),
+        (
+            "partner",
+            "Northwind\nLicensing",
+            "Remove the control characters",
+        ),
+        (
+            "partner",
+            "Northwind\u{1b}[31m",
+            "Remove the control characters",
+        ),
+        ("osm_email", "osm\0@woodgrove.example", "Enter the OSM"),
+        (
+            "osm_email",
+            "osm@woodgrove.example\r\nBcc: x@y.example",
+            "Enter the OSM",
+        ),
+    ] {
+        let fields: Vec<(&str, &str)> = good
+            .iter()
+            .map(|(k, v)| (*k, if *k == field { value } else { *v }))
+            .collect();
+        let shown = partner.submit("/agreements", "/agreements", &fields).await;
+        assert_eq!(
+            shown.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field} {value:?}"
+        );
+        assert!(shown.contains(message), "{field} {value:?}: {message}");
+    }
+    assert_eq!(count(), before, "nothing is entered");
+    let entered = partner.submit("/agreements", "/agreements", &good).await;
+    assert_eq!(entered.status, StatusCode::SEE_OTHER);
+    assert_eq!(count(), before + 1);
+}

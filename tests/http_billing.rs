@@ -293,3 +293,52 @@ async fn another_tenants_bill_or_subscription_is_not_found() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Issue 12, finding 8: "Make this the default" sent as `no` is no, an odd value is refused;
+/// a card holder with a NUL or a line break is refused on the form and nothing is kept.
+#[actix_web::test]
+async fn make_default_no_is_no_and_a_holder_with_control_characters_is_refused() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let billing = actor(&db, "billing@contoso.example");
+    let cards =
+        || allot::domain::billing::payment_methods(&mut db.conn(), &billing, contoso).unwrap();
+    let default_before = cards().into_iter().find(|m| m.is_default).unwrap().id;
+    let count_before = cards().len();
+    let mut b = signed_in(&db, "billing@contoso.example").await;
+    let page = "/billing/payment-methods";
+    let card = |holder: &'static str, make_default: &'static str| {
+        vec![
+            ("holder", holder),
+            ("number", "5555 5555 5555 4444"),
+            ("exp_month", "12"),
+            ("exp_year", "2030"),
+            ("security_code", "123"),
+            ("make_default", make_default),
+        ]
+    };
+    for (holder, make_default, message) in [
+        ("Bill\0Hughes", "yes", "Remove the control characters"),
+        ("Bill\r\nHughes", "yes", "Remove the control characters"),
+        ("Bill\u{1b}Hughes", "no", "Remove the control characters"),
+        (
+            "Bill Hughes",
+            "maybe",
+            "Check the box, or leave it unchecked.",
+        ),
+    ] {
+        let shown = b.submit(page, page, &card(holder, make_default)).await;
+        assert_eq!(shown.status, StatusCode::UNPROCESSABLE_ENTITY, "{holder:?}");
+        assert!(shown.contains(message), "{holder:?}: {}", shown.body);
+    }
+    assert_eq!(cards().len(), count_before, "nothing is kept");
+    let added = b.submit(page, page, &card("Bill Hughes", "no")).await;
+    assert_eq!(added.location.as_deref(), Some(page));
+    let now = cards();
+    assert_eq!(now.len(), count_before + 1);
+    assert_eq!(
+        now.iter().find(|m| m.is_default).unwrap().id,
+        default_before,
+        "make_default=no leaves the default as it was"
+    );
+}

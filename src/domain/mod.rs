@@ -18,6 +18,7 @@ pub mod service_requests;
 pub mod signin;
 pub mod subscriptions;
 pub mod tenants;
+pub mod text;
 pub mod users;
 
 use std::fmt;

@@ -31,7 +31,7 @@ use super::schema::{
 };
 use super::{
     Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, audit, authz,
-    billing, licenses, naive, outbox, utc,
+    billing, licenses, naive, outbox, text, utc,
 };
 
 /// An agreement's id.
@@ -162,20 +162,20 @@ pub struct NewAgreement {
 }
 
 fn clean_number(number: &str) -> Result<String, DomainError> {
-    let number = number.trim().to_uppercase();
-    let ok = (3..=40).contains(&number.len())
-        && number
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
+    let message = "Enter the agreement number: 3 to 40 letters, digits and dashes.";
+    let number = text::line("number", number, 3..=40, message)?.to_uppercase();
+    if number
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         Ok(number)
     } else {
-        Err(DomainError::invalid(
-            "number",
-            "Enter the agreement number: 3 to 40 letters, digits and dashes.",
-        ))
+        Err(DomainError::invalid("number", message))
     }
 }
+
+/// The years an agreement may start in: a date outside them is a typing mistake.
+pub const START_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// The first anniversary of `starts_on` after `now`.
 fn next_anniversary(starts_on: NaiveDateTime, now: DateTime<Utc>) -> NaiveDateTime {
@@ -200,18 +200,30 @@ pub fn create(
     authz::may(actor, Action::ManageAgreements, &authz::Target::Provider)?;
     let number = clean_number(&new.number)?;
     let program = Program::parse(new.program.trim())?;
-    let customer = new.customer.trim();
-    if customer.is_empty() || customer.chars().count() > 120 {
+    let customer = text::line(
+        "customer",
+        &new.customer,
+        1..=120,
+        "Enter the customer's name (up to 120 characters).",
+    )?;
+    let customer = customer.as_str();
+    let partner = text::line(
+        "partner",
+        &new.partner,
+        1..=120,
+        "Enter the Licensing Solutions Partner's name.",
+    )?;
+    let partner = partner.as_str();
+    if let Some(day) = new.starts_on
+        && !START_YEARS.contains(&day.year())
+    {
         return Err(DomainError::invalid(
-            "customer",
-            "Enter the customer's name (up to 120 characters).",
-        ));
-    }
-    let partner = new.partner.trim();
-    if partner.is_empty() || partner.chars().count() > 120 {
-        return Err(DomainError::invalid(
-            "partner",
-            "Enter the Licensing Solutions Partner's name.",
+            "starts_on",
+            format!(
+                "Enter a start date from {} to {}.",
+                START_YEARS.start(),
+                START_YEARS.end()
+            ),
         ));
     }
     let osm = EmailAddress::parse(&new.osm_email)

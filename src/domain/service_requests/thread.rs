@@ -141,8 +141,8 @@ pub fn comment(
     body: &str,
     internal: bool,
 ) -> Result<(), DomainError> {
-    let body = body.trim();
-    check_text("body", body, 1, "Write a comment.")?;
+    let body = check_text("body", body, 1, "Write a comment.")?;
+    let body = body.as_str();
     crate::domain::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
         let side = side_of(actor, &head)?;
@@ -287,7 +287,12 @@ pub fn set_state(
     to: State,
     message: &str,
 ) -> Result<(), DomainError> {
-    let message = message.trim();
+    // Empty is no message; anything else is checked as every text is.
+    let message = match message.trim() {
+        "" => String::new(),
+        text => check_text("message", text, 1, "Write a message.")?,
+    };
+    let message = message.as_str();
     crate::domain::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
         authz::may(actor, Action::WorkServiceRequest, &head.target())?;
@@ -313,9 +318,6 @@ pub fn set_state(
                 "message",
                 "Write the customer a message that says how the request was resolved.",
             ));
-        }
-        if !message.is_empty() {
-            check_text("message", message, 1, "Write a message.")?;
         }
         move_to(
             conn,
