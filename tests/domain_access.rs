@@ -491,6 +491,43 @@ fn agreements_by_the_tenant_they_are_attached_to() {
     }
 }
 
+/// A service request names an agreement of the admin's own tenant only: attached to it, or
+/// not attached yet with the OSM its own; anything else answers as a missing agreement.
+#[test]
+fn an_agreement_is_named_only_by_its_own_tenant() {
+    let own = TenantId(1);
+    let other = TenantId(2);
+    for (attached, osm_admin_of, ours) in [
+        (Some(own), None, true),
+        (None, Some(own), true),
+        (Some(own), Some(other), true),
+        (Some(other), None, false),
+        (Some(other), Some(own), false),
+        (None, Some(other), false),
+        (None, None, false),
+    ] {
+        let target = Target::NamedAgreement {
+            attached,
+            osm_admin_of,
+        };
+        for role in Role::ALL {
+            let result = authz::may(&admin(role, own), Action::ManageBilling, &target);
+            let expected = ours && matches!(role, Role::Global | Role::Billing);
+            assert_eq!(
+                result.is_ok(),
+                expected,
+                "{role:?} {attached:?} {osm_admin_of:?}"
+            );
+            if !ours {
+                assert_eq!(result, Err(DomainError::NotFound), "{role:?} {attached:?}");
+            }
+        }
+        for role in StaffRole::ALL {
+            assert!(!authz::can(&staff(role), Action::ManageBilling, &target));
+        }
+    }
+}
+
 #[test]
 fn the_operator_alone_does_the_operators_work_and_may_do_anything() {
     let system = Actor::System("test");

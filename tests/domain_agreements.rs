@@ -557,3 +557,276 @@ fn each_role_may_do_exactly_its_part_of_volume_licensing() {
         assert_eq!(got, expected, "{email}");
     }
 }
+
+/// Files a volume licensing request as `email`, for what it answers.
+fn try_file(
+    db: &TestDb,
+    email: &str,
+    kind: Kind,
+    number: &str,
+    target: &str,
+) -> Result<allot::domain::ServiceRequestId, DomainError> {
+    let admin = actor(db, email);
+    requests::file(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        admin.tenant().unwrap(),
+        &NewRequest {
+            kind: kind.as_str().into(),
+            agreement_number: number.into(),
+            target: target.into(),
+            description: "Please take care of our agreement.".into(),
+            ..Default::default()
+        },
+    )
+}
+
+fn request_rows(db: &TestDb) -> i64 {
+    use allot::domain::schema::service_requests;
+    service_requests::table
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap()
+}
+
+/// Issue 12, finding 4: Contoso filed "Remap agreement" for Fabrikam's ESA-4410-2002, and
+/// Fabrikam asked about Contoso's EA-7730-1001. A tenant names only its own agreement (attached
+/// to it, or not attached yet with its OSM one of its admins); another tenant's answers as an
+/// unknown number does, whatever else the request says.
+#[test]
+fn a_tenant_names_only_its_own_agreement_and_another_tenants_answers_as_an_unknown_one() {
+    let db = TestDb::with_demo();
+    let before = request_rows(&db);
+    let unknown = try_file(
+        &db,
+        "admin@contoso.example",
+        Kind::RemapAgreement,
+        "ESA-0000-9999",
+        "contoso.example",
+    );
+    assert!(matches!(
+        unknown,
+        Err(DomainError::Invalid {
+            field: "agreement_number",
+            ..
+        })
+    ));
+    for (email, kind, number, target) in [
+        (
+            "admin@contoso.example",
+            Kind::RemapAgreement,
+            "ESA-4410-2002",
+            "contoso.example",
+        ),
+        (
+            "admin@contoso.example",
+            Kind::RemapAgreement,
+            "ESA-4410-2002",
+            "fabrikam.example",
+        ),
+        (
+            "billing@contoso.example",
+            Kind::RemapAgreement,
+            "esa-4410-2002",
+            "no-such-domain.example",
+        ),
+        (
+            "admin@contoso.example",
+            Kind::ResendActivationEmail,
+            "ESA-4410-2002",
+            "",
+        ),
+        (
+            "admin@fabrikam.example",
+            Kind::ResendActivationEmail,
+            "EA-7730-1001",
+            "",
+        ),
+        (
+            "admin@fabrikam.example",
+            Kind::RemapAgreement,
+            "EA-7730-1001",
+            "fabrikam.example",
+        ),
+        (
+            "admin@fabrikam.example",
+            Kind::VolumeLicensingInvoice,
+            "EA-7730-1001",
+            "",
+        ),
+    ] {
+        assert_eq!(
+            try_file(&db, email, kind, number, target),
+            unknown,
+            "{email} {kind:?} {number} {target}"
+        );
+    }
+    assert_eq!(request_rows(&db), before, "nothing is filed");
+    // Each names its own: Fabrikam its attached ESA, Contoso its EA awaiting activation (the
+    // OSM, admin@contoso.example, is Contoso's Global admin).
+    try_file(
+        &db,
+        "admin@fabrikam.example",
+        Kind::RemapAgreement,
+        "ESA-4410-2002",
+        "contoso.example",
+    )
+    .unwrap();
+    try_file(
+        &db,
+        "billing@contoso.example",
+        Kind::ResendActivationEmail,
+        "EA-7730-1001",
+        "",
+    )
+    .unwrap();
+}
+
+/// Carrying out re-checks whose agreement it is: a request whose agreement is no longer the
+/// requesting tenant's (it was remapped since) is refused with the reason and changes nothing.
+#[test]
+fn carrying_out_refuses_a_remap_the_agreements_own_tenant_did_not_ask_for() {
+    let db = TestDb::with_demo();
+    let (contoso, fabrikam) = tenants(&db);
+    let support = actor(&db, "support@allot.example");
+    let first = file(
+        &db,
+        "admin@fabrikam.example",
+        Kind::RemapAgreement,
+        "ESA-4410-2002",
+        "contoso.example",
+    );
+    let second = file(
+        &db,
+        "admin@fabrikam.example",
+        Kind::RemapAgreement,
+        "ESA-4410-2002",
+        "contoso.example",
+    );
+    requests::carry_out(
+        &mut db.conn(),
+        &support,
+        &TestGateway,
+        test_now(),
+        first,
+        Work::Remap,
+    )
+    .unwrap();
+    // ESA-4410-2002 is Contoso's now: Fabrikam's second request no longer speaks for it.
+    let contoso_before = pool_counts(&db, contoso, "Sales Professional");
+    fn refusal<T: std::fmt::Debug>(result: Result<T, DomainError>) -> String {
+        match result {
+            Err(DomainError::Refused(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+    let previewed = refusal(requests::preview_remap(&mut db.conn(), &support, second));
+    assert!(
+        previewed.contains("ESA-4410-2002 is attached to Contoso")
+            && previewed.contains("filed by Fabrikam"),
+        "{previewed}"
+    );
+    let carried = refusal(requests::carry_out(
+        &mut db.conn(),
+        &support,
+        &TestGateway,
+        test_now(),
+        second,
+        Work::Remap,
+    ));
+    assert_eq!(carried, previewed);
+    assert_eq!(
+        pool_counts(&db, contoso, "Sales Professional"),
+        contoso_before
+    );
+    assert_eq!(audit_count(&db, fabrikam, "Remapped agreement"), 1);
+    assert_eq!(audit_count(&db, contoso, "Remapped agreement"), 1);
+}
+
+/// Issue 12, finding 8: an agreement's start date is a year from 2000 to 2100, and its
+/// number, customer, OSM and partner carry no control characters; nothing else is entered.
+#[test]
+fn an_agreement_starts_in_a_sensible_year_and_its_fields_refuse_control_characters() {
+    let db = TestDb::with_demo();
+    let good = NewAgreement {
+        number: "CSA-5500-0001".into(),
+        program: "campus_school".into(),
+        customer: "Woodgrove School".into(),
+        osm_email: "osm@woodgrove.example".into(),
+        partner: "Northwind Licensing".into(),
+        starts_on: chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
+    };
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    let cases = [
+        (
+            NewAgreement {
+                starts_on: day(-9999, 1, 1),
+                ..good.clone()
+            },
+            "starts_on",
+        ),
+        (
+            NewAgreement {
+                starts_on: day(1999, 12, 31),
+                ..good.clone()
+            },
+            "starts_on",
+        ),
+        (
+            NewAgreement {
+                starts_on: day(2101, 1, 1),
+                ..good.clone()
+            },
+            "starts_on",
+        ),
+        (
+            NewAgreement {
+                number: "CSA-5500\0-1".into(),
+                ..good.clone()
+            },
+            "number",
+        ),
+        (
+            NewAgreement {
+                customer: "Woodgrove\r\nSchool".into(),
+                ..good.clone()
+            },
+            "customer",
+        ),
+        (
+            NewAgreement {
+                customer: "Woodgrove\0".into(),
+                ..good.clone()
+            },
+            "customer",
+        ),
+        (
+            NewAgreement {
+                partner: "Northwind\u{1b}".into(),
+                ..good.clone()
+            },
+            "partner",
+        ),
+        (
+            NewAgreement {
+                osm_email: "osm\n@woodgrove.example".into(),
+                ..good.clone()
+            },
+            "osm_email",
+        ),
+    ];
+    for (new, field) in cases {
+        let refused = agreements::create(&mut db.conn(), &partner(&db), test_now(), &new);
+        assert!(
+            matches!(refused, Err(DomainError::Invalid { field: f, .. }) if f == field),
+            "{field}: {refused:?}"
+        );
+    }
+    let count: i64 = agreement_table::table
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    assert_eq!(count, 2, "the demo's two only");
+    agreements::create(&mut db.conn(), &partner(&db), test_now(), &good).unwrap();
+}

@@ -525,3 +525,47 @@ fn license_and_user_admins_cannot_buy_remove_cancel_or_see_cards_and_other_tenan
     );
     assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 10, 3));
 }
+
+/// Issue 12, finding 8: a card holder with a NUL, CR or LF or another control character is
+/// refused and no card is kept.
+#[test]
+fn a_card_holder_with_control_characters_is_refused() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let admin = actor(&db, "admin@contoso.example");
+    let before = billing::payment_methods(&mut db.conn(), &admin, contoso)
+        .unwrap()
+        .len();
+    for holder in [
+        "Adele\0Vance",
+        "Adele\r\nVance",
+        "Adele\u{85}Vance",
+        "Adele\u{202e}",
+    ] {
+        let refused = billing::add_card(
+            &mut db.conn(),
+            &admin,
+            &TestGateway,
+            test_now(),
+            contoso,
+            &NewCard {
+                holder: holder.into(),
+                number: "5555555555554444".into(),
+                exp_month: "1".into(),
+                exp_year: "28".into(),
+                security_code: "123".into(),
+            },
+            false,
+        );
+        assert!(
+            matches!(refused, Err(DomainError::Invalid { field: "holder", ref message }) if message.contains("control characters")),
+            "{holder:?}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        billing::payment_methods(&mut db.conn(), &admin, contoso)
+            .unwrap()
+            .len(),
+        before
+    );
+}

@@ -1121,3 +1121,70 @@ fn a_resolved_request_closes_by_itself_after_fourteen_days_without_a_reply() {
             .any(|s| s.ends_with(&format!("#{id} is closed")))
     );
 }
+
+/// Issue 12, finding 8: a description keeps line breaks (CR LF as LF) and tabs; a NUL, a lone
+/// CR or an escape is refused, in a description, a comment and a staff message alike.
+#[test]
+fn request_text_keeps_line_breaks_and_tabs_and_refuses_other_control_characters() {
+    let db = TestDb::with_demo();
+    let control = |result: Result<_, DomainError>, field: &str| {
+        matches!(result, Err(DomainError::Invalid { field: f, ref message })
+            if f == field && message.contains("control characters"))
+    };
+    for description in [
+        "Our bill\0 is wrong.",
+        "Our bill\r is wrong.",
+        "Our \u{1b}[2J bill is wrong.",
+    ] {
+        let request = NewRequest {
+            description: description.into(),
+            ..new(Kind::Other, None, None)
+        };
+        assert!(
+            control(
+                file(&db, "admin@contoso.example", &request).map(|_| ()),
+                "description"
+            ),
+            "{description:?}"
+        );
+    }
+    let id = file(
+        &db,
+        "admin@contoso.example",
+        &NewRequest {
+            description: "Our bill is wrong:\r\n\t- twice the licenses\r\n".into(),
+            ..new(Kind::Other, None, None)
+        },
+    )
+    .unwrap();
+    let support = actor(&db, "support@allot.example");
+    let view = requests::view(&mut db.conn(), &support, test_now(), id).unwrap();
+    assert_eq!(
+        view.description,
+        "Our bill is wrong:\n\t- twice the licenses"
+    );
+    let admin = actor(&db, "admin@contoso.example");
+    assert!(control(
+        requests::comment(&mut db.conn(), &admin, test_now(), id, "Any news?\0", false),
+        "body"
+    ));
+    requests::take(&mut db.conn(), &support, test_now(), id).unwrap();
+    assert!(control(
+        requests::set_state(
+            &mut db.conn(),
+            &support,
+            test_now(),
+            id,
+            State::Resolved,
+            "Fixed.\u{7}"
+        ),
+        "message"
+    ));
+    let comments: i64 = service_request_comments::table
+        .filter(service_request_comments::request_id.eq(id.0))
+        .filter(service_request_comments::author_kind.ne("system"))
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    assert_eq!(comments, 0, "nothing is stored");
+}

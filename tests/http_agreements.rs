@@ -265,3 +265,246 @@ async fn staff_cannot_attach_an_agreement_and_a_resend_elsewhere_is_refused_on_t
         .unwrap();
     assert_eq!(sent_to_cfo, 0);
 }
+
+/// The message of a page's `role="alert"` notice.
+fn alert(page: &Page) -> &str {
+    let marker = "role=\"alert\">";
+    let start = page.body.find(marker).expect("an alert") + marker.len();
+    let end = page.body[start..].find("</div>").unwrap() + start;
+    &page.body[start..end]
+}
+
+fn all_requests(db: &TestDb) -> i64 {
+    use allot::domain::schema::service_requests;
+    service_requests::table
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap()
+}
+
+/// Issue 12, finding 4: another tenant's agreement number, on the form, gets exactly what an
+/// unknown number gets (status and message), and nothing is filed.
+#[actix_web::test]
+async fn another_tenants_agreement_number_answers_as_an_unknown_one_and_files_nothing() {
+    let db = TestDb::with_demo();
+    let new = "/support/requests/new";
+    let before = all_requests(&db);
+    let mut contoso = signed_in(&db, "admin@contoso.example").await;
+    let ask = async |b: &mut Browser<_>, kind: &str, number: &str, target: &str| {
+        b.submit(
+            new,
+            "/support/requests",
+            &[
+                ("kind", kind),
+                ("agreement_number", number),
+                ("target", target),
+                ("description", "Please move our agreement's licenses."),
+            ],
+        )
+        .await
+    };
+    let unknown = ask(
+        &mut contoso,
+        "remap_agreement",
+        "ESA-0000-9999",
+        "contoso.example",
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let expected = alert(&unknown).to_owned();
+    assert!(expected.contains("There is no agreement with this number."));
+    for (kind, target) in [
+        ("remap_agreement", "contoso.example"),
+        ("remap_agreement", "fabrikam.example"),
+        ("resend_activation_email", ""),
+    ] {
+        let page = ask(&mut contoso, kind, "ESA-4410-2002", target).await;
+        assert_eq!(page.status, unknown.status, "{kind} {target}");
+        assert_eq!(alert(&page), expected, "{kind} {target}");
+    }
+    let mut fabrikam = signed_in(&db, "admin@fabrikam.example").await;
+    for (kind, target) in [
+        ("resend_activation_email", ""),
+        ("remap_agreement", "fabrikam.example"),
+    ] {
+        let page = ask(&mut fabrikam, kind, "EA-7730-1001", target).await;
+        assert_eq!(page.status, unknown.status, "{kind} {target}");
+        assert_eq!(alert(&page), expected, "{kind} {target}");
+    }
+    assert_eq!(all_requests(&db), before, "nothing is filed");
+}
+
+/// A remap request that the agreement's own tenant did not file (Contoso's request for
+/// Fabrikam's agreement, as filed before this rule): the console shows both tenants, offers no
+/// remap, and carrying it out is refused with the reason; no license moves.
+#[actix_web::test]
+async fn the_console_shows_both_tenants_and_refuses_a_remap_the_agreements_tenant_did_not_ask_for()
+{
+    use allot::domain::schema::service_requests;
+    let db = TestDb::with_demo();
+    let (contoso, fabrikam) = tenants(&db);
+    let mut fab = signed_in(&db, "admin@fabrikam.example").await;
+    let filed = fab
+        .submit(
+            "/support/requests/new",
+            "/support/requests",
+            &[
+                ("kind", "remap_agreement"),
+                ("agreement_number", "ESA-4410-2002"),
+                ("target", "contoso.example"),
+                ("description", "Please move our agreement to Contoso."),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+    let path = filed.location.unwrap();
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    // As if Contoso had filed it, the way the probe did before filing checked the agreement.
+    diesel::update(service_requests::table.find(id))
+        .set((
+            service_requests::tenant_id.eq(contoso.0),
+            service_requests::requester_id.eq(user_id(&db, "admin@contoso.example").0),
+        ))
+        .execute(&mut db.conn())
+        .unwrap();
+    let fabrikam_before = pool_counts(&db, fabrikam, "Sales Professional");
+    let mut support = signed_in(&db, "support@allot.example").await;
+    let page = support.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.contains("<dt>Tenant</dt><dd>Contoso</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(page.contains("<dt>Agreement's tenant</dt><dd>Fabrikam"));
+    assert!(page.contains("not the tenant that filed this request"));
+    let reason =
+        "Agreement ESA-4410-2002 is attached to Fabrikam, but this request was filed by Contoso.";
+    assert!(
+        page.contains(reason),
+        "the console says why it can't be remapped"
+    );
+    assert!(!page.contains("/remap\""), "no Remap button");
+    let refused = support.submit(&path, &format!("{path}/remap"), &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.contains(reason));
+    assert_eq!(
+        pool_counts(&db, fabrikam, "Sales Professional"),
+        fabrikam_before
+    );
+    assert_eq!(audit_count(&db, fabrikam, "Remapped agreement"), 0);
+}
+
+/// Finding 5: another tenant's agreement page answers 404, exactly as a missing id does.
+#[actix_web::test]
+async fn another_tenants_agreement_page_is_a_404_like_a_missing_one() {
+    use allot::domain::schema::agreements;
+    let db = TestDb::with_demo();
+    let esa: i64 = agreements::table
+        .filter(agreements::number.eq("ESA-4410-2002"))
+        .select(agreements::id)
+        .first(&mut db.conn())
+        .unwrap();
+    let mut fabrikam = signed_in(&db, "admin@fabrikam.example").await;
+    assert_eq!(
+        fabrikam.get(&format!("/agreements/{esa}")).await.status,
+        StatusCode::OK,
+        "its own tenant sees it"
+    );
+    let mut contoso = signed_in(&db, "admin@contoso.example").await;
+    let theirs = contoso.get(&format!("/agreements/{esa}")).await;
+    let missing = contoso.get("/agreements/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(theirs.status, missing.status);
+    assert_eq!(theirs.body, missing.body);
+    assert!(!theirs.contains("ESA-4410-2002") && !theirs.contains("Fabrikam"));
+}
+
+/// Issue 12, finding 8: an agreement starting in year -9999, or with a NUL or a line break in
+/// its number, customer, OSM or partner, is refused on the form (422) and nothing is entered.
+#[actix_web::test]
+async fn an_agreement_with_a_senseless_date_or_control_characters_is_refused() {
+    use allot::domain::schema::agreements;
+    let db = TestDb::with_demo();
+    let count = || {
+        agreements::table
+            .count()
+            .get_result::<i64>(&mut db.conn())
+            .unwrap()
+    };
+    let before = count();
+    let mut partner = signed_in(&db, "partner@allot.example").await;
+    let good = [
+        ("number", "CSA-5500-0001"),
+        ("program", "campus_school"),
+        ("customer", "Woodgrove School"),
+        ("osm_email", "osm@woodgrove.example"),
+        ("partner", "Northwind Licensing"),
+        ("starts_on", "2026-09-01"),
+    ];
+    for (field, value, message) in [
+        (
+            "starts_on",
+            "-9999-01-01",
+            "Enter a start date from 2000 to 2100.",
+        ),
+        (
+            "starts_on",
+            "1999-12-31",
+            "Enter a start date from 2000 to 2100.",
+        ),
+        (
+            "starts_on",
+            "2101-01-01",
+            "Enter a start date from 2000 to 2100.",
+        ),
+        ("number", "CSA-5500\0-0002", "Remove the control characters"),
+        (
+            "number",
+            "CSA-5500\r\n-0002",
+            "Remove the control characters",
+        ),
+        (
+            "customer",
+            "Woodgrove\0School",
+            "Remove the control characters",
+        ),
+        (
+            "customer",
+            "Woodgrove\r\nSchool",
+            "Remove the control characters",
+        ),
+        (
+            "partner",
+            "Northwind\nLicensing",
+            "Remove the control characters",
+        ),
+        (
+            "partner",
+            "Northwind\u{1b}[31m",
+            "Remove the control characters",
+        ),
+        ("osm_email", "osm\0@woodgrove.example", "Enter the OSM"),
+        (
+            "osm_email",
+            "osm@woodgrove.example\r\nBcc: x@y.example",
+            "Enter the OSM",
+        ),
+    ] {
+        let fields: Vec<(&str, &str)> = good
+            .iter()
+            .map(|(k, v)| (*k, if *k == field { value } else { *v }))
+            .collect();
+        let shown = partner.submit("/agreements", "/agreements", &fields).await;
+        assert_eq!(
+            shown.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field} {value:?}"
+        );
+        assert!(shown.contains(message), "{field} {value:?}: {message}");
+    }
+    assert_eq!(count(), before, "nothing is entered");
+    let entered = partner.submit("/agreements", "/agreements", &good).await;
+    assert_eq!(entered.status, StatusCode::SEE_OTHER);
+    assert_eq!(count(), before + 1);
+}

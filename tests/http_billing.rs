@@ -159,7 +159,9 @@ async fn a_disabled_subscription_shows_the_conflict_banner_with_four_ways_out() 
 async fn export_data_gives_every_user_and_their_licenses() {
     let db = TestDb::with_demo();
     let mut b = signed_in(&db, "billing@contoso.example").await;
-    let csv = b.get("/billing/export.csv").await;
+    let csv = b
+        .submit("/billing/products", "/billing/export", &[("format", "csv")])
+        .await;
     assert_eq!(csv.status, StatusCode::OK);
     assert!(
         csv.headers
@@ -177,13 +179,91 @@ async fn export_data_gives_every_user_and_their_licenses() {
         "Alex Wilber,user01@contoso.example,active,Business Premium; Sales Professional\r\n"
     ));
     assert_eq!(csv.body.lines().count(), 45, "a header and 44 users");
-    let json = b.get("/billing/export.json").await;
+    let json = b
+        .submit(
+            "/billing/products",
+            "/billing/export",
+            &[("format", "json")],
+        )
+        .await;
     let parsed: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(parsed.as_array().unwrap().len(), 44);
     assert_eq!(
         b.get("/billing/export.xml").await.status,
         StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        b.submit("/billing/products", "/billing/export", &[("format", "xml")])
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+/// Issue 12, finding 7: a GET changes nothing. The old export addresses show the Export data
+/// button; only its POST (with the form's CSRF token) downloads and records the export.
+#[actix_web::test]
+async fn exporting_is_a_post_and_the_old_export_address_records_nothing() {
+    use allot::domain::schema::tenants as tenant_table;
+    use diesel::prelude::*;
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let exported_at = || {
+        tenant_table::table
+            .find(contoso.0)
+            .select(tenant_table::data_exported_at)
+            .first::<Option<chrono::NaiveDateTime>>(&mut db.conn())
+            .unwrap()
+    };
+    let mut b = signed_in(&db, "billing@contoso.example").await;
+    for path in ["/billing/export.csv", "/billing/export.json"] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(page.headers.get("content-disposition").is_none(), "{path}");
+        assert!(page.contains("<form method=\"post\" action=\"/billing/export\""));
+        assert!(page.contains(">Export data</button>"));
+    }
+    b.get("/billing/products").await;
+    assert_eq!(audit_count(&db, contoso, "Exported data"), 0);
+    assert_eq!(exported_at(), None);
+    // Without the form's token, nothing either.
+    let forged = b.post_raw("/billing/export", &[("format", "csv")]).await;
+    assert!(forged.status.is_client_error(), "{}", forged.status);
+    assert_eq!(audit_count(&db, contoso, "Exported data"), 0);
+    let done = b
+        .submit(
+            "/billing/export.csv",
+            "/billing/export",
+            &[("format", "csv")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(
+        done.headers
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(audit_count(&db, contoso, "Exported data"), 1);
+    assert!(exported_at().is_some());
+    // Every page that offers the export offers the button, never a link that records on GET.
+    let sub = allot::domain::subscriptions::list(
+        &mut db.conn(),
+        &actor(&db, "billing@contoso.example"),
+        contoso,
+    )
+    .unwrap()[0]
+        .id;
+    for path in [
+        "/billing/products".to_owned(),
+        format!("/billing/subscriptions/{}/cancel", sub.0),
+    ] {
+        let page = b.get(&path).await;
+        assert!(page.contains("action=\"/billing/export\""), "{path}");
+        assert!(!page.contains("href=\"/billing/export."), "{path}");
+    }
 }
 
 #[actix_web::test]
@@ -211,5 +291,54 @@ async fn another_tenants_bill_or_subscription_is_not_found() {
     assert_eq!(
         b.get("/billing/bills/424242").await.status,
         StatusCode::NOT_FOUND
+    );
+}
+
+/// Issue 12, finding 8: "Make this the default" sent as `no` is no, an odd value is refused;
+/// a card holder with a NUL or a line break is refused on the form and nothing is kept.
+#[actix_web::test]
+async fn make_default_no_is_no_and_a_holder_with_control_characters_is_refused() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let billing = actor(&db, "billing@contoso.example");
+    let cards =
+        || allot::domain::billing::payment_methods(&mut db.conn(), &billing, contoso).unwrap();
+    let default_before = cards().into_iter().find(|m| m.is_default).unwrap().id;
+    let count_before = cards().len();
+    let mut b = signed_in(&db, "billing@contoso.example").await;
+    let page = "/billing/payment-methods";
+    let card = |holder: &'static str, make_default: &'static str| {
+        vec![
+            ("holder", holder),
+            ("number", "5555 5555 5555 4444"),
+            ("exp_month", "12"),
+            ("exp_year", "2030"),
+            ("security_code", "123"),
+            ("make_default", make_default),
+        ]
+    };
+    for (holder, make_default, message) in [
+        ("Bill\0Hughes", "yes", "Remove the control characters"),
+        ("Bill\r\nHughes", "yes", "Remove the control characters"),
+        ("Bill\u{1b}Hughes", "no", "Remove the control characters"),
+        (
+            "Bill Hughes",
+            "maybe",
+            "Check the box, or leave it unchecked.",
+        ),
+    ] {
+        let shown = b.submit(page, page, &card(holder, make_default)).await;
+        assert_eq!(shown.status, StatusCode::UNPROCESSABLE_ENTITY, "{holder:?}");
+        assert!(shown.contains(message), "{holder:?}: {}", shown.body);
+    }
+    assert_eq!(cards().len(), count_before, "nothing is kept");
+    let added = b.submit(page, page, &card("Bill Hughes", "no")).await;
+    assert_eq!(added.location.as_deref(), Some(page));
+    let now = cards();
+    assert_eq!(now.len(), count_before + 1);
+    assert_eq!(
+        now.iter().find(|m| m.is_default).unwrap().id,
+        default_before,
+        "make_default=no leaves the default as it was"
     );
 }

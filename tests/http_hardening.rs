@@ -291,6 +291,18 @@ async fn pages_of_a_session_and_exports_are_never_stored_but_static_files_may_be
         assert!(page.status.is_success() || page.status.is_redirection());
         assert_protected(&page, path);
     }
+    for format in ["csv", "json"] {
+        let export = admin
+            .submit(
+                "/billing/products",
+                "/billing/export",
+                &[("format", format)],
+            )
+            .await;
+        assert_eq!(export.status, StatusCode::OK, "{format}");
+        assert!(export.headers.contains_key("content-disposition"));
+        assert_protected(&export, &format!("the {format} export"));
+    }
     let mut staff = signed_in(&db, "support@allot.example").await;
     assert_protected(&staff.get("/support").await, "the support console");
 

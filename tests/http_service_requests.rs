@@ -77,7 +77,8 @@ async fn an_admin_files_a_cancellation_and_sees_it_with_the_data_safety_note() {
     assert!(page.contains("Cancel subscription: Business Premium"));
     assert!(page.contains("We are moving to another provider."));
     assert!(page.contains("Save your data first."));
-    assert!(page.contains("href=\"/billing/export.csv\""));
+    assert!(page.contains("<form method=\"post\" action=\"/billing/export\""));
+    assert!(page.contains(">Export data</button>"));
     assert!(page.contains("If the subscription is cancelled today, its data is deleted on"));
     let list = b.get("/support/requests").await;
     assert!(list.contains("Cancel subscription: Business Premium") && list.contains("Open"));
@@ -298,4 +299,59 @@ async fn a_bad_page_link_or_filter_is_a_4xx_page() {
         staff.get("/support/requests/999999").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// Issue 12, finding 8: a description or comment keeps its line breaks (a browser's CR LF is
+/// kept as LF) and tabs, but a NUL or another control character is refused on the form and
+/// nothing is stored.
+#[actix_web::test]
+async fn descriptions_and_comments_keep_line_breaks_but_refuse_other_control_characters() {
+    let db = TestDb::with_demo();
+    let before = request_count(&db);
+    let mut b = signed_in(&db, "admin@contoso.example").await;
+    for description in [
+        "Please help\0 with our bill.",
+        "Please help\r with our bill.",
+        "Please help \u{1b}[2J with our bill.",
+    ] {
+        let shown = b
+            .submit(
+                NEW,
+                "/support/requests",
+                &[("kind", "other"), ("description", description)],
+            )
+            .await;
+        assert_eq!(
+            shown.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{description:?}"
+        );
+        assert!(
+            shown.contains("Remove the control characters"),
+            "{description:?}"
+        );
+    }
+    assert_eq!(request_count(&db), before, "nothing is filed");
+    let path = file_through_the_form(
+        &mut b,
+        &[
+            ("kind", "other"),
+            ("description", "First line\r\n\tSecond line"),
+        ],
+    )
+    .await;
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let stored: String = service_requests::table
+        .find(id)
+        .select(service_requests::description)
+        .first(&mut db.conn())
+        .unwrap();
+    assert_eq!(stored, "First line\n\tSecond line");
+    let refused = b
+        .submit(&path, &format!("{path}/comments"), &[("body", "Thanks\0!")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.contains("Remove the control characters"));
+    let page = b.get(&path).await;
+    assert!(!page.contains("Thanks"), "no comment is stored");
 }

@@ -456,3 +456,46 @@ async fn a_user_admin_cannot_reset_block_or_delete_an_admin_holding_another_role
         .await;
     assert_eq!(blocked.status, StatusCode::SEE_OTHER);
 }
+
+/// Issue 12, finding 8: a display name with a NUL, a CR or LF, or another control character is
+/// refused on the form (422) and no user is made.
+#[actix_web::test]
+async fn a_display_name_with_control_characters_is_refused_and_no_user_is_made() {
+    use allot::domain::schema::users;
+    use diesel::prelude::*;
+    let db = TestDb::with_demo();
+    let count = || {
+        users::table
+            .count()
+            .get_result::<i64>(&mut db.conn())
+            .unwrap()
+    };
+    let before = count();
+    let mut admin = signed_in(&db, "users@contoso.example").await;
+    for (i, name) in [
+        "Nora\0Ng",
+        "Nora\r\nNg",
+        "Nora\nNg",
+        "Nora\u{7}Ng",
+        "Nora\u{202e}gN",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let email = format!("nora{i}@contoso.example");
+        let shown = admin
+            .submit(
+                "/users/new",
+                "/users/new",
+                &[
+                    ("display_name", name),
+                    ("email", &email),
+                    ("password_choice", "auto"),
+                ],
+            )
+            .await;
+        assert_eq!(shown.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert!(shown.contains("Remove the control characters"), "{name:?}");
+    }
+    assert_eq!(count(), before);
+}

@@ -20,7 +20,9 @@ impl EmailAddress {
         let bad = || DomainError::invalid("email", "Enter an email address like name@example.com.");
         if email.len() < 3
             || email.len() > 254
-            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+            || email
+                .chars()
+                .any(|c| c.is_whitespace() || super::text::is_control(c))
         {
             return Err(bad());
         }
@@ -213,13 +215,13 @@ pub(crate) fn insert_user(
     email: &EmailAddress,
     password_hash: &str,
 ) -> Result<UserId, DomainError> {
-    let display_name = display_name.trim();
-    if display_name.is_empty() || display_name.chars().count() > 120 {
-        return Err(DomainError::invalid(
-            "display_name",
-            "A display name has 1 to 120 characters.",
-        ));
-    }
+    let display_name = super::text::line(
+        "display_name",
+        display_name,
+        1..=120,
+        "A display name has 1 to 120 characters.",
+    )?;
+    let display_name = display_name.as_str();
     if email_taken(conn, email)? {
         return Err(DomainError::invalid(
             "email",

@@ -107,6 +107,13 @@ pub enum Target {
     Agreement { tenant: Option<TenantId> },
     /// A member of the provider's staff, as the owner of their own account's sessions.
     Staff(super::StaffId),
+    /// An agreement a tenant names in a service request: the tenant it is attached to and, for
+    /// one not attached yet, the OSM's tenant (one of its admins is the OSM, or the OSM's
+    /// address is at its domain). Only that tenant may name it.
+    NamedAgreement {
+        attached: Option<TenantId>,
+        osm_admin_of: Option<TenantId>,
+    },
     /// Work only the operator does.
     Operator,
 }
@@ -119,6 +126,10 @@ impl Target {
                 Some(*t)
             }
             Target::Request { tenant, .. } | Target::Agreement { tenant } => *tenant,
+            Target::NamedAgreement {
+                attached,
+                osm_admin_of,
+            } => attached.or(*osm_admin_of),
             Target::Provider | Target::Staff(_) | Target::Operator => None,
         }
     }
@@ -271,10 +282,12 @@ pub fn may(actor: &Actor, action: Action, target: &Target) -> Result<(), DomainE
             ..
         } => {
             if target.tenant() != Some(*tenant) {
-                // Another tenant's request or agreement, asked for by its id, answers as a
-                // missing one would: its existence is not for this tenant to learn.
+                // Another tenant's request or agreement, asked for by its id or number, answers
+                // as a missing one would: its existence is not for this tenant to learn.
                 return Err(match target {
-                    Target::Request { .. } | Target::Agreement { .. } => DomainError::NotFound,
+                    Target::Request { .. }
+                    | Target::Agreement { .. }
+                    | Target::NamedAgreement { .. } => DomainError::NotFound,
                     _ => DomainError::Forbidden,
                 });
             }

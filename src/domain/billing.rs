@@ -330,13 +330,13 @@ pub fn add_card(
     make_default: bool,
 ) -> Result<i64, DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
-    let holder = card.holder.trim();
-    if holder.is_empty() || holder.chars().count() > 120 {
-        return Err(DomainError::invalid(
-            "holder",
-            "Enter the name on the card.",
-        ));
-    }
+    let holder = super::text::line(
+        "holder",
+        &card.holder,
+        1..=120,
+        "Enter the name on the card.",
+    )?;
+    let holder = holder.as_str();
     let number: String = card
         .number
         .chars()

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod signin;
 pub mod subscriptions;
 pub mod tenants;
+pub mod text;
 pub mod users;
 
 use std::fmt;

@@ -45,8 +45,14 @@ pub fn find_or_create(
     name: &str,
     domain: &str,
 ) -> Result<Tenant, DomainError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 120 {
+    let name = super::text::line(
+        "name",
+        name,
+        1..=120,
+        "A tenant name has 1 to 120 characters.",
+    )?;
+    let name = name.as_str();
+    if name.is_empty() {
         return Err(DomainError::invalid(
             "tenant",
             "A tenant name has 1 to 120 characters.",

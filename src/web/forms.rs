@@ -8,6 +8,21 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use super::errors::WebError;
+use crate::domain::DomainError;
+
+/// A check box as a form sends it: absent when unchecked, its value (`yes`) when checked. `no`
+/// and an empty value are no; anything else is not what the form sends and is refused rather
+/// than read as yes (issue 12).
+pub fn check_box(field: &'static str, value: Option<&str>) -> Result<bool, DomainError> {
+    match value.map(str::trim) {
+        None | Some("" | "no") => Ok(false),
+        Some("yes") => Ok(true),
+        Some(_) => Err(DomainError::invalid(
+            field,
+            "Check the box, or leave it unchecked.",
+        )),
+    }
+}
 
 /// A form body (`application/x-www-form-urlencoded`).
 pub struct Form<T>(pub T);

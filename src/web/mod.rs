@@ -190,7 +190,11 @@ pub fn app(
                     "/billing/payment-methods/{id}/remove",
                     web::post().to(billing::remove_card),
                 )
-                .route("/billing/export.{format}", web::get().to(billing::export))
+                .route("/billing/export", web::post().to(billing::export))
+                .route(
+                    "/billing/export.{format}",
+                    web::get().to(billing::export_page),
+                )
                 .route("/users", web::get().to(users::list))
                 .route("/users/new", web::get().to(users::new_form))
                 .route("/users/new", web::post().to(users::create))

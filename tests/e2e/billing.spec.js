@@ -398,8 +398,9 @@ test('buy a subscription from the catalog, then cancel it within the window: it 
   await expect(note).toContainText('Save your data first.');
   await expect(note).toContainText('Export data');
 
-  const csvLink = note.getByRole('link', { name: 'users and licenses (CSV)', exact: true });
-  const [download] = await Promise.all([page.waitForEvent('download'), csvLink.click()]);
+  const exportData = note.getByRole('button', { name: 'Export data', exact: true });
+  await note.getByLabel('Users and licenses as', { exact: true }).selectOption('csv');
+  const [download] = await Promise.all([page.waitForEvent('download'), exportData.click()]);
   expect(download.suggestedFilename()).toBe('users-and-licenses.csv');
   const csv = fs.readFileSync(await download.path(), 'utf8');
   const lines = csv.split(/\r?\n/);
@@ -407,8 +408,9 @@ test('buy a subscription from the catalog, then cancel it within the window: it 
   expect(lines.find((l) => l.startsWith('Enrico Cattaneo,'))).toContain(`user10@contoso.example`);
   expect(lines.find((l) => l.startsWith('Enrico Cattaneo,'))).toContain(PREMIUM);
 
-  const jsonLink = note.getByRole('link', { name: 'users and licenses (JSON)', exact: true });
-  const jsonResponse = await page.request.get(await jsonLink.getAttribute('href'));
+  // The same form's POST, in JSON (the form's own token, as the browser would send it).
+  const token = await note.locator('input[name="csrf_token"]').inputValue();
+  const jsonResponse = await page.request.post('/billing/export', { form: { csrf_token: token, format: 'json' } });
   expect(jsonResponse.status()).toBe(200);
   expect(jsonResponse.headers()['content-type']).toMatch(/^application\/json/);
   expect(JSON.stringify(await jsonResponse.json())).toContain('user10@contoso.example');

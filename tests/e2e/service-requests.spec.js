@@ -130,8 +130,9 @@ test('Cancel subscription by service request: replied, cancelled with the refund
   await expect(note).toContainText(
     new RegExp(`If the subscription is cancelled today, its data is deleted on (${datesAround(90).map(escapeRegExp).join('|')})`),
   );
-  const csv = note.getByRole('link', { name: 'users and licenses (CSV)', exact: true });
-  const [download] = await Promise.all([page.waitForEvent('download'), csv.click()]);
+  await note.getByLabel('Users and licenses as', { exact: true }).selectOption('csv');
+  const exportData = note.getByRole('button', { name: 'Export data', exact: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), exportData.click()]);
   expect(download.suggestedFilename()).toBe('users-and-licenses.csv');
   await signOut(page);
 

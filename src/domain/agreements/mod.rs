@@ -27,10 +27,11 @@ use super::authz::Target;
 use super::schema::{
     agreement_activations, agreement_invoices, agreement_order_lines, agreement_orders,
     agreement_subscriptions, agreements, products, subscription_addons, subscriptions, tenants,
+    user_roles, users,
 };
 use super::{
     Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, audit, authz,
-    billing, licenses, naive, outbox, utc,
+    billing, licenses, naive, outbox, text, utc,
 };
 
 /// An agreement's id.
@@ -161,20 +162,20 @@ pub struct NewAgreement {
 }
 
 fn clean_number(number: &str) -> Result<String, DomainError> {
-    let number = number.trim().to_uppercase();
-    let ok = (3..=40).contains(&number.len())
-        && number
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
+    let message = "Enter the agreement number: 3 to 40 letters, digits and dashes.";
+    let number = text::line("number", number, 3..=40, message)?.to_uppercase();
+    if number
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         Ok(number)
     } else {
-        Err(DomainError::invalid(
-            "number",
-            "Enter the agreement number: 3 to 40 letters, digits and dashes.",
-        ))
+        Err(DomainError::invalid("number", message))
     }
 }
+
+/// The years an agreement may start in: a date outside them is a typing mistake.
+pub const START_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// The first anniversary of `starts_on` after `now`.
 fn next_anniversary(starts_on: NaiveDateTime, now: DateTime<Utc>) -> NaiveDateTime {
@@ -199,18 +200,30 @@ pub fn create(
     authz::may(actor, Action::ManageAgreements, &authz::Target::Provider)?;
     let number = clean_number(&new.number)?;
     let program = Program::parse(new.program.trim())?;
-    let customer = new.customer.trim();
-    if customer.is_empty() || customer.chars().count() > 120 {
+    let customer = text::line(
+        "customer",
+        &new.customer,
+        1..=120,
+        "Enter the customer's name (up to 120 characters).",
+    )?;
+    let customer = customer.as_str();
+    let partner = text::line(
+        "partner",
+        &new.partner,
+        1..=120,
+        "Enter the Licensing Solutions Partner's name.",
+    )?;
+    let partner = partner.as_str();
+    if let Some(day) = new.starts_on
+        && !START_YEARS.contains(&day.year())
+    {
         return Err(DomainError::invalid(
-            "customer",
-            "Enter the customer's name (up to 120 characters).",
-        ));
-    }
-    let partner = new.partner.trim();
-    if partner.is_empty() || partner.chars().count() > 120 {
-        return Err(DomainError::invalid(
-            "partner",
-            "Enter the Licensing Solutions Partner's name.",
+            "starts_on",
+            format!(
+                "Enter a start date from {} to {}.",
+                START_YEARS.start(),
+                START_YEARS.end()
+            ),
         ));
     }
     let osm = EmailAddress::parse(&new.osm_email)
@@ -381,19 +394,57 @@ pub(crate) fn head(conn: &mut DbConnection, id: AgreementId) -> Result<Head, Dom
     )
 }
 
+/// What a tenant hears for an agreement number it may not name, known or not: the same
+/// words and status either way, so another tenant's agreement can't be found out by its number.
+pub(crate) fn unknown_number() -> DomainError {
+    DomainError::invalid(
+        "agreement_number",
+        "There is no agreement with this number. Check the number on your agreement.",
+    )
+}
+
 /// The agreement with this number, for a service request that names it.
 pub(crate) fn by_number(conn: &mut DbConnection, number: &str) -> Result<Head, DomainError> {
-    let unknown = || {
-        DomainError::invalid(
-            "agreement_number",
-            "There is no agreement with this number. Check the number on your agreement.",
-        )
-    };
-    let number = clean_number(number).map_err(|_| unknown())?;
+    let number = clean_number(number).map_err(|_| unknown_number())?;
     let row: Option<HeadRow> = agreements::table
         .filter(agreements::number.eq(number))
         .select(HeadRow::as_select())
         .first(conn)
         .optional()?;
-    row.map(to_head).transpose()?.ok_or_else(unknown)
+    row.map(to_head).transpose()?.ok_or_else(unknown_number)
+}
+
+/// The agreement as a tenant names it in a service request, with the facts `may` needs: the
+/// tenant it is attached to, and for one not attached yet the OSM's tenant: the one with an
+/// admin of that sign-in name (names are unique, so at most one), or else the one whose domain
+/// the address is at (a new OSM the partner entered may have no account yet; the seed's
+/// "make a new request ... to resend the activation email to the new OSM").
+pub(crate) fn named_target(conn: &mut DbConnection, head: &Head) -> Result<Target, DomainError> {
+    let osm_admin_of = match head.tenant {
+        Some(_) => None,
+        None => {
+            let email = head.osm_email.to_lowercase();
+            let admin_of: Option<i64> = users::table
+                .inner_join(user_roles::table)
+                .filter(users::email.eq(&email))
+                .filter(users::state.ne("deleted"))
+                .select(users::tenant_id)
+                .first(conn)
+                .optional()?;
+            let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+            match admin_of {
+                Some(t) => Some(t),
+                None => tenants::table
+                    .filter(tenants::domain.eq(domain))
+                    .select(tenants::id)
+                    .first(conn)
+                    .optional()?,
+            }
+            .map(TenantId)
+        }
+    };
+    Ok(Target::NamedAgreement {
+        attached: head.tenant,
+        osm_admin_of,
+    })
 }

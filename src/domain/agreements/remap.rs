@@ -48,13 +48,13 @@ pub(crate) fn remap_target(
     head: &Head,
     domain: &str,
 ) -> Result<(TenantId, String), DomainError> {
-    let domain = domain.trim().to_lowercase();
-    if domain.is_empty() {
-        return Err(DomainError::invalid(
-            "target",
-            "Enter the domain of the organization to move the agreement to.",
-        ));
-    }
+    let domain = text::line(
+        "target",
+        domain,
+        1..=253,
+        "Enter the domain of the organization to move the agreement to.",
+    )?
+    .to_lowercase();
     let to: Option<(i64, String)> = tenants::table
         .filter(tenants::domain.eq(&domain))
         .select((tenants::id, tenants::name))

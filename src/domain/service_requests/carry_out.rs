@@ -51,11 +51,8 @@ pub fn preview_remap(
 ) -> Result<RemapPreview, DomainError> {
     let head = head(conn, id)?;
     work_target(actor, &head, Kind::RemapAgreement)?;
-    agreements::preview_remap(
-        conn,
-        agreement_of(&head)?,
-        head.target.as_deref().unwrap_or(""),
-    )
+    let agreement = requesters_agreement(conn, &head)?;
+    agreements::preview_remap(conn, agreement, head.target.as_deref().unwrap_or(""))
 }
 
 pub(crate) fn subscription_of(head: &Head) -> Result<SubscriptionId, DomainError> {
@@ -66,6 +63,35 @@ pub(crate) fn subscription_of(head: &Head) -> Result<SubscriptionId, DomainError
 pub(crate) fn agreement_of(head: &Head) -> Result<AgreementId, DomainError> {
     head.agreement
         .ok_or_else(|| DomainError::Conflict("This request names no agreement.".into()))
+}
+
+/// The agreement the request names, as long as the requesting organization may still name it
+/// (attached to it; or not attached yet, with its OSM one of its admins). Checked again when
+/// the work is done: a request filed by another organization, or one whose agreement moved
+/// since, is refused and changes nothing.
+pub(crate) fn requesters_agreement(
+    conn: &mut DbConnection,
+    head: &Head,
+) -> Result<AgreementId, DomainError> {
+    let id = agreement_of(head)?;
+    let agreement = agreements::head(conn, id)?;
+    let named = agreements::named_target(conn, &agreement)?;
+    if named.tenant() == Some(head.tenant) {
+        return Ok(id);
+    }
+    let requester = subscriptions::tenant_name(conn, head.tenant)?;
+    let whose = match agreement.tenant {
+        Some(owner) => format!(
+            "is attached to {}",
+            subscriptions::tenant_name(conn, owner)?
+        ),
+        None => format!("is not attached yet and its OSM is not an admin of {requester}"),
+    };
+    Err(DomainError::Refused(format!(
+        "Agreement {} {whose}, but this request was filed by {requester}. Only the agreement's own organization can ask for \"{}\": nothing was changed.",
+        agreement.number,
+        head.kind.title()
+    )))
 }
 
 /// Checks that billing support may carry out this work on this request, as it asks.
@@ -134,23 +160,20 @@ pub fn carry_out(
         let (done, note) = match work.clone() {
             Work::ResendActivation { to } => {
                 let asked = to.or(head.target.clone());
-                let sent = agreements::resend_activation(
-                    conn,
-                    now,
-                    agreement_of(&head)?,
-                    asked.as_deref(),
-                )?;
+                let agreement = requesters_agreement(conn, &head)?;
+                let sent = agreements::resend_activation(conn, now, agreement, asked.as_deref())?;
                 let note = format!(
                     "Billing support resent the activation email to the agreement's OSM, {sent}."
                 );
                 (Done::Resent { to: sent }, note)
             }
             Work::Remap => {
+                let agreement = requesters_agreement(conn, &head)?;
                 let preview = agreements::remap(
                     conn,
                     actor,
                     now,
-                    agreement_of(&head)?,
+                    agreement,
                     head.target.as_deref().unwrap_or(""),
                 )?;
                 let note = format!(

@@ -30,15 +30,15 @@ pub fn file(
             kind.title()
         ))
     })?;
-    let description = new.description.trim();
-    check_text(
+    let description = check_text(
         "description",
-        description,
+        &new.description,
         MIN_DESCRIPTION,
         "Describe the problem in at least 10 characters.",
     )?;
+    let description = description.as_str();
     let (agreement, target) = if kind.is_volume_licensing() {
-        let (head, target) = agreement_asked(conn, kind, new)?;
+        let (head, target) = agreement_asked(conn, actor, kind, new)?;
         (Some(head), target)
     } else {
         (None, None)
@@ -190,12 +190,20 @@ pub fn workable_kinds(actor: &Actor) -> Vec<Kind> {
 
 /// The agreement a volume licensing request names, and its target: the organization a remap
 /// goes to, or the address a resend was asked for (checked here, refused when carried out).
+/// A tenant names only its own agreement (`Target::NamedAgreement`); another tenant's gets
+/// the answer an unknown number gets, before anything else about it is looked at.
 pub(crate) fn agreement_asked(
     conn: &mut DbConnection,
+    actor: &Actor,
     kind: Kind,
     new: &NewRequest,
 ) -> Result<(agreements::Head, Option<String>), DomainError> {
     let head = agreements::by_number(conn, &new.agreement_number)?;
+    let named = agreements::named_target(conn, &head)?;
+    authz::may(actor, kind.action_to_file(), &named).map_err(|refused| match refused {
+        DomainError::NotFound => agreements::unknown_number(),
+        other => other,
+    })?;
     let asked = new.target.trim().to_lowercase();
     let target = match kind {
         Kind::RemapAgreement => {
@@ -213,32 +221,15 @@ pub(crate) fn agreement_asked(
     Ok((head, target))
 }
 
+/// A description, comment or message: line breaks and tabs kept, other control characters
+/// refused, up to `MAX_TEXT` characters (the domain's one text check, `text::paragraphs`).
 pub(crate) fn check_text(
     field: &'static str,
     text: &str,
     min: usize,
     too_short: &str,
-) -> Result<(), DomainError> {
-    let chars = text.chars().count();
-    if chars < min {
-        return Err(DomainError::invalid(field, too_short));
-    }
-    if chars > MAX_TEXT {
-        return Err(DomainError::invalid(
-            field,
-            format!("Keep it under {MAX_TEXT} characters (this has {chars})."),
-        ));
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(DomainError::invalid(
-            field,
-            "Remove the control characters from the text.",
-        ));
-    }
-    Ok(())
+) -> Result<String, DomainError> {
+    crate::domain::text::paragraphs(field, text, min, MAX_TEXT, too_short)
 }
 
 pub(crate) fn check_subscription(kind: Kind, sub: &SubscriptionRow) -> Result<(), DomainError> {

@@ -270,6 +270,10 @@ pub struct Request {
     pub quantity: Option<i32>,
     /// The agreement of a volume licensing request: its id and number.
     pub agreement: Option<(AgreementId, String)>,
+    /// For staff: the organization the agreement is attached to now (`None`: not attached
+    /// yet, or a tenant's view). Shown beside the requesting tenant, so a request about
+    /// another organization's agreement stands out.
+    pub agreement_attached_to: Option<String>,
     /// Remap: the target organization's domain; resend: the address asked for.
     pub target: Option<String>,
     pub state: State,

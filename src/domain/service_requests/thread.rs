@@ -81,15 +81,20 @@ pub fn view(
         Some(sub) => subscriptions::row_of(conn, head.tenant, sub)?,
         None => None,
     };
-    let agreement = match head.agreement {
-        Some(a) => Some((
-            a,
-            agreement_table::table
+    let (agreement, agreement_attached_to) = match head.agreement {
+        Some(a) => {
+            let (number, attached): (String, Option<i64>) = agreement_table::table
                 .find(a.0)
-                .select(agreement_table::number)
-                .first::<String>(conn)?,
-        )),
-        None => None,
+                .select((agreement_table::number, agreement_table::tenant_id))
+                .first(conn)?;
+            // Staff see whose agreement it is, beside whose request; a tenant sees only its own.
+            let attached_to = match (side, attached) {
+                (Side::Staff, Some(t)) => Some(subscriptions::tenant_name(conn, TenantId(t))?),
+                _ => None,
+            };
+            (Some((a, number)), attached_to)
+        }
+        None => (None, None),
     };
     let data_safety = match (&subscription, head.kind) {
         (Some(sub), Kind::CancelSubscription) => Some(DataSafety {
@@ -110,6 +115,7 @@ pub fn view(
         subscription,
         quantity: head.quantity,
         agreement,
+        agreement_attached_to,
         target: head.target,
         state: head.state,
         requester_name,
@@ -135,8 +141,8 @@ pub fn comment(
     body: &str,
     internal: bool,
 ) -> Result<(), DomainError> {
-    let body = body.trim();
-    check_text("body", body, 1, "Write a comment.")?;
+    let body = check_text("body", body, 1, "Write a comment.")?;
+    let body = body.as_str();
     crate::domain::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
         let side = side_of(actor, &head)?;
@@ -281,7 +287,12 @@ pub fn set_state(
     to: State,
     message: &str,
 ) -> Result<(), DomainError> {
-    let message = message.trim();
+    // Empty is no message; anything else is checked as every text is.
+    let message = match message.trim() {
+        "" => String::new(),
+        text => check_text("message", text, 1, "Write a message.")?,
+    };
+    let message = message.as_str();
     crate::domain::db::transaction(conn, |conn| {
         let head = head(conn, id)?;
         authz::may(actor, Action::WorkServiceRequest, &head.target())?;
@@ -307,9 +318,6 @@ pub fn set_state(
                 "message",
                 "Write the customer a message that says how the request was resolved.",
             ));
-        }
-        if !message.is_empty() {
-            check_text("message", message, 1, "Write a message.")?;
         }
         move_to(
             conn,

@@ -271,6 +271,21 @@ pub struct ExportedUser {
     pub licenses: Vec<String>,
 }
 
+/// When the tenant last exported its data, for the pages that offer Export data; asking
+/// records nothing (only the export itself does).
+pub fn last_export(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<Option<DateTime<Utc>>, DomainError> {
+    authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
+    let at: Option<chrono::NaiveDateTime> = tenants::table
+        .find(tenant.0)
+        .select(tenants::data_exported_at)
+        .first(conn)?;
+    Ok(at.map(utc))
+}
+
 /// Export data: every user of the tenant (not deleted) and their licenses, for saving before
 /// a cancellation. Global and Billing admins. The export is recorded, so billing support can
 /// see whether a customer saved its data before a cancellation.

@@ -1,17 +1,59 @@
 use super::*;
 
-/// GET /billing/export.{csv,json}: the organization's users and their licenses.
-pub async fn export(
+#[derive(Deserialize)]
+pub struct ExportForm {
+    #[serde(default)]
+    format: String,
+}
+
+/// The formats Export data writes.
+fn export_format(text: &str) -> Option<&'static str> {
+    match text.trim() {
+        "csv" => Some("csv"),
+        "json" => Some("json"),
+        _ => None,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "billing/export.html")]
+pub struct ExportPage {
+    frame: Frame,
+    format: &'static str,
+    exported_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// GET /billing/export.{csv,json}: the Export data page, for an old link or a bookmark. A GET
+/// changes nothing: the export, which is recorded, is the page's POST.
+pub async fn export_page(
     session: AdminSession,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
+    let format = export_format(&path.into_inner()).ok_or(DomainError::NotFound)?;
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
-    let format = path.into_inner();
-    if format != "csv" && format != "json" {
-        return Err(DomainError::NotFound.into());
-    }
+    let exported_at = state
+        .db(move |conn| user_store::last_export(conn, &actor, tenant))
+        .await?;
+    crate::web::render(&ExportPage {
+        frame: Frame::new("Export data", &session, "/billing/products"),
+        format,
+        exported_at,
+    })
+}
+
+/// POST /billing/export: the organization's users and their licenses as a download (CSV or
+/// JSON); the export is recorded, so billing support sees the data was saved.
+pub async fn export(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    form: Form<ExportForm>,
+) -> Result<HttpResponse, WebError> {
+    let format = export_format(&form.0.format)
+        .ok_or_else(|| DomainError::invalid("format", "Choose CSV or JSON."))?;
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
     let now = state.clock.now();
     let rows = state
         .db(move |conn| user_store::export(conn, &actor, now, tenant))

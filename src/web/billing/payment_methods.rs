@@ -123,8 +123,9 @@ pub async fn add_card(
         exp_year: form.exp_year,
         security_code: form.security_code,
     };
-    let make_default = form.make_default.is_some();
+    let make_default = form.make_default;
     card_change(session, state, holder, "Added the card.", move |conn| {
+        let make_default = crate::web::forms::check_box("make_default", make_default.as_deref())?;
         billing::add_card(
             conn,
             &actor,
