@@ -122,7 +122,7 @@ fn the_osm_activates_with_a_warning_and_the_licenses_pool_with_the_direct_ones()
     assert!(
         sales
             .iter()
-            .any(|s| s.how_bought() == "Invoice" && s.state == "active")
+            .any(|s| s.how_bought() == "Invoice" && s.state.is_active())
     );
     assert_eq!(audit_count(&db, contoso, "Activated agreement"), 1);
 

@@ -7,6 +7,7 @@ use super::accounts::{self, EmailAddress};
 use super::schema::{
     license_assignments, payment_methods, product_services, products, subscriptions, tenants,
 };
+use super::subscriptions::{BillingPeriod, PurchaseChannel, SubscriptionState};
 use super::{
     Actor, DbConnection, DomainError, Role, StaffRole, TenantId, UserId, audit, db, naive,
     passwords, tenants as tenant_store,
@@ -174,18 +175,34 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             contoso,
             premium,
             5,
-            "monthly",
+            BillingPeriod::Monthly,
             month_start,
-            "credit_card",
+            PurchaseChannel::CreditCard,
             None,
             now,
         )?;
         pay_with(conn, card_sub, contoso_card)?;
         subscription(
-            conn, contoso, premium, 8, "yearly", started, "invoice", None, now,
+            conn,
+            contoso,
+            premium,
+            8,
+            BillingPeriod::Yearly,
+            started,
+            PurchaseChannel::Invoice,
+            None,
+            now,
         )?;
         subscription(
-            conn, contoso, sales, 10, "monthly", started, "invoice", None, now,
+            conn,
+            contoso,
+            sales,
+            10,
+            BillingPeriod::Monthly,
+            started,
+            PurchaseChannel::Invoice,
+            None,
+            now,
         )?;
         let buyer = contoso_users[6];
         let self_service = subscription(
@@ -193,9 +210,9 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             contoso,
             project,
             2,
-            "monthly",
+            BillingPeriod::Monthly,
             started,
-            "self_service",
+            PurchaseChannel::SelfService,
             Some(buyer),
             now,
         )?;
@@ -263,9 +280,9 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             fabrikam,
             premium,
             5,
-            "monthly",
+            BillingPeriod::Monthly,
             started,
-            "credit_card",
+            PurchaseChannel::CreditCard,
             None,
             now,
         )?;
@@ -517,15 +534,14 @@ fn subscription(
     tenant: TenantId,
     product: i64,
     quantity: i32,
-    period: &str,
+    period: BillingPeriod,
     start: DateTime<Utc>,
-    channel: &str,
+    channel: PurchaseChannel,
     buyer: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<i64, DomainError> {
-    let months = if period == "yearly" { 12 } else { 1 };
     let end = start
-        .checked_add_months(Months::new(months))
+        .checked_add_months(Months::new(period.months()))
         .unwrap_or(start + Duration::days(30));
     Ok(diesel::insert_into(subscriptions::table)
         .values((
@@ -537,7 +553,7 @@ fn subscription(
             subscriptions::term_end.eq(naive(end)),
             subscriptions::recurring_billing.eq(true),
             subscriptions::purchase_channel.eq(channel),
-            subscriptions::state.eq("active"),
+            subscriptions::state.eq(SubscriptionState::Active),
             subscriptions::self_service_buyer_id.eq(buyer.map(|b| b.0)),
             subscriptions::created_at.eq(naive(now)),
         ))

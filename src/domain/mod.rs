@@ -18,6 +18,7 @@ pub mod service_requests;
 pub mod signin;
 pub mod subscriptions;
 pub mod tenants;
+pub mod text_enum;
 pub mod users;
 
 use std::fmt;
@@ -54,6 +55,10 @@ id_type!(
     SubscriptionId,
     /// A tenant's service request; its number on every page and email.
     ServiceRequestId,
+    /// A tenant's card on file.
+    PaymentMethodId,
+    /// A bill of a tenant (its number is what people see).
+    BillId,
 );
 
 /// Who is acting. Every domain function that reads or changes a tenant's data takes one,

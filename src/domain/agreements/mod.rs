@@ -28,6 +28,7 @@ use super::schema::{
     agreement_activations, agreement_invoices, agreement_order_lines, agreement_orders,
     agreement_subscriptions, agreements, products, subscription_addons, subscriptions, tenants,
 };
+use super::subscriptions::{BillingPeriod, PurchaseChannel, SubscriptionState};
 use super::{
     Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, audit, authz,
     billing, licenses, naive, outbox, utc,

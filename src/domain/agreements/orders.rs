@@ -321,7 +321,7 @@ pub(crate) fn sync_subscriptions(
                         subscriptions::quantity.eq(quantity),
                         subscriptions::term_start.eq(start),
                         subscriptions::term_end.eq(end),
-                        subscriptions::state.eq("active"),
+                        subscriptions::state.eq(SubscriptionState::Active),
                     ))
                     .execute(conn)?;
                 diesel::delete(subscription_addons::table.find(id)).execute(conn)?;
@@ -333,12 +333,12 @@ pub(crate) fn sync_subscriptions(
                         subscriptions::tenant_id.eq(tenant.0),
                         subscriptions::product_id.eq(product),
                         subscriptions::quantity.eq(quantity),
-                        subscriptions::billing_period.eq("yearly"),
+                        subscriptions::billing_period.eq(BillingPeriod::Yearly),
                         subscriptions::term_start.eq(start),
                         subscriptions::term_end.eq(end),
                         subscriptions::recurring_billing.eq(true),
-                        subscriptions::purchase_channel.eq("volume_licensing"),
-                        subscriptions::state.eq("active"),
+                        subscriptions::purchase_channel.eq(PurchaseChannel::VolumeLicensing),
+                        subscriptions::state.eq(SubscriptionState::Active),
                         subscriptions::created_at.eq(naive(now)),
                     ))
                     .returning(subscriptions::id)

@@ -23,15 +23,22 @@ use super::schema::{
     data_holds, license_assignments, license_counts, product_services, products, subscriptions,
     tenants, users,
 };
+use super::subscriptions::SubscriptionState;
 use super::{
     Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, UserId, audit,
     authz, naive, utc,
 };
 
 /// Subscription states whose licenses count in a pool (DESIGN.md, License pool).
-pub const USABLE_STATES: [&str; 2] = ["active", "past_due"];
+pub const USABLE_STATES: [SubscriptionState; 2] =
+    [SubscriptionState::Active, SubscriptionState::PastDue];
 /// Subscription states that still show on the Licenses page, usable or not.
-pub const LISTED_STATES: [&str; 4] = ["pending", "active", "past_due", "disabled"];
+pub const LISTED_STATES: [SubscriptionState; 4] = [
+    SubscriptionState::Pending,
+    SubscriptionState::Active,
+    SubscriptionState::PastDue,
+    SubscriptionState::Disabled,
+];
 /// How long a user's data is kept after a license is removed (the seeds' 30 days).
 pub const DATA_HOLD_DAYS: i64 = 30;
 pub const DATA_HOLD: Duration = Duration::days(DATA_HOLD_DAYS);
@@ -94,7 +101,8 @@ pub(crate) fn load_pools(
     conn: &mut DbConnection,
     tenant: TenantId,
 ) -> Result<Vec<PoolSummary>, DomainError> {
-    let subs: Vec<(i64, i64, String, i32, String, Option<String>)> = subscriptions::table
+    type Listed = (i64, i64, String, i32, SubscriptionState, Option<String>);
+    let subs: Vec<Listed> = subscriptions::table
         .inner_join(products::table)
         .left_join(users::table.on(subscriptions::self_service_buyer_id.eq(users::id.nullable())))
         .filter(subscriptions::tenant_id.eq(tenant.0))
@@ -132,7 +140,7 @@ pub(crate) fn load_pools(
             assigned: 0,
             self_service: buyer.map(|b| (SubscriptionId(sub), b)),
         });
-        if USABLE_STATES.contains(&state.as_str()) {
+        if USABLE_STATES.contains(&state) {
             pool.licenses += i64::from(quantity);
         }
     }

@@ -164,10 +164,7 @@ pub fn form_choices(
     let subscriptions = if may_file_billing {
         subscriptions::rows_of(conn, tenant)?
             .into_iter()
-            .filter(|s| {
-                s.self_service_buyer.is_none()
-                    && matches!(s.state.as_str(), "active" | "past_due" | "disabled")
-            })
+            .filter(|s| s.self_service_buyer.is_none() && s.state.is_current())
             .collect()
     } else {
         Vec::new()
@@ -249,8 +246,8 @@ pub(crate) fn check_subscription(kind: Kind, sub: &SubscriptionRow) -> Result<()
         ));
     }
     let running = match kind {
-        Kind::AddLicenses => sub.state == "active",
-        _ => matches!(sub.state.as_str(), "active" | "past_due" | "disabled"),
+        Kind::AddLicenses => sub.state.is_active(),
+        _ => sub.state.is_current(),
     };
     if running {
         Ok(())

@@ -94,8 +94,7 @@ pub fn view(
     let data_safety = match (&subscription, head.kind) {
         (Some(sub), Kind::CancelSubscription) => Some(DataSafety {
             deleted_on: subscriptions::data_deleted_on(conn, head.tenant, sub.id, now)?,
-            if_cancelled_today: sub.recurring_billing
-                && matches!(sub.state.as_str(), "active" | "past_due" | "disabled"),
+            if_cancelled_today: sub.recurring_billing && sub.state.is_current(),
             exported_at: exported.map(utc),
         }),
         _ => None,

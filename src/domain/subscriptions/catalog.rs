@@ -45,7 +45,7 @@ pub fn subscribe(
     tenant: TenantId,
     product: ProductId,
     licenses: i32,
-    yearly: bool,
+    period: BillingPeriod,
 ) -> Result<SubscriptionId, DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     check_quantity_to_buy(licenses)?;
@@ -56,11 +56,10 @@ pub fn subscribe(
             .select((products::name, products::monthly_price_cents))
             .first(conn)?;
         let method = billing::default_method(conn, tenant)?.ok_or_else(no_payment_method)?;
-        let period = if yearly { "yearly" } else { "monthly" };
         let end = now
-            .checked_add_months(Months::new(months(period)))
+            .checked_add_months(Months::new(period.months()))
             .unwrap_or(now + Duration::days(30));
-        let amount = price * i64::from(months(period)) * i64::from(licenses);
+        let amount = price * i64::from(period.months()) * i64::from(licenses);
         if amount <= 0 {
             return Err(DomainError::Conflict(format!(
                 "{name} has no price, so it cannot be bought here."
