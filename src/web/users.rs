@@ -137,7 +137,7 @@ pub async fn show(
             ))
         })
         .await?;
-    if user.state == "deleted" {
+    if user.state.is_deleted() {
         return Err(DomainError::NotFound.into());
     }
     super::render(&UserPage {
@@ -395,7 +395,7 @@ pub async fn delete_form(
     let user = state
         .db(move |conn| users::to_delete(conn, &actor, tenant, id))
         .await?;
-    if user.state == "deleted" {
+    if user.state.is_deleted() {
         return Err(DomainError::NotFound.into());
     }
     super::render(&DeletePage {

@@ -18,6 +18,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::accounts::UserState;
 use super::authz::Target;
 use super::schema::{
     data_holds, license_assignments, license_counts, product_services, products, subscriptions,
@@ -197,7 +198,7 @@ pub fn counts(
     )?;
     let users_count = users::table
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne("deleted"))
+        .filter(users::state.ne(UserState::Deleted))
         .count()
         .get_result(conn)?;
     let pools = load_pools(conn, tenant)?;
