@@ -44,7 +44,7 @@ macro_rules! text_enum {
         impl $name {
             /// Every value, in declaration order.
             #[allow(dead_code)]
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
 
             /// The text the database keeps (and forms send).
             #[allow(dead_code)]
@@ -101,9 +101,9 @@ macro_rules! text_sql {
         {
             fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
                 let text = <String as diesel::deserialize::FromSql<
-                                            diesel::sql_types::Text,
-                                            DB,
-                                        >>::from_sql(bytes)?;
+                                                    diesel::sql_types::Text,
+                                                    DB,
+                                                >>::from_sql(bytes)?;
                 text.parse::<$name>().map_err(Into::into)
             }
         }
