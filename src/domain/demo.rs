@@ -7,7 +7,7 @@ use super::accounts::{self, EmailAddress};
 use super::schema::{
     license_assignments, payment_methods, product_services, products, subscriptions, tenants,
 };
-use super::subscriptions::{BillingPeriod, PurchaseChannel, SubscriptionState};
+use super::subscriptions::{BillingPeriod, ProductFamily, PurchaseChannel, SubscriptionState};
 use super::{
     Actor, DbConnection, DomainError, Role, StaffRole, TenantId, UserId, audit, db, naive,
     passwords, tenants as tenant_store,
@@ -70,7 +70,7 @@ const FABRIKAM_PEOPLE: [&str; 5] = [
 struct DemoProduct {
     code: &'static str,
     name: &'static str,
-    family: &'static str,
+    family: ProductFamily,
     monthly_price_cents: i64,
     services: &'static [(&'static str, bool)],
 }
@@ -79,7 +79,7 @@ const PRODUCTS: [DemoProduct; 3] = [
     DemoProduct {
         code: "BUSINESS_PREMIUM",
         name: "Business Premium",
-        family: "online_services",
+        family: ProductFamily::OnlineServices,
         monthly_price_cents: 2200,
         services: &[
             ("Exchange Online mailbox", true),
@@ -90,14 +90,14 @@ const PRODUCTS: [DemoProduct; 3] = [
     DemoProduct {
         code: "SALES_PROFESSIONAL",
         name: "Sales Professional",
-        family: "business_applications",
+        family: ProductFamily::BusinessApplications,
         monthly_price_cents: 6500,
         services: &[("Sales data", true)],
     },
     DemoProduct {
         code: "PROJECT_PLAN_3",
         name: "Project Plan 3",
-        family: "online_services",
+        family: ProductFamily::OnlineServices,
         monthly_price_cents: 3000,
         services: &[("Project Online", true)],
     },
@@ -343,7 +343,7 @@ fn volume_licensing(
     fabrikam: TenantId,
     sales: i64,
 ) -> Result<(), DomainError> {
-    use super::agreements::{self, Item, NewAgreement, OrderKind, OrderLine};
+    use super::agreements::{self, Item, NewAgreement, OrderKind, OrderLine, Program};
     use super::schema::subscription_addons;
     let actor = Actor::System("demo");
     let direct: i64 = subscriptions::table
@@ -373,7 +373,7 @@ fn volume_licensing(
         now,
         &NewAgreement {
             number: "EA-7730-1001".into(),
-            program: "enterprise".into(),
+            program: Program::Enterprise.as_str().into(),
             customer: "Contoso".into(),
             osm_email: "admin@contoso.example".into(),
             partner: "Northwind Licensing".into(),
@@ -403,7 +403,7 @@ fn volume_licensing(
         now,
         &NewAgreement {
             number: "ESA-4410-2002".into(),
-            program: "enterprise_subscription".into(),
+            program: Program::EnterpriseSubscription.as_str().into(),
             customer: "Fabrikam".into(),
             osm_email: "admin@fabrikam.example".into(),
             partner: "Northwind Licensing".into(),

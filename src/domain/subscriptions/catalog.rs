@@ -2,6 +2,15 @@
 
 use super::*;
 
+text_enum! {
+    /// A product's family: online services (Microsoft 365 and the like, whose licenses move
+    /// with a remapped agreement) or business applications.
+    pub enum ProductFamily {
+        OnlineServices = "online_services",
+        BusinessApplications = "business_applications",
+    }
+}
+
 /// A product of the catalog, for buying a new subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogItem {
