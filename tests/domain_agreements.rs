@@ -3,13 +3,11 @@
 
 mod common;
 
-use allot::domain::agreements::{
-    self, AgreementId, Item, NewAgreement, OrderKind, OrderLine, discount_for,
-};
+use allot::domain::agreements::{self, Item, NewAgreement, OrderKind, OrderLine, discount_for};
 use allot::domain::billing::TestGateway;
 use allot::domain::schema::{agreement_invoices, agreements as agreement_table, outbox};
 use allot::domain::service_requests::{self as requests, Kind, NewRequest, Work};
-use allot::domain::{Actor, DomainError, subscriptions};
+use allot::domain::{Actor, AgreementId, DomainError, subscriptions};
 use chrono::Duration;
 use common::*;
 use diesel::prelude::*;

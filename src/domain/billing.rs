@@ -11,7 +11,8 @@ use super::schema::{
 use super::subscriptions::SubscriptionState;
 use super::text_enum::text_enum;
 use super::{
-    Action, Actor, BillId, DbConnection, DomainError, TenantId, audit, authz, naive, outbox, utc,
+    Action, Actor, BillId, DbConnection, DomainError, PaymentMethodId, TenantId, audit, authz,
+    naive, outbox, utc,
 };
 
 // ---------------------------------------------------------------- the gateway
@@ -187,7 +188,7 @@ pub fn format_money(cents: i64) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = payment_methods)]
 pub struct PaymentMethod {
-    pub id: i64,
+    pub id: PaymentMethodId,
     pub holder: String,
     pub brand: String,
     pub last4: String,
@@ -334,7 +335,7 @@ pub fn add_card(
     tenant: TenantId,
     card: &NewCard,
     make_default: bool,
-) -> Result<i64, DomainError> {
+) -> Result<PaymentMethodId, DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     let holder = card.holder.trim();
     if holder.is_empty() || holder.chars().count() > 120 {
@@ -368,7 +369,7 @@ pub fn add_card(
                 .set(payment_methods::is_default.eq(false))
                 .execute(conn)?;
         }
-        let id = diesel::insert_into(payment_methods::table)
+        let id: PaymentMethodId = diesel::insert_into(payment_methods::table)
             .values((
                 payment_methods::tenant_id.eq(tenant.0),
                 payment_methods::holder.eq(holder),
@@ -399,7 +400,11 @@ pub fn add_card(
 }
 
 /// Card-paid subscriptions are paid by the default card.
-fn follow_default(conn: &mut DbConnection, tenant: TenantId, card: i64) -> Result<(), DomainError> {
+fn follow_default(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    card: PaymentMethodId,
+) -> Result<(), DomainError> {
     diesel::update(
         subscriptions::table
             .filter(subscriptions::tenant_id.eq(tenant.0))
@@ -413,7 +418,7 @@ fn follow_default(conn: &mut DbConnection, tenant: TenantId, card: i64) -> Resul
 fn method_of(
     conn: &mut DbConnection,
     tenant: TenantId,
-    id: i64,
+    id: PaymentMethodId,
 ) -> Result<PaymentMethod, DomainError> {
     Ok(payment_methods::table
         .filter(payment_methods::id.eq(id))
@@ -429,7 +434,7 @@ pub fn update_expiry(
     actor: &Actor,
     now: DateTime<Utc>,
     tenant: TenantId,
-    method: i64,
+    method: PaymentMethodId,
     month: &str,
     year: &str,
 ) -> Result<(), DomainError> {
@@ -461,7 +466,7 @@ pub fn set_default(
     actor: &Actor,
     now: DateTime<Utc>,
     tenant: TenantId,
-    method: i64,
+    method: PaymentMethodId,
 ) -> Result<(), DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     super::db::transaction(conn, |conn| {
@@ -491,7 +496,7 @@ pub fn remove_card(
     actor: &Actor,
     now: DateTime<Utc>,
     tenant: TenantId,
-    method: i64,
+    method: PaymentMethodId,
 ) -> Result<(), DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     super::db::transaction(conn, |conn| {
@@ -802,7 +807,7 @@ pub(crate) struct ChargeRow {
     pub purpose: Purpose,
     pub subscription_id: Option<i64>,
     pub product_id: i64,
-    pub payment_method_id: i64,
+    pub payment_method_id: PaymentMethodId,
     pub idempotency_key: String,
     pub amount_cents: i64,
     pub licenses: i32,
@@ -831,7 +836,7 @@ pub(crate) struct NewCharge {
     pub tenant: TenantId,
     pub subscription: Option<i64>,
     pub product: i64,
-    pub payment_method: i64,
+    pub payment_method: PaymentMethodId,
     pub amount_cents: i64,
     pub licenses: i32,
     pub term_start: chrono::NaiveDateTime,
@@ -978,7 +983,10 @@ pub(crate) fn bill_number(conn: &mut DbConnection, bill: i64) -> Result<String, 
 }
 
 /// A card's label ("Visa •••• 4242"), removed or not.
-pub(crate) fn method_label(conn: &mut DbConnection, method: i64) -> Result<String, DomainError> {
+pub(crate) fn method_label(
+    conn: &mut DbConnection,
+    method: PaymentMethodId,
+) -> Result<String, DomainError> {
     let card: PaymentMethod = payment_methods::table
         .find(method)
         .select(PaymentMethod::as_select())

@@ -31,19 +31,9 @@ use super::schema::{
 use super::subscriptions::{BillingPeriod, ProductFamily, PurchaseChannel, SubscriptionState};
 use super::text_enum::text_enum;
 use super::{
-    Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, audit, authz,
-    billing, licenses, naive, outbox, utc,
+    Action, Actor, AgreementId, DbConnection, DomainError, ProductId, SubscriptionId, TenantId,
+    audit, authz, billing, licenses, naive, outbox, utc,
 };
-
-/// An agreement's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AgreementId(pub i64);
-
-impl std::fmt::Display for AgreementId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 text_enum! {
     /// The volume licensing programs the seed names.

@@ -200,7 +200,11 @@ pub fn products_for_orders(
 }
 
 /// Parses an order line from a form's product id, item and quantity text (blank is none).
-pub fn line(product: i64, item: &str, quantity: &str) -> Result<Option<OrderLine>, DomainError> {
+pub fn line(
+    product: ProductId,
+    item: &str,
+    quantity: &str,
+) -> Result<Option<OrderLine>, DomainError> {
     let quantity = quantity.trim();
     if quantity.is_empty() || quantity == "0" {
         return Ok(None);
@@ -212,7 +216,7 @@ pub fn line(product: i64, item: &str, quantity: &str) -> Result<Option<OrderLine
         )
     })?;
     Ok(Some(OrderLine {
-        product: ProductId(product),
+        product,
         item: Item::parse(item)?,
         quantity: n,
     }))

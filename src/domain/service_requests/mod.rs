@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::accounts::UserState;
-use super::agreements::{self, AgreementId, RemapPreview};
+use super::agreements::{self, RemapPreview};
 use super::authz::Target;
 use super::billing::{self, PaymentGateway};
 use super::schema::{
@@ -27,8 +27,8 @@ use super::schema::{
 use super::subscriptions::{self, CancelWhen, Cancelled, RemovalPreview, SubscriptionRow};
 use super::text_enum::text_enum;
 use super::{
-    Action, Actor, DbConnection, DomainError, ServiceRequestId, StaffId, SubscriptionId, TenantId,
-    audit, authz, naive, outbox, utc,
+    Action, Actor, AgreementId, DbConnection, DomainError, ServiceRequestId, StaffId,
+    SubscriptionId, TenantId, audit, authz, naive, outbox, utc,
 };
 
 text_enum! {

@@ -22,8 +22,8 @@ use super::licenses;
 use super::schema::{payment_methods, products, subscriptions, tenants, users};
 use super::text_enum::text_enum;
 use super::{
-    Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, audit, authz,
-    naive, utc,
+    Action, Actor, DbConnection, DomainError, PaymentMethodId, ProductId, SubscriptionId, TenantId,
+    audit, authz, naive, utc,
 };
 
 text_enum! {
@@ -300,7 +300,7 @@ pub(crate) struct Sub {
     recurring_billing: bool,
     purchase_channel: PurchaseChannel,
     state: SubscriptionState,
-    payment_method_id: Option<i64>,
+    payment_method_id: Option<PaymentMethodId>,
     #[diesel(column_name = self_service_buyer_id)]
     self_service_buyer: Option<i64>,
 }
