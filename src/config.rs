@@ -13,6 +13,8 @@ pub struct Config {
     pub secret_key: Vec<u8>,
     pub cookie_secure: bool,
     pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in, however active (`ALLOT_SESSION_MAX_HOURS`).
+    pub session_max_hours: i64,
     pub smtp_url: Option<String>,
     pub smtp_from: String,
     /// The address people reach the server at, for links in emails (`ALLOT_PUBLIC_URL`).
@@ -74,6 +76,17 @@ impl Config {
                 }
             },
         };
+        let session_max_hours = match var("ALLOT_SESSION_MAX_HOURS") {
+            None => 12,
+            Some(v) => match v.parse::<i64>() {
+                Ok(h) if (1..=30 * 24).contains(&h) => h,
+                _ => {
+                    return Err(format!(
+                        "ALLOT_SESSION_MAX_HOURS must be a number of hours from 1 to 720, not '{v}'"
+                    ));
+                }
+            },
+        };
         let smtp_url = var("ALLOT_SMTP_URL");
         let smtp_from =
             var("ALLOT_SMTP_FROM").unwrap_or_else(|| "allot <no-reply@localhost>".into());
@@ -113,6 +126,7 @@ impl Config {
             secret_key,
             cookie_secure,
             session_idle_minutes,
+            session_max_hours,
             smtp_url,
             smtp_from,
             public_url,

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::billing::PaymentGateway;
 use crate::domain::{
-    DbConnection, DomainError, agreements, db, licenses, service_requests, signin, subscriptions,
-    users,
+    DbConnection, DomainError, agreements, db, licenses, service_requests, sessions, signin,
+    subscriptions, users,
 };
 
 /// What one tick did.
@@ -15,6 +15,8 @@ pub struct TickReport {
     /// False when another process held the job lock and this tick did nothing.
     pub ran: bool,
     pub forgotten_signin_failures: usize,
+    /// Session records ended or run out more than 30 days ago, deleted.
+    pub sessions_forgotten: usize,
     /// Data holds whose 30 days ran out: the data is deleted.
     pub held_data_deleted: usize,
     /// Users deleted more than 30 days ago, purged.
@@ -50,6 +52,8 @@ pub fn tick(
         let mut report = TickReport {
             ran: true,
             forgotten_signin_failures: signin::forget_old_failures(conn, now)?,
+            // One statement (its own small transaction), like the sign-in failures above.
+            sessions_forgotten: sessions::purge(conn, now)?,
             // Charges a crash left pending are settled before any renewal is begun.
             charges_settled: subscriptions::settle_pending(conn, gateway, now, f)?,
             held_data_deleted: licenses::purge_held_data(conn, now, f)?,

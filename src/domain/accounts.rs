@@ -247,11 +247,12 @@ pub(crate) fn insert_user(
     Ok(UserId(id))
 }
 
+/// Gives `user` the role; `true` when they did not hold it yet.
 pub(crate) fn grant_role(
     conn: &mut DbConnection,
     user: UserId,
     role: Role,
-) -> Result<(), DomainError> {
+) -> Result<bool, DomainError> {
     let held = user_roles::table
         .filter(user_roles::user_id.eq(user.0))
         .filter(user_roles::role.eq(role.as_str()))
@@ -265,7 +266,7 @@ pub(crate) fn grant_role(
             ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(held == 0)
 }
 
 /// What `create_admin` did.
@@ -321,7 +322,15 @@ pub fn create_admin(
             }
         };
         let (AdminCreated::NewUser(user) | AdminCreated::RoleAdded(user)) = done.clone();
-        grant_role(conn, user, role)?;
+        if grant_role(conn, user, role)? {
+            // A role change ends the account's sessions (DESIGN.md).
+            super::sessions::end_all(
+                conn,
+                now,
+                Principal::User(user),
+                super::sessions::Ended::RoleChanged,
+            )?;
+        }
         audit::record(
             conn,
             actor,

@@ -110,6 +110,8 @@ pub enum Target {
     },
     /// A volume licensing agreement and the tenant it is attached to, if any yet.
     Agreement { tenant: Option<TenantId> },
+    /// A member of the provider's staff, as the owner of their own account's sessions.
+    Staff(super::StaffId),
     /// Work only the operator does.
     Operator,
 }
@@ -122,7 +124,7 @@ impl Target {
                 Some(*t)
             }
             Target::Request { tenant, .. } | Target::Agreement { tenant } => *tenant,
-            Target::Provider | Target::Operator => None,
+            Target::Provider | Target::Staff(_) | Target::Operator => None,
         }
     }
 
@@ -305,7 +307,13 @@ pub fn may(actor: &Actor, action: Action, target: &Target) -> Result<(), DomainE
                 _ => Ok(()),
             }
         }
-        Actor::Staff { role, .. } => {
+        Actor::Staff { staff, role, .. } => {
+            // Anyone may sign themselves out everywhere; staff only themselves.
+            if let Target::Staff(who) = target {
+                return (action == Action::EndSessions && who == staff)
+                    .then_some(())
+                    .ok_or(DomainError::Forbidden);
+            }
             let allowed = role.grants(action)
                 && match target {
                     Target::Provider | Target::Agreement { .. } => true,
@@ -323,6 +331,15 @@ pub fn may(actor: &Actor, action: Action, target: &Target) -> Result<(), DomainE
         Actor::EndUser { user, tenant, .. } => {
             let allowed = match (action, target) {
                 (Action::UseService, Target::Tenant(t)) => t == tenant,
+                // Anyone may sign themselves out everywhere.
+                (
+                    Action::EndSessions,
+                    Target::User {
+                        tenant: t,
+                        user: who,
+                        ..
+                    },
+                ) => t == tenant && who == user,
                 // A self-service purchase is managed by its buyer until an admin takes it over.
                 (
                     Action::AssignLicenses,

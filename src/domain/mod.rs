@@ -1,4 +1,9 @@
 //! The rules and the storage of allot. Nothing here knows of HTTP or templates.
+//!
+//! Every public function takes the connection, the actor, the time and typed ids, asks
+//! `authz::may` first, and makes each change in one transaction. Areas that grew are folders
+//! split along their sections: `licenses`, `users`, `subscriptions`, `service_requests`,
+//! `agreements`, `backup`.
 
 pub mod accounts;
 pub mod agreements;
@@ -15,6 +20,7 @@ pub mod passwords;
 pub mod portal;
 pub mod schema;
 pub mod service_requests;
+pub mod sessions;
 pub mod signin;
 pub mod subscriptions;
 pub mod tenants;

@@ -334,6 +334,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        tenant_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
+        staff_id -> Nullable<BigInt>,
+        door -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(agreement_subscriptions -> subscriptions (subscription_id));
 diesel::joinable!(agreement_subscriptions -> agreements (agreement_id));
@@ -366,6 +381,9 @@ diesel::joinable!(service_requests -> users (requester_id));
 diesel::joinable!(service_requests -> staff (assigned_staff_id));
 diesel::joinable!(service_requests -> subscriptions (subscription_id));
 diesel::joinable!(service_request_comments -> service_requests (request_id));
+diesel::joinable!(sessions -> tenants (tenant_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sessions -> staff (staff_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -395,4 +413,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agreement_invoices,
     agreement_subscriptions,
     subscription_addons,
+    sessions,
 );

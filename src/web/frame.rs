@@ -54,6 +54,20 @@ impl Area {
             Area::Portal => "/portal/signout",
         }
     }
+
+    pub fn account(self) -> &'static str {
+        match self {
+            Area::AdminCenter => "/account",
+            Area::Portal => "/portal/account",
+        }
+    }
+
+    pub fn signout_everywhere(self) -> &'static str {
+        match self {
+            Area::AdminCenter => "/account/sign-out-everywhere",
+            Area::Portal => "/portal/sign-out-everywhere",
+        }
+    }
 }
 
 pub struct Who {

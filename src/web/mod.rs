@@ -1,5 +1,6 @@
 //! HTTP: routes, sessions, CSRF, pages. Knows nothing of SQL; every rule is the domain's.
 
+mod account;
 mod agreements;
 mod assets;
 mod audit;
@@ -96,6 +97,11 @@ pub fn app(
                 .route("/signin", web::get().to(portal::signin_form))
                 .route("/signin", web::post().to(portal::signin))
                 .route("/signout", web::post().to(portal::signout))
+                .route("/account", web::get().to(account::portal_show))
+                .route(
+                    "/sign-out-everywhere",
+                    web::post().to(account::portal_sign_out_everywhere),
+                )
                 .route("/purchases/{id}", web::get().to(portal::purchase))
                 .route("/purchases/{id}/assign", web::post().to(portal::assign))
                 .route("/purchases/{id}/unassign", web::post().to(portal::unassign)),
@@ -108,6 +114,11 @@ pub fn app(
                 .route("/signin", web::get().to(signin::form))
                 .route("/signin", web::post().to(signin::submit))
                 .route("/signout", web::post().to(signin::sign_out))
+                .route("/account", web::get().to(account::show))
+                .route(
+                    "/account/sign-out-everywhere",
+                    web::post().to(account::sign_out_everywhere),
+                )
                 .route("/licenses", web::get().to(licenses::list))
                 .route(
                     "/licenses/purchases/{id}",
@@ -196,6 +207,11 @@ pub fn app(
                 .route("/users/{id}/delete", web::get().to(users::delete_form))
                 .route("/users/{id}/delete", web::post().to(users::delete))
                 .route("/users/{id}/restore", web::post().to(users::restore))
+                .route(
+                    "/users/{id}/sign-out-everywhere",
+                    web::post().to(users::sign_out_everywhere),
+                )
+                .route("/users/{id}/roles", web::post().to(users::save_roles))
                 .route("/settings/roles", web::get().to(settings::roles))
                 .route("/settings/audit-log", web::get().to(audit::log))
                 .route("/support", web::get().to(support::queue))

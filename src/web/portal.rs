@@ -16,7 +16,12 @@ use crate::domain::portal::{self, PortalView};
 use crate::domain::signin::Door;
 use crate::domain::{SubscriptionId, UserId};
 
-fn frame(title: &str, session: &PortalSession, display_name: &str, tenant: &str) -> Frame {
+pub(super) fn frame(
+    title: &str,
+    session: &PortalSession,
+    display_name: &str,
+    tenant: &str,
+) -> Frame {
     let mut frame = Frame::bare_portal(title);
     frame.csrf = session.csrf();
     frame.flash = session::take_flash(&session.session);
@@ -85,10 +90,13 @@ pub async fn signin(
 }
 
 /// POST /portal/signout: ends the portal session only.
-pub async fn signout(session: Session) -> HttpResponse {
-    session::end(&session);
+pub async fn signout(
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    session::end(&session, &state).await?;
     flash(&session, "You have signed out of the service.");
-    redirect("/portal/signin")
+    Ok(redirect("/portal/signin"))
 }
 
 #[derive(Template)]

@@ -1,5 +1,6 @@
-//! Sessions: a signed and encrypted cookie (HttpOnly, SameSite=Lax, Secure when configured),
-//! renewed at sign-in and ended after a period of inactivity.
+//! Sessions: a signed and encrypted cookie (HttpOnly, SameSite=Lax, Secure when configured)
+//! that carries the token of a session record kept on the server (`domain::sessions`), so a
+//! session can be ended there: at sign-out, and for every session of an account at once.
 
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
@@ -12,17 +13,19 @@ use super::{AppState, WebError, csrf};
 use crate::config::Config;
 use crate::domain::accounts::{self, Principal, SignedIn};
 use crate::domain::authz::Permissions;
-use crate::domain::{Actor, TenantId, portal};
+use crate::domain::sessions::{self, Ended, Lifetimes};
+use crate::domain::signin::Door;
+use crate::domain::{Actor, DbConnection, DomainError, TenantId, portal};
 
-const PRINCIPAL: &str = "principal";
-const LAST_SEEN: &str = "seen";
+/// The session record's token; the cookie holds nothing else about who is signed in.
+const TOKEN: &str = "session";
 const FLASH: &str = "flash";
 
 #[derive(Clone)]
 pub struct SessionSettings {
     key: Key,
     secure: bool,
-    idle_seconds: i64,
+    pub lifetimes: Lifetimes,
 }
 
 impl SessionSettings {
@@ -30,7 +33,10 @@ impl SessionSettings {
         SessionSettings {
             key: Key::derive_from(&config.secret_key),
             secure: config.cookie_secure,
-            idle_seconds: config.session_idle_minutes * 60,
+            lifetimes: Lifetimes {
+                idle: chrono::Duration::minutes(config.session_idle_minutes),
+                max: chrono::Duration::hours(config.session_max_hours),
+            },
         }
     }
 
@@ -52,24 +58,62 @@ impl SessionSettings {
             .cookie_http_only(true)
             .cookie_same_site(SameSite::Lax)
             .cookie_content_security(CookieContentSecurity::Private)
-            // The cookie ends with the browser; inactivity is checked on the server (LAST_SEEN).
+            // The cookie ends with the browser; idle time and lifetime are the record's.
             .session_lifecycle(BrowserSession::default())
             .build()
     }
 }
 
-/// Starts a fresh session for `principal`: the old state (and CSRF token) is dropped.
-pub fn begin(session: &Session, principal: Principal, now: i64) -> Result<(), WebError> {
+fn token_of(session: &Session) -> Option<String> {
+    session.get::<String>(TOKEN).ok().flatten()
+}
+
+/// Starts a fresh session of `principal` at `door`: a new record, and a cookie with its token
+/// and a new CSRF token. The cookie's previous session, if any, is ended.
+pub async fn begin(
+    session: &Session,
+    state: &AppState,
+    door: Door,
+    principal: Principal,
+) -> Result<(), WebError> {
+    let now = state.clock.now();
+    let lifetimes = state.sessions.lifetimes;
+    let previous = token_of(session);
+    let token = state
+        .db(move |conn| {
+            if let Some(previous) = previous {
+                sessions::end(conn, &previous, now, Ended::SignedOut)?;
+            }
+            sessions::start(conn, now, door, principal, lifetimes)
+        })
+        .await?;
     session.clear();
     session.renew();
-    session.insert(PRINCIPAL, principal).map_err(internal)?;
-    session.insert(LAST_SEEN, now).map_err(internal)?;
+    session.insert(TOKEN, token).map_err(internal)?;
     csrf::rotate(session);
     Ok(())
 }
 
-/// Signs out: the principal and CSRF token are dropped; the cookie then holds nothing of them.
-pub fn end(session: &Session) {
+/// Signs out: the session's record is ended, so a copy of the cookie no longer works; the
+/// cookie itself then holds nothing of it.
+pub async fn end(session: &Session, state: &AppState) -> Result<(), WebError> {
+    let ended = match token_of(session) {
+        Some(token) => {
+            let now = state.clock.now();
+            state
+                .db(move |conn| sessions::end(conn, &token, now, Ended::SignedOut))
+                .await
+                .map(|_| ())
+        }
+        None => Ok(()),
+    };
+    session.clear();
+    session.renew();
+    ended
+}
+
+/// Forgets the cookie's session after "Sign out everywhere" ended its record.
+pub fn forget(session: &Session) {
     session.clear();
     session.renew();
 }
@@ -87,9 +131,46 @@ fn internal(e: impl std::fmt::Display) -> WebError {
     WebError::Internal(e.to_string())
 }
 
-/// A signed-in admin or staff member of the admin center. Extracting it checks the session,
-/// its idle time, and that the account may still sign in; otherwise the request is sent to
-/// the sign-in page.
+/// What a request's session admits at `door`: its record must be live (`sessions::check`, one
+/// lookup by key) and the account, loaded fresh by `load`, must still admit it. Otherwise the
+/// cookie is dropped and the answer is `missing` (the sign-in page).
+async fn signed_in<T: Send + 'static>(
+    session: &Session,
+    state: Option<web::Data<AppState>>,
+    door: Door,
+    missing: WebError,
+    load: fn(&mut DbConnection, Principal) -> Result<Option<T>, DomainError>,
+) -> Result<T, WebError> {
+    let state = state.ok_or_else(|| WebError::Internal("no application state".into()))?;
+    let Some(token) = token_of(session) else {
+        return Err(missing);
+    };
+    let now = state.clock.now();
+    let lifetimes = state.sessions.lifetimes;
+    let found = state
+        .db(move |conn| {
+            let Some(principal) = sessions::check(conn, &token, now, door, lifetimes)? else {
+                return Ok(None);
+            };
+            let loaded = load(conn, principal)?;
+            if loaded.is_none() {
+                sessions::end(conn, &token, now, Ended::Refused)?;
+            }
+            Ok(loaded)
+        })
+        .await?;
+    match found {
+        Some(found) => Ok(found),
+        None => {
+            session.purge();
+            Err(missing)
+        }
+    }
+}
+
+/// A signed-in admin or staff member of the admin center. Extracting it checks the session
+/// record (not ended, not idle too long, within its lifetime) and that the account may still
+/// sign in; otherwise the request is sent to the sign-in page.
 pub struct AdminSession {
     pub signed_in: SignedIn,
     pub session: Session,
@@ -134,56 +215,17 @@ impl FromRequest for AdminSession {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let state = state.ok_or_else(|| WebError::Internal("no application state".into()))?;
-            let principal = session
-                .get::<Principal>(PRINCIPAL)
-                .ok()
-                .flatten()
-                .ok_or(WebError::SignInRequired)?;
-            let now = state.clock.now().timestamp();
-            let seen = session.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0);
-            if now - seen > state.sessions.idle_seconds {
-                session.purge();
-                return Err(WebError::SignInRequired);
-            }
-            if now - seen >= 60 {
-                // Refreshing once a minute at most keeps the cookie from changing on every request.
-                let _ = session.insert(LAST_SEEN, now);
-            }
-            match state
-                .db(move |conn| accounts::admin_center_actor(conn, principal))
-                .await?
-            {
-                Some(signed_in) => Ok(AdminSession { signed_in, session }),
-                None => {
-                    session.purge();
-                    Err(WebError::SignInRequired)
-                }
-            }
+            let signed_in = signed_in(
+                &session,
+                state,
+                Door::AdminCenter,
+                WebError::SignInRequired,
+                accounts::admin_center_actor,
+            )
+            .await?;
+            Ok(AdminSession { signed_in, session })
         })
     }
-}
-
-/// The principal of a session that has not been idle too long; refreshes its last-seen time.
-fn live_principal(
-    session: &Session,
-    state: &AppState,
-    missing: WebError,
-) -> Result<Principal, WebError> {
-    let Some(principal) = session.get::<Principal>(PRINCIPAL).ok().flatten() else {
-        return Err(missing);
-    };
-    let now = state.clock.now().timestamp();
-    let seen = session.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0);
-    if now - seen > state.sessions.idle_seconds {
-        session.purge();
-        return Err(missing);
-    }
-    if now - seen >= 60 {
-        // Refreshing once a minute at most keeps the cookie from changing on every request.
-        let _ = session.insert(LAST_SEEN, now);
-    }
-    Ok(principal)
 }
 
 /// A signed-in end user of the service portal (its own cookie and session).
@@ -206,15 +248,15 @@ impl FromRequest for PortalSession {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let state = state.ok_or_else(|| WebError::Internal("no application state".into()))?;
-            let principal = live_principal(&session, &state, WebError::PortalSignInRequired)?;
-            match state.db(move |conn| portal::actor(conn, principal)).await? {
-                Some(actor) => Ok(PortalSession { actor, session }),
-                None => {
-                    session.purge();
-                    Err(WebError::PortalSignInRequired)
-                }
-            }
+            let actor = signed_in(
+                &session,
+                state,
+                Door::Portal,
+                WebError::PortalSignInRequired,
+                portal::actor,
+            )
+            .await?;
+            Ok(PortalSession { actor, session })
         })
     }
 }

@@ -118,7 +118,7 @@ pub async fn attempt(
         .await?;
     match outcome {
         Ok(principal) => {
-            session::begin(session, principal, now.timestamp())?;
+            session::begin(session, state, door, principal).await?;
             Ok(Ok(principal))
         }
         Err(Refusal::Storage(detail)) => Err(WebError::Internal(detail)),
@@ -166,10 +166,13 @@ pub async fn submit(
 }
 
 /// POST /signout: ends the admin center session only (the portal has its own).
-pub async fn sign_out(session: Session) -> HttpResponse {
-    session::end(&session);
+pub async fn sign_out(
+    session: Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    session::end(&session, &state).await?;
     session::flash(&session, "You have signed out.");
-    HttpResponse::SeeOther()
+    Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/signin"))
-        .finish()
+        .finish())
 }

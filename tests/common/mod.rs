@@ -119,6 +119,9 @@ pub fn test_config(db: &TestDb) -> Config {
         secret_key: b"a test key of at least thirty-two bytes, for cookies".to_vec(),
         cookie_secure: false,
         session_idle_minutes: 480,
+        // Longer than the default 12, so idle-time tests can play out over a day; the tests of
+        // the lifetime set it themselves.
+        session_max_hours: 24,
         smtp_url: None,
         smtp_from: "allot <no-reply@localhost>".into(),
         public_url: "http://localhost:8080".into(),
@@ -258,6 +261,25 @@ where
 
     pub fn forget_cookies(&mut self) {
         self.cookies.clear();
+    }
+
+    /// The cookies this browser holds, to copy into another (as a thief copying a cookie would).
+    pub fn cookie_jar(&self) -> HashMap<String, String> {
+        self.cookies.clone()
+    }
+
+    pub fn set_cookie_jar(&mut self, jar: HashMap<String, String>) {
+        self.cookies = jar;
+    }
+
+    /// Signs in to the service portal.
+    pub async fn portal_sign_in(&mut self, email: &str, password: &str) -> Page {
+        self.submit(
+            "/portal/signin",
+            "/portal/signin",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 }
 

@@ -1,7 +1,9 @@
 //! Add a user, block, reset password, delete, restore and purge.
 
 use super::*;
+use crate::domain::accounts::Principal;
 use crate::domain::licenses::name_pool_error;
+use crate::domain::sessions::{self, Ended};
 
 /// A new user's details, as the Add a user form gives them.
 #[derive(Debug, Clone)]
@@ -101,6 +103,10 @@ pub fn set_blocked(
                 UserState::Active
             }))
             .execute(conn)?;
+        if blocked {
+            // Ended, not paused: unblocking must not bring the old sessions back.
+            sessions::end_all(conn, now, Principal::User(user), Ended::Blocked)?;
+        }
         let action = if blocked {
             "Blocked sign-in"
         } else {
@@ -133,6 +139,7 @@ pub fn reset_password(
         diesel::update(users::table.find(user.0))
             .set(users::password_hash.eq(&hash))
             .execute(conn)?;
+        sessions::end_all(conn, now, Principal::User(user), Ended::PasswordReset)?;
         audit::record(conn, actor, now, Some(tenant), "Reset password", &email, "")?;
         Ok(generated.clone())
     })
@@ -186,6 +193,7 @@ pub fn delete(
                 users::deleted_at.eq(Some(naive(now))),
             ))
             .execute(conn)?;
+        sessions::end_all(conn, now, Principal::User(user), Ended::Deleted)?;
         audit::record(
             conn,
             actor,

@@ -2,9 +2,11 @@
 //! the export; Active users in `search`, Add a user, block, delete and restore in `lifecycle`.
 
 mod lifecycle;
+mod roles;
 mod search;
 
 pub use lifecycle::*;
+pub use roles::*;
 pub use search::*;
 
 use chrono::{DateTime, Duration, Utc};

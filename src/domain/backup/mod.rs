@@ -10,6 +10,12 @@
 //! These take no actor: whoever can run the binary against the database file already holds all
 //! of its data. Errors are one line for the terminal.
 
+mod postgres;
+mod sqlite;
+
+use postgres::*;
+use sqlite::*;
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -150,271 +156,9 @@ pub fn restore(database_url: &str, file: &Path, force: bool) -> Result<Restored,
     })
 }
 
-fn back_up_sqlite(database_url: &str, file: &Path, force: bool) -> Result<Backup, String> {
-    let database = sqlite_path(database_url)?;
-    if !database.is_file() {
-        return Err(format!(
-            "there is no database at {} to back up",
-            database.display()
-        ));
-    }
-    refuse_existing(file, force)?;
-    if same_file(file, &database) {
-        return Err(format!(
-            "{} is the live database itself; name another file",
-            file.display()
-        ));
-    }
-    let temp = Partial::beside(file)?;
-    let into = temp.path().to_str().ok_or_else(|| {
-        format!(
-            "{} is not a UTF-8 path; SQLite cannot write there",
-            file.display()
-        )
-    })?;
-    {
-        let mut conn = open(database_url)?;
-        // One read transaction: a snapshot of every commit so far, while writers go on in
-        // the WAL. Bound as a parameter, so no quoting of the path is needed.
-        diesel::sql_query("VACUUM INTO ?")
-            .bind::<Text, _>(into)
-            .execute(&mut conn)
-            .map_err(|e| format!("cannot copy {}: {e}", database.display()))?;
-    }
-    sync_file(temp.path())?;
-    let checked = check(temp.path(), file)?;
-    temp.rename_to(file)?;
-    sync_dir(file)?;
-    Ok(Backup::Sqlite {
-        database,
-        file: file.to_owned(),
-        bytes: size(file),
-        tables: checked.tables,
-    })
-}
+// ---------------------------------------------------------------- files, written safely
 
-fn back_up_postgres(database_url: &str, file: &Path, force: bool) -> Result<Backup, String> {
-    let Some(pg_dump) = on_path("pg_dump") else {
-        return Err("pg_dump is not on PATH: install postgresql-client (your server's version or newer) and back up with pg_dump --format=custom, restore with pg_restore".into());
-    };
-    refuse_existing(file, force)?;
-    let temp = Partial::beside(file)?;
-    // The password goes in the environment, where other users' `ps` cannot read it.
-    let (url, password) = without_password(database_url);
-    let mut dump = Command::new(&pg_dump);
-    dump.arg("--format=custom")
-        .arg("--file")
-        .arg(temp.path())
-        .arg("--dbname")
-        .arg(&url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if let Some(password) = password {
-        dump.env("PGPASSWORD", password);
-    }
-    let output = dump
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", pg_dump.display()))?;
-    if !output.status.success() {
-        return Err(format!(
-            "pg_dump failed: {}",
-            last_line(&output.stderr).unwrap_or_else(|| output.status.to_string())
-        ));
-    }
-    if size(temp.path()) == 0 {
-        return Err("pg_dump wrote an empty file".into());
-    }
-    let entries = match on_path("pg_restore") {
-        Some(pg_restore) => Some(list_archive(&pg_restore, temp.path())?),
-        None => None,
-    };
-    sync_file(temp.path())?;
-    temp.rename_to(file)?;
-    sync_dir(file)?;
-    Ok(Backup::PgDump {
-        file: file.to_owned(),
-        bytes: size(file),
-        command: format!(
-            "{} --format=custom --file {} {url}",
-            pg_dump.display(),
-            file.display()
-        ),
-        entries,
-    })
-}
-
-/// How many entries `pg_restore --list` reads from an archive: proof it can be restored from.
-fn list_archive(pg_restore: &Path, archive: &Path) -> Result<usize, String> {
-    let output = Command::new(pg_restore)
-        .arg("--list")
-        .arg(archive)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", pg_restore.display()))?;
-    if !output.status.success() {
-        return Err(format!(
-            "pg_restore cannot read the archive pg_dump wrote: {}",
-            last_line(&output.stderr).unwrap_or_else(|| output.status.to_string())
-        ));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
-        .count())
-}
-
-/// What a check of a SQLite file found.
-struct Checked {
-    tables: Vec<TableRows>,
-    migration: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct IntegrityLine {
-    #[diesel(sql_type = Text)]
-    integrity_check: String,
-}
-
-#[derive(QueryableByName)]
-struct TableName {
-    #[diesel(sql_type = Text)]
-    name: String,
-}
-
-#[derive(QueryableByName)]
-struct RowCount {
-    #[diesel(sql_type = BigInt)]
-    row_count: i64,
-}
-
-#[derive(QueryableByName)]
-struct Newest {
-    #[diesel(sql_type = Nullable<Text>)]
-    version: Option<String>,
-}
-
-/// Opens `path` (an existing file) and checks it is a sound SQLite database of allot;
-/// `named` is how the operator knows it, for the messages.
-fn check(path: &Path, named: &Path) -> Result<Checked, String> {
-    let text = path
-        .to_str()
-        .ok_or_else(|| format!("{} is not a UTF-8 path", path.display()))?;
-    let not_a_database = |e: diesel::result::Error| {
-        format!("{} is not a sound SQLite database: {e}", named.display())
-    };
-    let checked = {
-        let mut conn = open(text)?;
-        let lines: Vec<IntegrityLine> = diesel::sql_query("PRAGMA integrity_check")
-            .load(&mut conn)
-            .map_err(not_a_database)?;
-        let problems: Vec<String> = lines
-            .into_iter()
-            .map(|l| l.integrity_check)
-            .filter(|l| l != "ok")
-            .collect();
-        if !problems.is_empty() {
-            return Err(format!(
-                "{} fails SQLite's integrity check: {}",
-                named.display(),
-                problems.join("; ")
-            ));
-        }
-        let names: Vec<TableName> = diesel::sql_query(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        )
-        .load(&mut conn)
-        .map_err(not_a_database)?;
-        if !names.iter().any(|t| t.name == MIGRATIONS_TABLE) {
-            return Err(format!(
-                "{} is a SQLite database but not one of allot (it has no {MIGRATIONS_TABLE} table)",
-                named.display()
-            ));
-        }
-        let mut tables = Vec::with_capacity(names.len());
-        for TableName { name } in names {
-            let count: RowCount = diesel::sql_query(format!(
-                "SELECT count(*) AS row_count FROM \"{}\"",
-                name.replace('"', "\"\"")
-            ))
-            .get_result(&mut conn)
-            .map_err(not_a_database)?;
-            tables.push(TableRows {
-                table: name,
-                rows: count.row_count,
-            });
-        }
-        let newest: Newest = diesel::sql_query(format!(
-            "SELECT max(version) AS version FROM {MIGRATIONS_TABLE}"
-        ))
-        .get_result(&mut conn)
-        .map_err(not_a_database)?;
-        Checked {
-            tables,
-            migration: newest.version,
-        }
-    };
-    // A backup in WAL mode leaves these behind when opened; they are ours, not the backup's.
-    for suffix in ["-wal", "-shm"] {
-        let _ = fs::remove_file(sidecar(path, suffix));
-    }
-    Ok(checked)
-}
-
-/// Takes the live database for ourselves, or says who has it. allot always runs it in WAL
-/// mode, and leaving WAL mode needs every other connection closed: SQLite refuses while any
-/// connection that has read the file is open (a server's pool has, from its migrations on),
-/// which is the honest test that no server runs on it. Leaving WAL also folds the log into
-/// the old file, so no log of it is left to confuse the new one. The exclusive transaction
-/// then keeps newcomers out until the caller drops the connection, after the rename. The old
-/// database is being replaced, so changing its journal mode costs nothing.
-fn take_exclusively(target: &Path) -> Result<SqliteConnection, String> {
-    let text = target
-        .to_str()
-        .ok_or_else(|| format!("{} is not a UTF-8 path", target.display()))?;
-    let mut conn = SqliteConnection::establish(text)
-        .map_err(|e| format!("cannot open {}: {e}", target.display()))?;
-    let taken = conn.batch_execute(
-        "PRAGMA busy_timeout = 1000; PRAGMA journal_mode = DELETE; PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;",
-    );
-    match taken {
-        Ok(()) => Ok(conn),
-        Err(e) if is_busy(&e.to_string()) => Err(format!(
-            "{} is in use by a running allot server or another program; stop it, then restore",
-            target.display()
-        )),
-        Err(e) => Err(format!(
-            "cannot take {} to replace it: {e}",
-            target.display()
-        )),
-    }
-}
-
-fn is_busy(message: &str) -> bool {
-    message.contains("database is locked") || message.contains("database is busy")
-}
-
-/// A connection to a SQLite file that waits for a writer instead of failing at once.
-fn open(path: &str) -> Result<SqliteConnection, String> {
-    let mut conn =
-        SqliteConnection::establish(path).map_err(|e| format!("cannot open {path}: {e}"))?;
-    conn.batch_execute("PRAGMA busy_timeout = 10000;")
-        .map_err(|e| format!("cannot open {path}: {e}"))?;
-    Ok(conn)
-}
-
-/// The file a SQLite `DATABASE_URL` names. A `file:` URI or `:memory:` is refused: backups
-/// work on the file itself (its directory, its log files beside it).
-fn sqlite_path(database_url: &str) -> Result<PathBuf, String> {
-    if database_url.starts_with("file:") || database_url == ":memory:" || database_url.is_empty() {
-        return Err(format!(
-            "backups need DATABASE_URL to be a SQLite file path, not '{database_url}'"
-        ));
-    }
-    Ok(PathBuf::from(database_url))
-}
-
-fn refuse_existing(file: &Path, force: bool) -> Result<(), String> {
+pub(super) fn refuse_existing(file: &Path, force: bool) -> Result<(), String> {
     match fs::symlink_metadata(file) {
         Ok(m) if m.is_dir() => Err(format!("{} is a directory", file.display())),
         Ok(_) if !force => Err(format!(
@@ -425,7 +169,7 @@ fn refuse_existing(file: &Path, force: bool) -> Result<(), String> {
     }
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(super) fn same_file(a: &Path, b: &Path) -> bool {
     match (fs::canonicalize(a), fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -433,25 +177,25 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// `path` with `suffix` appended to its name, as SQLite names its log files.
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
 }
 
-fn size(path: &Path) -> u64 {
+pub(super) fn size(path: &Path) -> u64 {
     fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 /// A file being written under a temporary name beside its final one. Removed when dropped
 /// unless renamed, so a failure leaves nothing; a crash leaves only this hidden name, never a
 /// half-written file under the final one.
-struct Partial {
+pub(super) struct Partial {
     path: Option<PathBuf>,
 }
 
 impl Partial {
-    fn beside(target: &Path) -> Result<Partial, String> {
+    pub(super) fn beside(target: &Path) -> Result<Partial, String> {
         let name = target
             .file_name()
             .ok_or_else(|| format!("{} is not a file name", target.display()))?;
@@ -474,11 +218,11 @@ impl Partial {
         })
     }
 
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         self.path.as_deref().unwrap_or(Path::new(""))
     }
 
-    fn rename_to(mut self, target: &Path) -> Result<(), String> {
+    pub(super) fn rename_to(mut self, target: &Path) -> Result<(), String> {
         let path = self.path.take().unwrap_or_default();
         fs::rename(&path, target).map_err(|e| {
             let _ = fs::remove_file(&path);
@@ -497,14 +241,14 @@ impl Drop for Partial {
     }
 }
 
-fn sync_file(path: &Path) -> Result<(), String> {
+pub(super) fn sync_file(path: &Path) -> Result<(), String> {
     fs::File::open(path)
         .and_then(|f| f.sync_all())
         .map_err(|e| format!("cannot flush {} to disk: {e}", path.display()))
 }
 
 /// Makes a rename in the file's directory durable.
-fn sync_dir(file: &Path) -> Result<(), String> {
+pub(super) fn sync_dir(file: &Path) -> Result<(), String> {
     let dir = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -512,69 +256,6 @@ fn sync_dir(file: &Path) -> Result<(), String> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| format!("cannot flush {} to disk: {e}", dir.display()))
-}
-
-/// The first executable called `name` on PATH.
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    match fs::metadata(path) {
-        #[cfg(unix)]
-        Ok(m) => {
-            use std::os::unix::fs::PermissionsExt;
-            m.is_file() && m.permissions().mode() & 0o111 != 0
-        }
-        #[cfg(not(unix))]
-        Ok(m) => m.is_file(),
-        Err(_) => false,
-    }
-}
-
-/// Splits the password out of `postgres://user:password@host/db`, percent-decoded.
-fn without_password(url: &str) -> (String, Option<String>) {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return (url.to_owned(), None);
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return (url.to_owned(), None);
-    };
-    let Some((user, password)) = userinfo.split_once(':') else {
-        return (url.to_owned(), None);
-    };
-    (
-        format!("{scheme}://{user}@{host}{tail}"),
-        Some(percent_decode(password)),
-    )
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn last_line(bytes: &[u8]) -> Option<String> {

@@ -1,0 +1,129 @@
+//! Manage product licenses for several users: Assign more, Replace, Unassign all.
+
+use super::*;
+
+#[derive(Deserialize)]
+pub struct ManageQuery {
+    #[serde(default)]
+    users: Vec<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "users/manage.html")]
+pub struct ManagePage {
+    frame: Frame,
+    users: Vec<(i64, String, String)>,
+    products: Vec<PoolSummary>,
+    error: Option<String>,
+}
+
+async fn manage_page(
+    session: &AdminSession,
+    state: &web::Data<AppState>,
+    ids: Vec<i64>,
+    error: Option<String>,
+) -> Result<ManagePage, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let (chosen, products) = state
+        .db(move |conn| {
+            let mut chosen = Vec::new();
+            for id in ids {
+                let u = users::get(conn, &actor, tenant, UserId(id))?;
+                chosen.push((u.id.0, u.display_name, u.email));
+            }
+            Ok((chosen, users::assignable_products(conn, &actor, tenant)?))
+        })
+        .await?;
+    Ok(ManagePage {
+        frame: Frame::new("Manage product licenses", session, "/users"),
+        users: chosen,
+        products: products
+            .into_iter()
+            .filter(|p| p.self_service.is_none())
+            .collect(),
+        error,
+    })
+}
+
+/// GET /users/manage?users=…: Manage product licenses for the selected users.
+pub async fn manage_form(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    query: Query<ManageQuery>,
+) -> Result<HttpResponse, WebError> {
+    session.tenant()?;
+    session.require(|p| p.assign_licenses)?;
+    if query.0.users.is_empty() {
+        flash(
+            &session.session,
+            "Select the users whose licenses you want to manage, then select Manage product licenses.",
+        );
+        return Ok(redirect("/users"));
+    }
+    let page = manage_page(&session, &state, query.0.users, None).await?;
+    crate::web::render(&page)
+}
+
+#[derive(Deserialize)]
+pub struct ManageForm {
+    #[serde(default)]
+    users: Vec<i64>,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    products: Vec<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "users/managed.html")]
+pub struct ManagedPage {
+    frame: Frame,
+    outcomes: Vec<ManageOutcome>,
+}
+
+/// POST /users/manage: Save changes, then the result and Done.
+pub async fn manage(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    form: Form<ManageForm>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let form = form.0;
+    let mode = match form.mode.as_str() {
+        "assign" => ManageMode::AssignMore,
+        "replace" => ManageMode::Replace,
+        "unassign" => ManageMode::UnassignAll,
+        _ => {
+            let page = manage_page(
+                &session,
+                &state,
+                form.users,
+                Some("Choose Assign more, Replace or Unassign all.".into()),
+            )
+            .await?;
+            return crate::web::render_with(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                &page,
+            );
+        }
+    };
+    let ids: Vec<UserId> = form.users.iter().copied().map(UserId).collect();
+    let products: Vec<ProductId> = form.products.iter().copied().map(ProductId).collect();
+    match state
+        .db(move |conn| licenses::manage_licenses(conn, &actor, now, tenant, &ids, mode, &products))
+        .await
+    {
+        Ok(outcomes) => crate::web::render(&ManagedPage {
+            frame: Frame::new("Manage product licenses", &session, "/users"),
+            outcomes,
+        }),
+        Err(WebError::Domain(e @ DomainError::Invalid { .. })) => {
+            let page = manage_page(&session, &state, form.users, Some(e.to_string())).await?;
+            crate::web::render_with(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,202 @@
+//! Users: Active users, Add a user, a user's page with Licenses and apps, Manage product
+//! licenses, Block sign-in, Reset password, Delete user, Deleted users and Restore.
+
+mod access;
+mod lifecycle;
+mod manage;
+
+pub use access::*;
+pub use lifecycle::*;
+pub use manage::*;
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::forms::{Form, Query};
+use super::frame::Frame;
+use super::session::{AdminSession, flash};
+use super::{AppState, WebError, redirect};
+use crate::domain::licenses::PoolSummary;
+use crate::domain::licenses::{self, ManageMode, ManageOutcome};
+use crate::domain::users::{
+    self, DeletedUser, NewUser, Restored, UserDetail, UserFilter, UserRow, UserSort,
+};
+use crate::domain::{Actor, DomainError, ProductId, Role, UserId, sessions};
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    filter: String,
+    #[serde(default)]
+    sort: String,
+    after_key: Option<String>,
+    after_id: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "users/list.html")]
+pub struct ActiveUsersPage {
+    frame: Frame,
+    rows: Vec<UserRow>,
+    products: Vec<PoolSummary>,
+    q: String,
+    filter: String,
+    sort: String,
+    next_link: Option<String>,
+    can_manage_users: bool,
+    can_assign: bool,
+}
+
+fn parse_filter(filter: &str) -> UserFilter {
+    match filter {
+        "licensed" => UserFilter::Licensed,
+        "unlicensed" => UserFilter::Unlicensed,
+        "blocked" => UserFilter::Blocked,
+        other => other
+            .strip_prefix("product-")
+            .and_then(|id| id.parse().ok())
+            .map(|id| UserFilter::HasProduct(ProductId(id)))
+            .unwrap_or(UserFilter::All),
+    }
+}
+
+/// GET /users: Active users.
+pub async fn list(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    query: Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let query = query.0;
+    let filter = parse_filter(&query.filter);
+    let sort = if query.sort == "email" {
+        UserSort::Email
+    } else {
+        UserSort::Name
+    };
+    let after = query.after_key.clone().zip(query.after_id);
+    let q = query.q.clone();
+    let (page, products) = state
+        .db(move |conn| {
+            let page = users::list(conn, &actor, tenant, &q, filter, sort, after)?;
+            let products = users::assignable_products(conn, &actor, tenant)?;
+            Ok((page, products))
+        })
+        .await?;
+    let next_link = page.next.map(|(key, id)| {
+        format!(
+            "/users?{}",
+            serde_html_form::to_string([
+                ("q", query.q.as_str()),
+                ("filter", query.filter.as_str()),
+                ("sort", query.sort.as_str()),
+                ("after_key", key.as_str()),
+                ("after_id", id.to_string().as_str()),
+            ])
+            .unwrap_or_default()
+        )
+    });
+    let permissions = session.permissions();
+    super::render(&ActiveUsersPage {
+        frame: Frame::new("Active users", &session, "/users"),
+        rows: page.rows,
+        products: products
+            .into_iter()
+            .filter(|p| p.self_service.is_none())
+            .collect(),
+        q: query.q,
+        filter: query.filter,
+        sort: query.sort,
+        next_link,
+        can_manage_users: permissions.manage_users,
+        can_assign: permissions.assign_licenses,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "users/show.html")]
+pub struct UserPage {
+    frame: Frame,
+    user: UserDetail,
+    products: Vec<PoolSummary>,
+    can_assign: bool,
+    can_manage_users: bool,
+    /// Sign out everywhere.
+    can_end_sessions: bool,
+    /// Every admin role and whether the user holds it, when the actor may give and take roles.
+    role_choices: Option<Vec<(Role, bool)>>,
+}
+
+/// GET /users/{id}: the user's page, with Licenses and apps.
+pub async fn show(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let id = UserId(path.into_inner());
+    let (user, products, offer) = state
+        .db(move |conn| {
+            Ok((
+                users::get(conn, &actor, tenant, id)?,
+                users::assignable_products(conn, &actor, tenant)?,
+                users::offer(conn, &actor, tenant, id)?,
+            ))
+        })
+        .await?;
+    if user.state.is_deleted() {
+        return Err(DomainError::NotFound.into());
+    }
+    super::render(&UserPage {
+        frame: Frame::new(&user.display_name, &session, "/users"),
+        products: products
+            .into_iter()
+            .filter(|p| p.self_service.is_none())
+            .collect(),
+        can_assign: offer.assign,
+        can_manage_users: offer.change,
+        can_end_sessions: offer.end_sessions,
+        role_choices: session.permissions().manage_roles.then(|| {
+            Role::ALL
+                .into_iter()
+                .map(|r| (r, user.roles.contains(&r)))
+                .collect()
+        }),
+        user,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ProductsForm {
+    #[serde(default)]
+    products: Vec<i64>,
+}
+
+/// POST /users/{id}/licenses: Licenses and apps → Save changes.
+pub async fn save_licenses(
+    session: AdminSession,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: Form<ProductsForm>,
+) -> Result<HttpResponse, WebError> {
+    let tenant = session.tenant()?;
+    let actor = session.actor().clone();
+    let now = state.clock.now();
+    let id = UserId(path.into_inner());
+    let products: Vec<ProductId> = form.0.products.into_iter().map(ProductId).collect();
+    let (added, removed) = state
+        .db(move |conn| licenses::set_licenses(conn, &actor, now, tenant, id, &products))
+        .await?;
+    let message = if added + removed == 0 {
+        "No changes to save.".to_owned()
+    } else {
+        format!("Saved changes: {added} assigned, {removed} unassigned.")
+    };
+    flash(&session.session, message);
+    Ok(redirect(&format!("/users/{}", id.0)))
+}
