@@ -3,13 +3,11 @@
 
 mod common;
 
-use allot::domain::agreements::{
-    self, AgreementId, Item, NewAgreement, OrderKind, OrderLine, discount_for,
-};
+use allot::domain::agreements::{self, Item, NewAgreement, OrderKind, OrderLine, discount_for};
 use allot::domain::billing::TestGateway;
 use allot::domain::schema::{agreement_invoices, agreements as agreement_table, outbox};
 use allot::domain::service_requests::{self as requests, Kind, NewRequest, Work};
-use allot::domain::{Actor, DomainError, subscriptions};
+use allot::domain::{Actor, AgreementId, DomainError, subscriptions};
 use chrono::Duration;
 use common::*;
 use diesel::prelude::*;
@@ -122,7 +120,7 @@ fn the_osm_activates_with_a_warning_and_the_licenses_pool_with_the_direct_ones()
     assert!(
         sales
             .iter()
-            .any(|s| s.how_bought() == "Invoice" && s.state == "active")
+            .any(|s| s.how_bought() == "Invoice" && s.state.is_active())
     );
     assert_eq!(audit_count(&db, contoso, "Activated agreement"), 1);
 

@@ -5,7 +5,7 @@ mod common;
 
 use allot::domain::billing::{self, NewCard, TestGateway};
 use allot::domain::schema::{bills, outbox, subscriptions};
-use allot::domain::subscriptions::{self as subs, Cancelled};
+use allot::domain::subscriptions::{self as subs, Cancelled, SubscriptionState};
 use allot::domain::{Actor, DomainError, SubscriptionId, TenantId};
 use allot::jobs;
 use chrono::{Duration, TimeZone, Utc};
@@ -212,7 +212,7 @@ fn a_card_that_pays_renews_the_term_and_bills_it() {
     assert!(report.lifecycle.renewed >= 1, "{report:?}");
     let renewed = subs::get(&mut db.conn(), &admin, fabrikam, sub.id).unwrap();
     assert_eq!(renewed.term_start, sub.term_end);
-    assert_eq!(renewed.state, "active");
+    assert_eq!(renewed.state, SubscriptionState::Active);
     assert_eq!(
         bill_totals(&db, fabrikam),
         vec![("renewal".into(), "paid".into(), 5 * 2200)]
@@ -451,8 +451,8 @@ fn cancelling_within_the_window_ends_now_with_a_refund_and_after_it_turns_off_re
     assert!(matches!(later, Cancelled::AtTermEnd { .. }));
     let row = subs::get(&mut db.conn(), &admin, contoso, yearly).unwrap();
     assert_eq!(
-        (row.state.as_str(), row.recurring_billing),
-        ("active", false)
+        (row.state, row.recurring_billing),
+        (SubscriptionState::Active, false)
     );
 }
 

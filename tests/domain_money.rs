@@ -10,7 +10,7 @@ use allot::domain::billing::{
 };
 use allot::domain::db::{self, Backend, DbConnection};
 use allot::domain::schema::{bills, charges, subscriptions};
-use allot::domain::subscriptions as subs;
+use allot::domain::subscriptions::{self as subs, BillingPeriod};
 use allot::domain::{DomainError, ProductId, SubscriptionId, TenantId};
 use allot::jobs;
 use chrono::{DateTime, Duration, Utc};
@@ -323,7 +323,7 @@ fn a_declined_new_subscription_leaves_a_declined_charge_and_nothing_else() {
         contoso,
         product_id(&db, "Business Premium"),
         2,
-        false,
+        BillingPeriod::Monthly,
     );
     assert!(
         matches!(&refused, Err(DomainError::Conflict(m)) if m.contains("declined")),
@@ -415,7 +415,7 @@ fn a_renewal_that_fails_in_the_middle_of_a_tick_stops_only_itself() {
                 contoso,
                 premium,
                 1,
-                false,
+                BillingPeriod::Monthly,
             )
             .unwrap()
             .0

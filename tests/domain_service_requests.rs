@@ -8,7 +8,7 @@ use allot::domain::schema::{
     bills, outbox, service_request_comments, service_requests, subscriptions,
 };
 use allot::domain::service_requests::{
-    self as requests, Assigned, Done, Kind, NewRequest, QueueFilter, State, Work,
+    self as requests, Assigned, AuthorKind, Done, Kind, NewRequest, QueueFilter, State, Work,
 };
 use allot::domain::subscriptions::{CancelWhen, Cancelled};
 use allot::domain::{Actor, DomainError, ServiceRequestId, SubscriptionId, users};
@@ -633,7 +633,7 @@ fn carrying_out_a_cancellation_within_the_window_ends_it_now_with_a_refund() {
     assert!(
         view.comments
             .iter()
-            .any(|c| c.author_kind == "system"
+            .any(|c| c.author_kind == AuthorKind::System
                 && c.body.contains("cancelled the subscription today"))
     );
     assert_eq!(audit_count(&db, contoso, "Cancelled subscription"), 1);

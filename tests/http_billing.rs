@@ -120,6 +120,64 @@ async fn buying_licenses_shows_the_bill_and_the_licenses_page_agrees() {
     assert_eq!(words.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// Subscriptions, charges and bills of all tenants: what buying would add to.
+fn purchases(db: &TestDb) -> (i64, i64, i64) {
+    use allot::domain::schema::{bills, charges, subscriptions};
+    use diesel::prelude::*;
+    let mut conn = db.conn();
+    (
+        subscriptions::table.count().get_result(&mut conn).unwrap(),
+        charges::table.count().get_result(&mut conn).unwrap(),
+        bills::table.count().get_result(&mut conn).unwrap(),
+    )
+}
+
+#[actix_web::test]
+async fn buying_with_an_unknown_billing_period_is_refused_and_buys_nothing() {
+    let db = TestDb::with_demo();
+    let mut b = signed_in(&db, "billing@contoso.example").await;
+    let form = b.get("/billing/buy").await;
+    let radio = "name=\"product\" value=\"";
+    let start = form.body.find(radio).unwrap() + radio.len();
+    let product: String = form.body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let before = purchases(&db);
+    let weekly = b
+        .submit(
+            "/billing/buy",
+            "/billing/buy",
+            &[
+                ("product", &product),
+                ("quantity", "1"),
+                ("period", "weekly"),
+            ],
+        )
+        .await;
+    assert_eq!(weekly.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weekly.contains("Choose monthly or yearly billing."));
+    assert_eq!(purchases(&db), before);
+
+    let yearly = b
+        .submit(
+            "/billing/buy",
+            "/billing/buy",
+            &[
+                ("product", &product),
+                ("quantity", "1"),
+                ("period", "yearly"),
+            ],
+        )
+        .await;
+    let page = yearly
+        .location
+        .expect("a purchase goes to its subscription");
+    assert!(b.get(&page).await.contains("(yearly)"));
+    let after = purchases(&db);
+    assert_eq!((after.0, after.2), (before.0 + 1, before.2 + 1));
+}
+
 #[actix_web::test]
 async fn a_disabled_subscription_shows_the_conflict_banner_with_four_ways_out() {
     let db = TestDb::with_demo();

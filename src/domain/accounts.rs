@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{staff, tenants, user_roles, users};
+use super::text_enum::text_enum;
 use super::{
     Actor, DbConnection, DomainError, Role, StaffId, StaffRole, TenantId, UserId, audit, naive,
     passwords, tenants as tenant_store,
@@ -47,21 +48,26 @@ impl EmailAddress {
     }
 }
 
-/// The account state of a tenant user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserState {
-    Active,
-    Blocked,
-    Deleted,
+text_enum! {
+    /// The account state of a tenant user: deleted users are kept (restorable) for a while.
+    pub enum UserState {
+        Active = "active",
+        Blocked = "blocked",
+        Deleted = "deleted",
+    }
 }
 
 impl UserState {
-    pub fn parse(s: &str) -> UserState {
-        match s {
-            "blocked" => UserState::Blocked,
-            "deleted" => UserState::Deleted,
-            _ => UserState::Active,
-        }
+    pub fn is_active(self) -> bool {
+        self == UserState::Active
+    }
+
+    pub fn is_blocked(self) -> bool {
+        self == UserState::Blocked
+    }
+
+    pub fn is_deleted(self) -> bool {
+        self == UserState::Deleted
     }
 }
 
@@ -74,7 +80,7 @@ pub struct UserRecord {
     pub display_name: String,
     pub email: String,
     pub password_hash: String,
-    pub state: String,
+    pub state: UserState,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -152,7 +158,7 @@ pub fn admin_center_actor(
                 return Ok(None);
             };
             let roles = roles_of(conn, id)?;
-            if UserState::parse(&user.state) != UserState::Active || roles.is_empty() {
+            if !user.state.is_active() || roles.is_empty() {
                 return Ok(None);
             }
             let place = tenants::table
@@ -235,7 +241,7 @@ pub(crate) fn insert_user(
             users::name_key.eq(display_name.to_lowercase()),
             users::email.eq(email.as_str()),
             users::password_hash.eq(password_hash),
-            users::state.eq("active"),
+            users::state.eq(UserState::Active),
             users::created_at.eq(naive(now)),
         ))
         .returning(users::id)

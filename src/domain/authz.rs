@@ -1,12 +1,16 @@
 //! The one place that decides who may do what. Handlers never decide; pages only hide
 //! what `may` would refuse anyway.
 
+use super::text_enum::text_sql;
 use super::{Actor, DomainError, TenantId, UserId};
+use diesel::deserialize::FromSqlRow;
+use diesel::expression::AsExpression;
 use std::fmt;
 use std::str::FromStr;
 
-/// A tenant admin role (DESIGN.md, "Who uses it").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A tenant admin role (DESIGN.md, "Who uses it"). Stored as its `as_str` text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     Global,
     Billing,
@@ -14,8 +18,9 @@ pub enum Role {
     User,
 }
 
-/// A provider staff role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A provider staff role. Stored as its `as_str` text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum StaffRole {
     Support,
     Partner,
@@ -268,6 +273,9 @@ impl FromStr for StaffRole {
             .ok_or_else(|| DomainError::invalid("role", format!("Unknown staff role '{s}'.")))
     }
 }
+
+text_sql!(Role);
+text_sql!(StaffRole);
 
 /// May `actor` do `action` to `target`? The one decision: every door (pages, and later API
 /// tokens and SCIM) asks it, and nothing else in the domain refuses for a role or an owner.

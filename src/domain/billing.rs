@@ -3,10 +3,17 @@
 use chrono::{DateTime, Datelike, Utc};
 use diesel::prelude::*;
 
+use super::accounts::UserState;
+use super::authz::Role;
 use super::schema::{
     bill_lines, bills, charges, payment_methods, subscriptions, tenants, user_roles, users,
 };
-use super::{Action, Actor, DbConnection, DomainError, TenantId, audit, authz, naive, outbox, utc};
+use super::subscriptions::SubscriptionState;
+use super::text_enum::text_enum;
+use super::{
+    Action, Actor, BillId, DbConnection, DomainError, PaymentMethodId, TenantId, audit, authz,
+    naive, outbox, utc,
+};
 
 // ---------------------------------------------------------------- the gateway
 
@@ -181,7 +188,7 @@ pub fn format_money(cents: i64) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = payment_methods)]
 pub struct PaymentMethod {
-    pub id: i64,
+    pub id: PaymentMethodId,
     pub holder: String,
     pub brand: String,
     pub last4: String,
@@ -328,7 +335,7 @@ pub fn add_card(
     tenant: TenantId,
     card: &NewCard,
     make_default: bool,
-) -> Result<i64, DomainError> {
+) -> Result<PaymentMethodId, DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     let holder = super::text::line(
         "holder",
@@ -362,7 +369,7 @@ pub fn add_card(
                 .set(payment_methods::is_default.eq(false))
                 .execute(conn)?;
         }
-        let id = diesel::insert_into(payment_methods::table)
+        let id: PaymentMethodId = diesel::insert_into(payment_methods::table)
             .values((
                 payment_methods::tenant_id.eq(tenant.0),
                 payment_methods::holder.eq(holder),
@@ -393,7 +400,11 @@ pub fn add_card(
 }
 
 /// Card-paid subscriptions are paid by the default card.
-fn follow_default(conn: &mut DbConnection, tenant: TenantId, card: i64) -> Result<(), DomainError> {
+fn follow_default(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    card: PaymentMethodId,
+) -> Result<(), DomainError> {
     diesel::update(
         subscriptions::table
             .filter(subscriptions::tenant_id.eq(tenant.0))
@@ -407,7 +418,7 @@ fn follow_default(conn: &mut DbConnection, tenant: TenantId, card: i64) -> Resul
 fn method_of(
     conn: &mut DbConnection,
     tenant: TenantId,
-    id: i64,
+    id: PaymentMethodId,
 ) -> Result<PaymentMethod, DomainError> {
     Ok(payment_methods::table
         .filter(payment_methods::id.eq(id))
@@ -423,7 +434,7 @@ pub fn update_expiry(
     actor: &Actor,
     now: DateTime<Utc>,
     tenant: TenantId,
-    method: i64,
+    method: PaymentMethodId,
     month: &str,
     year: &str,
 ) -> Result<(), DomainError> {
@@ -455,7 +466,7 @@ pub fn set_default(
     actor: &Actor,
     now: DateTime<Utc>,
     tenant: TenantId,
-    method: i64,
+    method: PaymentMethodId,
 ) -> Result<(), DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     super::db::transaction(conn, |conn| {
@@ -485,14 +496,19 @@ pub fn remove_card(
     actor: &Actor,
     now: DateTime<Utc>,
     tenant: TenantId,
-    method: i64,
+    method: PaymentMethodId,
 ) -> Result<(), DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     super::db::transaction(conn, |conn| {
         let card = method_of(conn, tenant, method)?;
         let depending: i64 = subscriptions::table
             .filter(subscriptions::payment_method_id.eq(card.id))
-            .filter(subscriptions::state.eq_any(["active", "past_due", "disabled", "pending"]))
+            .filter(subscriptions::state.eq_any([
+                SubscriptionState::Active,
+                SubscriptionState::PastDue,
+                SubscriptionState::Disabled,
+                SubscriptionState::Pending,
+            ]))
             .count()
             .get_result(conn)?;
         if depending > 0 {
@@ -521,14 +537,48 @@ pub fn remove_card(
 
 // ---------------------------------------------------------------- bills
 
+text_enum! {
+    /// What a bill is for.
+    pub enum BillKind {
+        Purchase = "purchase",
+        Renewal = "renewal",
+        /// More licenses on a running subscription.
+        Change = "change",
+        Refund = "refund",
+        /// A volume licensing invoice.
+        Invoice = "invoice",
+    }
+}
+
+text_enum! {
+    /// Whether a bill was paid: by card (paid or failed), on invoice (due), or a credit.
+    pub enum BillState {
+        Paid = "paid",
+        Failed = "failed",
+        Due = "due",
+        Credited = "credited",
+    }
+}
+
+impl BillState {
+    pub fn title(self) -> &'static str {
+        match self {
+            BillState::Paid => "Paid",
+            BillState::Failed => "Payment failed",
+            BillState::Due => "Due (invoice)",
+            BillState::Credited => "Refunded",
+        }
+    }
+}
+
 /// A bill as its page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bill {
-    pub id: i64,
+    pub id: BillId,
     pub number: String,
     pub issued_at: DateTime<Utc>,
-    pub kind: String,
-    pub state: String,
+    pub kind: BillKind,
+    pub state: BillState,
     pub total_cents: i64,
     pub payment_method: String,
     pub lines: Vec<BillLine>,
@@ -547,13 +597,7 @@ impl Bill {
     }
 
     pub fn state_title(&self) -> &'static str {
-        match self.state.as_str() {
-            "paid" => "Paid",
-            "failed" => "Payment failed",
-            "due" => "Due (invoice)",
-            "credited" => "Refunded",
-            _ => "Unknown",
-        }
+        self.state.title()
     }
 }
 
@@ -576,8 +620,8 @@ pub(crate) fn issue_bill(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     tenant: TenantId,
-    kind: &str,
-    state: &str,
+    kind: BillKind,
+    state: BillState,
     payment_method: &str,
     lines: &[Charge],
 ) -> Result<(i64, String), DomainError> {
@@ -615,6 +659,34 @@ pub(crate) fn issue_bill(
     Ok((id, number))
 }
 
+/// A bill's own columns, as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = bills)]
+struct BillRecord {
+    id: i64,
+    number: String,
+    issued_at: chrono::NaiveDateTime,
+    kind: BillKind,
+    state: BillState,
+    total_cents: i64,
+    payment_method: String,
+}
+
+impl BillRecord {
+    fn with_lines(self, lines: Vec<BillLine>) -> Bill {
+        Bill {
+            id: BillId(self.id),
+            number: self.number,
+            issued_at: utc(self.issued_at),
+            kind: self.kind,
+            state: self.state,
+            total_cents: self.total_cents,
+            payment_method: self.payment_method,
+            lines,
+        }
+    }
+}
+
 /// The tenant's bills, newest first (Bills & payments).
 pub fn bills(
     conn: &mut DbConnection,
@@ -622,43 +694,13 @@ pub fn bills(
     tenant: TenantId,
 ) -> Result<Vec<Bill>, DomainError> {
     authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
-    let rows: Vec<(
-        i64,
-        String,
-        chrono::NaiveDateTime,
-        String,
-        String,
-        i64,
-        String,
-    )> = bills::table
+    let rows: Vec<BillRecord> = bills::table
         .filter(bills::tenant_id.eq(tenant.0))
         .order((bills::issued_at.desc(), bills::id.desc()))
         .limit(500)
-        .select((
-            bills::id,
-            bills::number,
-            bills::issued_at,
-            bills::kind,
-            bills::state,
-            bills::total_cents,
-            bills::payment_method,
-        ))
+        .select(BillRecord::as_select())
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, number, at, kind, state, total_cents, payment_method)| Bill {
-                id,
-                number,
-                issued_at: utc(at),
-                kind,
-                state,
-                total_cents,
-                payment_method,
-                lines: vec![],
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(|r| r.with_lines(vec![])).collect())
 }
 
 /// One bill with its lines; a bill of another tenant is not found.
@@ -666,32 +708,16 @@ pub fn bill(
     conn: &mut DbConnection,
     actor: &Actor,
     tenant: TenantId,
-    id: i64,
+    id: BillId,
 ) -> Result<Bill, DomainError> {
     authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
-    let (id, number, at, kind, state, total_cents, payment_method): (
-        i64,
-        String,
-        chrono::NaiveDateTime,
-        String,
-        String,
-        i64,
-        String,
-    ) = bills::table
-        .filter(bills::id.eq(id))
+    let record: BillRecord = bills::table
+        .filter(bills::id.eq(id.0))
         .filter(bills::tenant_id.eq(tenant.0))
-        .select((
-            bills::id,
-            bills::number,
-            bills::issued_at,
-            bills::kind,
-            bills::state,
-            bills::total_cents,
-            bills::payment_method,
-        ))
+        .select(BillRecord::as_select())
         .first(conn)?;
     let lines = bill_lines::table
-        .filter(bill_lines::bill_id.eq(id))
+        .filter(bill_lines::bill_id.eq(record.id))
         .order(bill_lines::id)
         .select((
             bill_lines::description,
@@ -706,16 +732,7 @@ pub fn bill(
             amount_cents,
         })
         .collect();
-    Ok(Bill {
-        id,
-        number,
-        issued_at: utc(at),
-        kind,
-        state,
-        total_cents,
-        payment_method,
-        lines,
-    })
+    Ok(record.with_lines(lines))
 }
 
 // ---------------------------------------------------------------- emails
@@ -735,8 +752,8 @@ pub(crate) fn mail_billing_admins(
     let recipients: Vec<String> = users::table
         .inner_join(user_roles::table)
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.eq("active"))
-        .filter(user_roles::role.eq_any(["global", "billing"]))
+        .filter(users::state.eq(UserState::Active))
+        .filter(user_roles::role.eq_any([Role::Global, Role::Billing]))
         .select(users::email)
         .distinct()
         .order(users::email)
@@ -763,32 +780,21 @@ pub(crate) fn mail_billing_admins(
 /// left behind; a younger one belongs to a request still under way.
 pub const SETTLE_PENDING_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 
-/// What a card charge pays for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Purpose {
-    AddLicenses,
-    Subscribe,
-    Renewal,
+text_enum! {
+    /// What a card charge pays for.
+    pub(crate) enum Purpose {
+        AddLicenses = "add_licenses",
+        Subscribe = "subscribe",
+        Renewal = "renewal",
+    }
 }
 
-impl Purpose {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Purpose::AddLicenses => "add_licenses",
-            Purpose::Subscribe => "subscribe",
-            Purpose::Renewal => "renewal",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Purpose, DomainError> {
-        match text {
-            "add_licenses" => Ok(Purpose::AddLicenses),
-            "subscribe" => Ok(Purpose::Subscribe),
-            "renewal" => Ok(Purpose::Renewal),
-            other => Err(DomainError::storage(format!(
-                "a charge pays for {other}, which allot does not know"
-            ))),
-        }
+text_enum! {
+    /// A card charge is pending until the gateway's answer is recorded.
+    pub(crate) enum ChargeState {
+        Pending = "pending",
+        Settled = "settled",
+        Declined = "declined",
     }
 }
 
@@ -798,32 +804,28 @@ impl Purpose {
 pub(crate) struct ChargeRow {
     pub id: i64,
     pub tenant_id: i64,
-    pub purpose: String,
+    pub purpose: Purpose,
     pub subscription_id: Option<i64>,
     pub product_id: i64,
-    pub payment_method_id: i64,
+    pub payment_method_id: PaymentMethodId,
     pub idempotency_key: String,
     pub amount_cents: i64,
     pub licenses: i32,
     pub term_start: chrono::NaiveDateTime,
     pub term_end: chrono::NaiveDateTime,
-    pub state: String,
+    pub state: ChargeState,
     pub gateway_reference: Option<String>,
     pub bill_id: Option<i64>,
 }
 
 impl ChargeRow {
-    pub(crate) fn purpose(&self) -> Result<Purpose, DomainError> {
-        Purpose::parse(&self.purpose)
-    }
-
     pub(crate) fn tenant(&self) -> TenantId {
         TenantId(self.tenant_id)
     }
 
     /// Why the gateway declined it, when it did.
     pub(crate) fn decline(&self) -> Option<Decline> {
-        (self.state == "declined")
+        (self.state == ChargeState::Declined)
             .then(|| Decline::from_code(self.gateway_reference.as_deref().unwrap_or_default()))
     }
 }
@@ -834,7 +836,7 @@ pub(crate) struct NewCharge {
     pub tenant: TenantId,
     pub subscription: Option<i64>,
     pub product: i64,
-    pub payment_method: i64,
+    pub payment_method: PaymentMethodId,
     pub amount_cents: i64,
     pub licenses: i32,
     pub term_start: chrono::NaiveDateTime,
@@ -863,7 +865,7 @@ pub(crate) fn record_pending(
     let id: i64 = diesel::insert_into(charges::table)
         .values((
             charges::tenant_id.eq(new.tenant.0),
-            charges::purpose.eq(new.purpose.as_str()),
+            charges::purpose.eq(new.purpose),
             charges::subscription_id.eq(new.subscription),
             charges::product_id.eq(new.product),
             charges::payment_method_id.eq(new.payment_method),
@@ -872,7 +874,7 @@ pub(crate) fn record_pending(
             charges::licenses.eq(new.licenses),
             charges::term_start.eq(new.term_start),
             charges::term_end.eq(new.term_end),
-            charges::state.eq("pending"),
+            charges::state.eq(ChargeState::Pending),
             charges::created_at.eq(naive(now)),
         ))
         .returning(charges::id)
@@ -926,13 +928,13 @@ pub(crate) fn record_answer(
     subscription: Option<i64>,
 ) -> Result<(), DomainError> {
     let (state, answered) = match answer {
-        Ok(approval) => ("settled", approval.reference.as_str()),
-        Err(decline) => ("declined", decline.code()),
+        Ok(approval) => (ChargeState::Settled, approval.reference.as_str()),
+        Err(decline) => (ChargeState::Declined, decline.code()),
     };
     let changed = diesel::update(
         charges::table
             .find(charge.id)
-            .filter(charges::state.eq("pending")),
+            .filter(charges::state.eq(ChargeState::Pending)),
     )
     .set((
         charges::state.eq(state),
@@ -954,7 +956,7 @@ pub(crate) fn pending_before(
     before: DateTime<Utc>,
 ) -> Result<Vec<i64>, DomainError> {
     Ok(charges::table
-        .filter(charges::state.eq("pending"))
+        .filter(charges::state.eq(ChargeState::Pending))
         .filter(charges::created_at.le(naive(before)))
         .order(charges::id)
         .select(charges::id)
@@ -968,8 +970,8 @@ pub(crate) fn renewal_pending(
 ) -> Result<bool, DomainError> {
     let pending: i64 = charges::table
         .filter(charges::subscription_id.eq(subscription))
-        .filter(charges::purpose.eq(Purpose::Renewal.as_str()))
-        .filter(charges::state.eq("pending"))
+        .filter(charges::purpose.eq(Purpose::Renewal))
+        .filter(charges::state.eq(ChargeState::Pending))
         .count()
         .get_result(conn)?;
     Ok(pending > 0)
@@ -981,7 +983,10 @@ pub(crate) fn bill_number(conn: &mut DbConnection, bill: i64) -> Result<String, 
 }
 
 /// A card's label ("Visa •••• 4242"), removed or not.
-pub(crate) fn method_label(conn: &mut DbConnection, method: i64) -> Result<String, DomainError> {
+pub(crate) fn method_label(
+    conn: &mut DbConnection,
+    method: PaymentMethodId,
+) -> Result<String, DomainError> {
     let card: PaymentMethod = payment_methods::table
         .find(method)
         .select(PaymentMethod::as_select())

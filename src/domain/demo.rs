@@ -9,6 +9,7 @@ use super::accounts::{self, EmailAddress};
 use super::schema::{
     license_assignments, payment_methods, product_services, products, subscriptions, tenants,
 };
+use super::subscriptions::{BillingPeriod, ProductFamily, PurchaseChannel, SubscriptionState};
 use super::{
     Actor, DbConnection, DomainError, Role, StaffRole, TenantId, UserId, audit, db, naive,
     passwords, tenants as tenant_store,
@@ -71,7 +72,7 @@ const FABRIKAM_PEOPLE: [&str; 5] = [
 struct DemoProduct {
     code: &'static str,
     name: &'static str,
-    family: &'static str,
+    family: ProductFamily,
     monthly_price_cents: i64,
     services: &'static [(&'static str, bool)],
 }
@@ -80,7 +81,7 @@ const PRODUCTS: [DemoProduct; 3] = [
     DemoProduct {
         code: "BUSINESS_PREMIUM",
         name: "Business Premium",
-        family: "online_services",
+        family: ProductFamily::OnlineServices,
         monthly_price_cents: 2200,
         services: &[
             ("Exchange Online mailbox", true),
@@ -91,14 +92,14 @@ const PRODUCTS: [DemoProduct; 3] = [
     DemoProduct {
         code: "SALES_PROFESSIONAL",
         name: "Sales Professional",
-        family: "business_applications",
+        family: ProductFamily::BusinessApplications,
         monthly_price_cents: 6500,
         services: &[("Sales data", true)],
     },
     DemoProduct {
         code: "PROJECT_PLAN_3",
         name: "Project Plan 3",
-        family: "online_services",
+        family: ProductFamily::OnlineServices,
         monthly_price_cents: 3000,
         services: &[("Project Online", true)],
     },
@@ -176,18 +177,34 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             contoso,
             premium,
             5,
-            "monthly",
+            BillingPeriod::Monthly,
             month_start,
-            "credit_card",
+            PurchaseChannel::CreditCard,
             None,
             now,
         )?;
         pay_with(conn, card_sub, contoso_card)?;
         subscription(
-            conn, contoso, premium, 8, "yearly", started, "invoice", None, now,
+            conn,
+            contoso,
+            premium,
+            8,
+            BillingPeriod::Yearly,
+            started,
+            PurchaseChannel::Invoice,
+            None,
+            now,
         )?;
         subscription(
-            conn, contoso, sales, 10, "monthly", started, "invoice", None, now,
+            conn,
+            contoso,
+            sales,
+            10,
+            BillingPeriod::Monthly,
+            started,
+            PurchaseChannel::Invoice,
+            None,
+            now,
         )?;
         let buyer = contoso_users[6];
         let self_service = subscription(
@@ -195,9 +212,9 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             contoso,
             project,
             2,
-            "monthly",
+            BillingPeriod::Monthly,
             started,
-            "self_service",
+            PurchaseChannel::SelfService,
             Some(buyer),
             now,
         )?;
@@ -265,9 +282,9 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             fabrikam,
             premium,
             5,
-            "monthly",
+            BillingPeriod::Monthly,
             started,
-            "credit_card",
+            PurchaseChannel::CreditCard,
             None,
             now,
         )?;
@@ -328,7 +345,7 @@ fn volume_licensing(
     fabrikam: TenantId,
     sales: i64,
 ) -> Result<(), DomainError> {
-    use super::agreements::{self, Item, NewAgreement, OrderKind, OrderLine};
+    use super::agreements::{self, Item, NewAgreement, OrderKind, OrderLine, Program};
     use super::schema::subscription_addons;
     let actor = Actor::System("demo");
     let direct: i64 = subscriptions::table
@@ -358,7 +375,7 @@ fn volume_licensing(
         now,
         &NewAgreement {
             number: "EA-7730-1001".into(),
-            program: "enterprise".into(),
+            program: Program::Enterprise.as_str().into(),
             customer: "Contoso".into(),
             osm_email: "admin@contoso.example".into(),
             partner: "Northwind Licensing".into(),
@@ -388,7 +405,7 @@ fn volume_licensing(
         now,
         &NewAgreement {
             number: "ESA-4410-2002".into(),
-            program: "enterprise_subscription".into(),
+            program: Program::EnterpriseSubscription.as_str().into(),
             customer: "Fabrikam".into(),
             osm_email: "admin@fabrikam.example".into(),
             partner: "Northwind Licensing".into(),
@@ -519,15 +536,14 @@ fn subscription(
     tenant: TenantId,
     product: i64,
     quantity: i32,
-    period: &str,
+    period: BillingPeriod,
     start: DateTime<Utc>,
-    channel: &str,
+    channel: PurchaseChannel,
     buyer: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<i64, DomainError> {
-    let months = if period == "yearly" { 12 } else { 1 };
     let end = start
-        .checked_add_months(Months::new(months))
+        .checked_add_months(Months::new(period.months()))
         .unwrap_or(start + Duration::days(30));
     Ok(diesel::insert_into(subscriptions::table)
         .values((
@@ -539,7 +555,7 @@ fn subscription(
             subscriptions::term_end.eq(naive(end)),
             subscriptions::recurring_billing.eq(true),
             subscriptions::purchase_channel.eq(channel),
-            subscriptions::state.eq("active"),
+            subscriptions::state.eq(SubscriptionState::Active),
             subscriptions::self_service_buyer_id.eq(buyer.map(|b| b.0)),
             subscriptions::created_at.eq(naive(now)),
         ))

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::accounts::{Principal, UserState};
-use super::authz::Target;
+use super::authz::{Role, Target};
 use super::licenses::{self, PoolRef, PoolSummary};
 use super::schema::{tenants, user_roles, users};
 use super::{Action, Actor, DbConnection, DomainError, SubscriptionId, TenantId, UserId, authz};
@@ -38,13 +38,13 @@ pub fn actor(conn: &mut DbConnection, principal: Principal) -> Result<Option<Act
     let Principal::User(id) = principal else {
         return Ok(None);
     };
-    let found: Option<(i64, String, String)> = users::table
+    let found: Option<(i64, String, UserState)> = users::table
         .find(id.0)
         .select((users::tenant_id, users::email, users::state))
         .first(conn)
         .optional()?;
     Ok(found.and_then(|(tenant, email, state)| {
-        (UserState::parse(&state) == UserState::Active).then_some(Actor::EndUser {
+        state.is_active().then_some(Actor::EndUser {
             user: id,
             tenant: TenantId(tenant),
             email,
@@ -72,8 +72,8 @@ pub fn view(conn: &mut DbConnection, actor: &Actor) -> Result<PortalView, Domain
     let ask = users::table
         .inner_join(user_roles::table)
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.eq("active"))
-        .filter(user_roles::role.eq_any(["global", "license", "user"]))
+        .filter(users::state.eq(UserState::Active))
+        .filter(user_roles::role.eq_any([Role::Global, Role::License, Role::User]))
         .select(users::email)
         .distinct()
         .order(users::email)
@@ -138,7 +138,7 @@ pub fn assign_purchase(
     }
     let ids: Vec<(i64, String)> = users::table
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne("deleted"))
+        .filter(users::state.ne(UserState::Deleted))
         .filter(users::email.eq_any(&wanted))
         .select((users::id, users::email))
         .load(conn)?;

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::accounts::Principal;
+use super::accounts::{Principal, UserState};
 use super::authz::{self, Target};
 use super::schema::{sessions, staff, users};
 use super::signin::Door;
@@ -95,7 +95,7 @@ pub fn start(
                 let tenant: Option<i64> = diesel::update(
                     users::table
                         .filter(users::id.eq(user.0))
-                        .filter(users::state.eq("active")),
+                        .filter(users::state.eq(UserState::Active)),
                 )
                 .set(users::state.eq(users::state))
                 .returning(users::tenant_id)

@@ -86,10 +86,8 @@ pub fn sign_in(
     let found = if email.is_empty() {
         None
     } else if let Some(user) = accounts::find_user_by_email(conn, &email)? {
-        passwords_match(password, &user.password_hash).then_some((
-            Principal::User(UserId(user.id)),
-            UserState::parse(&user.state),
-        ))
+        passwords_match(password, &user.password_hash)
+            .then_some((Principal::User(UserId(user.id)), user.state))
     } else if let Some(member) = accounts::find_staff_by_email(conn, &email)? {
         passwords_match(password, &member.password_hash)
             .then_some((Principal::Staff(StaffId(member.id)), UserState::Active))

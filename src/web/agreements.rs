@@ -11,10 +11,9 @@ use super::frame::Frame;
 use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
 use crate::domain::agreements::{
-    self, ActivationPreview, AgreementId, AgreementView, Head, Item, NewAgreement, OrderKind,
-    OrderLine, Program,
+    self, ActivationPreview, AgreementView, Head, Item, NewAgreement, OrderKind, OrderLine, Program,
 };
-use crate::domain::{DomainError, ProductId};
+use crate::domain::{AgreementId, DomainError, ProductId};
 
 /// The products an order form offers.
 type Catalog = Vec<(ProductId, String)>;
@@ -244,7 +243,7 @@ fn lines_of(form: &OrderForm) -> Result<Vec<OrderLine>, DomainError> {
                 let product: i64 = product
                     .parse()
                     .map_err(|_| DomainError::invalid("lines", "Unknown product."))?;
-                if let Some(line) = agreements::line(product, item.as_str(), value)? {
+                if let Some(line) = agreements::line(ProductId(product), item.as_str(), value)? {
                     lines.push(line);
                 }
             }

@@ -10,7 +10,9 @@ use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::session::{AdminSession, flash};
 use super::{AppState, WebError, redirect};
-use crate::domain::service_requests::{self as requests, Cursor, FormChoices, NewRequest, Request};
+use crate::domain::service_requests::{
+    self as requests, Cursor, FormChoices, Kind, NewRequest, Request,
+};
 use crate::domain::{Actor, DomainError, ServiceRequestId, SubscriptionId};
 
 #[derive(Deserialize, Default)]

@@ -157,12 +157,18 @@ test('an outdated card: the renewal fails, the subscription is disabled, a licen
   const userContext = await browser.newContext();
   const portal = await userContext.newPage();
   let restored = false;
+  const signInAgain = async () => {
+    await signIn(page, ADMIN);
+    await portalSignIn(portal, 'user10@contoso.example');
+  };
   try {
     await portalSignIn(portal, 'user10@contoso.example');
     await expectPortalProducts(portal);
 
     // Past the renewal: the card has expired, the payment fails, the subscription is past due.
+    // Weeks pass, longer than a session lives (12 hours): both sign in again.
     runTick(rfc3339(renewalTime));
+    await signInAgain();
     await openYourProducts(page);
     await expect(cell(subscriptionRows(page, PREMIUM, 5), 'Past due')).toBeVisible();
     // Still usable during the grace period.
@@ -176,6 +182,7 @@ test('an outdated card: the renewal fails, the subscription is disabled, a licen
 
     // The grace period is over: disabled, its 5 licenses leave the pool.
     runTick(rfc3339(graceOver));
+    await signInAgain();
     await openYourProducts(page);
     await expect(cell(subscriptionRows(page, PREMIUM, 5), 'Disabled')).toBeVisible();
     await expectConflictBanner(page);

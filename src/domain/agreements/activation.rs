@@ -144,9 +144,13 @@ pub fn preview_activation(
     let direct_rows: Vec<DirectRow> = subscriptions::table
         .left_join(subscription_addons::table)
         .filter(subscriptions::tenant_id.eq(tenant.0))
-        .filter(subscriptions::purchase_channel.ne("volume_licensing"))
+        .filter(subscriptions::purchase_channel.ne(PurchaseChannel::VolumeLicensing))
         .filter(subscriptions::self_service_buyer_id.is_null())
-        .filter(subscriptions::state.eq_any(["active", "past_due", "disabled"]))
+        .filter(subscriptions::state.eq_any([
+            SubscriptionState::Active,
+            SubscriptionState::PastDue,
+            SubscriptionState::Disabled,
+        ]))
         .order(subscriptions::id)
         .select((
             subscriptions::id,

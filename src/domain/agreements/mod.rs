@@ -29,44 +29,23 @@ use super::schema::{
     agreement_subscriptions, agreements, products, subscription_addons, subscriptions, tenants,
     user_roles, users,
 };
+use super::subscriptions::{BillingPeriod, ProductFamily, PurchaseChannel, SubscriptionState};
+use super::text_enum::text_enum;
 use super::{
-    Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, audit, authz,
-    billing, licenses, naive, outbox, text, utc,
+    Action, Actor, AgreementId, DbConnection, DomainError, ProductId, SubscriptionId, TenantId,
+    audit, authz, billing, licenses, naive, outbox, text, utc,
 };
 
-/// An agreement's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AgreementId(pub i64);
-
-impl std::fmt::Display for AgreementId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
+text_enum! {
+    /// The volume licensing programs the seed names.
+    pub enum Program {
+        Enterprise = "enterprise",
+        EnterpriseSubscription = "enterprise_subscription",
+        CampusSchool = "campus_school",
     }
-}
-
-/// The volume licensing programs the seed names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Program {
-    Enterprise,
-    EnterpriseSubscription,
-    CampusSchool,
 }
 
 impl Program {
-    pub const ALL: [Program; 3] = [
-        Program::Enterprise,
-        Program::EnterpriseSubscription,
-        Program::CampusSchool,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Program::Enterprise => "enterprise",
-            Program::EnterpriseSubscription => "enterprise_subscription",
-            Program::CampusSchool => "campus_school",
-        }
-    }
-
     pub fn title(self) -> &'static str {
         match self {
             Program::Enterprise => "Enterprise Agreement",
@@ -75,33 +54,23 @@ impl Program {
         }
     }
 
+    /// As the form sends it.
     pub fn parse(text: &str) -> Result<Program, DomainError> {
-        Program::ALL
-            .into_iter()
-            .find(|p| p.as_str() == text)
-            .ok_or_else(|| DomainError::invalid("program", "Choose the volume licensing program."))
+        text.parse()
+            .map_err(|_| DomainError::invalid("program", "Choose the volume licensing program."))
     }
 }
 
-/// What an order line buys: licenses of a product, or one of its add-ons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Item {
-    Licenses,
-    ProductionInstances,
-    StorageGb,
+text_enum! {
+    /// What an order line buys: licenses of a product, or one of its add-ons.
+    pub enum Item {
+        Licenses = "licenses",
+        ProductionInstances = "production_instances",
+        StorageGb = "storage_gb",
+    }
 }
 
 impl Item {
-    pub const ALL: [Item; 3] = [Item::Licenses, Item::ProductionInstances, Item::StorageGb];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Item::Licenses => "licenses",
-            Item::ProductionInstances => "production_instances",
-            Item::StorageGb => "storage_gb",
-        }
-    }
-
     /// "licenses", "additional production instances", "GB of additional storage".
     pub fn noun(self) -> &'static str {
         match self {
@@ -111,11 +80,10 @@ impl Item {
         }
     }
 
+    /// As the form sends it.
     fn parse(text: &str) -> Result<Item, DomainError> {
-        Item::ALL
-            .into_iter()
-            .find(|i| i.as_str() == text)
-            .ok_or_else(|| DomainError::invalid("item", "Unknown order item."))
+        text.parse()
+            .map_err(|_| DomainError::invalid("item", "Unknown order item."))
     }
 
     /// The monthly list price of one unit of an add-on; licenses use the product's price.
@@ -259,7 +227,7 @@ pub fn create(
         let id: i64 = diesel::insert_into(agreements::table)
             .values((
                 agreements::number.eq(&number),
-                agreements::program.eq(program.as_str()),
+                agreements::program.eq(program),
                 agreements::customer.eq(customer),
                 agreements::customer_key.eq(&key),
                 agreements::osm_email.eq(osm.as_str()),
@@ -364,7 +332,7 @@ impl Head {
 struct HeadRow {
     id: i64,
     number: String,
-    program: String,
+    program: Program,
     customer: String,
     osm_email: String,
     partner: String,
@@ -375,7 +343,7 @@ struct HeadRow {
 fn to_head(row: HeadRow) -> Result<Head, DomainError> {
     Ok(Head {
         id: AgreementId(row.id),
-        program: Program::parse(&row.program)?,
+        program: row.program,
         number: row.number,
         customer: row.customer,
         osm_email: row.osm_email,

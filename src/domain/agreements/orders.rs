@@ -4,32 +4,58 @@ use super::*;
 
 // ------------------------------------------------------------------ orders
 
-/// The kinds of order the seed names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderKind {
-    /// Pending until processed (up to 12 hours), then invoiced to the partner.
-    PurchaseOrder,
-    /// Licenses at once, paid at the next true-up.
-    Reservation,
+text_enum! {
+    /// The kinds of order the seed names.
+    pub enum OrderKind {
+        /// Pending until processed (up to 12 hours), then invoiced to the partner.
+        PurchaseOrder = "purchase_order",
+        /// Licenses at once, paid at the next true-up.
+        Reservation = "reservation",
+    }
+}
+
+text_enum! {
+    /// An order is pending until it is provisioned and invoiced (a reservation is at once).
+    pub enum OrderState {
+        Pending = "pending",
+        Invoiced = "invoiced",
+    }
+}
+
+impl OrderState {
+    pub fn is_pending(self) -> bool {
+        self == OrderState::Pending
+    }
+}
+
+text_enum! {
+    /// What a volume licensing invoice bills: a purchase order, or the reservations of a year
+    /// at its true-up.
+    pub enum InvoiceKind {
+        PurchaseOrder = "purchase_order",
+        TrueUp = "true_up",
+    }
+}
+
+impl InvoiceKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            InvoiceKind::PurchaseOrder => "Purchase order",
+            InvoiceKind::TrueUp => "True-up",
+        }
+    }
 }
 
 impl OrderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderKind::PurchaseOrder => "purchase_order",
-            OrderKind::Reservation => "reservation",
-        }
+    pub fn is_reservation(self) -> bool {
+        self == OrderKind::Reservation
     }
 
+    /// As the form sends it.
     pub fn parse(text: &str) -> Result<OrderKind, DomainError> {
-        match text {
-            "purchase_order" => Ok(OrderKind::PurchaseOrder),
-            "reservation" => Ok(OrderKind::Reservation),
-            _ => Err(DomainError::invalid(
-                "kind",
-                "Choose a purchase order or a license reservation.",
-            )),
-        }
+        text.parse().map_err(|_| {
+            DomainError::invalid("kind", "Choose a purchase order or a license reservation.")
+        })
     }
 
     pub fn title(self) -> &'static str {
@@ -111,8 +137,12 @@ pub fn enter_order(
         let order: i64 = diesel::insert_into(agreement_orders::table)
             .values((
                 agreement_orders::agreement_id.eq(agreement.0),
-                agreement_orders::kind.eq(kind.as_str()),
-                agreement_orders::state.eq(if invoiced { "invoiced" } else { "pending" }),
+                agreement_orders::kind.eq(kind),
+                agreement_orders::state.eq(if invoiced {
+                    OrderState::Invoiced
+                } else {
+                    OrderState::Pending
+                }),
                 agreement_orders::placed_by.eq(actor.label()),
                 agreement_orders::placed_at.eq(naive(now)),
                 agreement_orders::provision_after.eq(naive(if invoiced {
@@ -131,7 +161,7 @@ pub fn enter_order(
                 .values((
                     agreement_order_lines::order_id.eq(order),
                     agreement_order_lines::product_id.eq(line.product.0),
-                    agreement_order_lines::item.eq(line.item.as_str()),
+                    agreement_order_lines::item.eq(line.item),
                     agreement_order_lines::quantity.eq(line.quantity),
                     agreement_order_lines::amount_cents.eq(amount),
                 ))
@@ -194,7 +224,7 @@ pub(crate) fn summaries(
     conn: &mut DbConnection,
     orders: &[i64],
 ) -> Result<BTreeMap<i64, String>, DomainError> {
-    let lines: Vec<(i64, String, String, i32)> = agreement_order_lines::table
+    let lines: Vec<(i64, String, Item, i32)> = agreement_order_lines::table
         .inner_join(products::table)
         .filter(agreement_order_lines::order_id.eq_any(orders))
         .order((products::name, agreement_order_lines::id))
@@ -207,13 +237,10 @@ pub(crate) fn summaries(
         .load(conn)?;
     let mut words: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for (order, product, item, n) in lines {
-        words
-            .entry(order)
-            .or_default()
-            .push(match Item::parse(&item)? {
-                Item::Licenses => format!("{n} {product} licenses"),
-                addon => format!("{n} {} ({product})", addon.noun()),
-            });
+        words.entry(order).or_default().push(match item {
+            Item::Licenses => format!("{n} {product} licenses"),
+            addon => format!("{n} {} ({product})", addon.noun()),
+        });
     }
     Ok(words
         .into_iter()
@@ -238,10 +265,10 @@ pub(crate) fn totals(
     conn: &mut DbConnection,
     agreement: AgreementId,
 ) -> Result<BTreeMap<(i64, Item), i64>, DomainError> {
-    let rows: Vec<(i64, String, i32)> = agreement_order_lines::table
+    let rows: Vec<(i64, Item, i32)> = agreement_order_lines::table
         .inner_join(agreement_orders::table)
         .filter(agreement_orders::agreement_id.eq(agreement.0))
-        .filter(agreement_orders::state.eq("invoiced"))
+        .filter(agreement_orders::state.eq(OrderState::Invoiced))
         .select((
             agreement_order_lines::product_id,
             agreement_order_lines::item,
@@ -250,7 +277,7 @@ pub(crate) fn totals(
         .load(conn)?;
     let mut out = BTreeMap::new();
     for (product, item, n) in rows {
-        *out.entry((product, Item::parse(&item)?)).or_insert(0) += i64::from(n);
+        *out.entry((product, item)).or_insert(0) += i64::from(n);
     }
     Ok(out)
 }
@@ -321,7 +348,7 @@ pub(crate) fn sync_subscriptions(
                         subscriptions::quantity.eq(quantity),
                         subscriptions::term_start.eq(start),
                         subscriptions::term_end.eq(end),
-                        subscriptions::state.eq("active"),
+                        subscriptions::state.eq(SubscriptionState::Active),
                     ))
                     .execute(conn)?;
                 diesel::delete(subscription_addons::table.find(id)).execute(conn)?;
@@ -333,12 +360,12 @@ pub(crate) fn sync_subscriptions(
                         subscriptions::tenant_id.eq(tenant.0),
                         subscriptions::product_id.eq(product),
                         subscriptions::quantity.eq(quantity),
-                        subscriptions::billing_period.eq("yearly"),
+                        subscriptions::billing_period.eq(BillingPeriod::Yearly),
                         subscriptions::term_start.eq(start),
                         subscriptions::term_end.eq(end),
                         subscriptions::recurring_billing.eq(true),
-                        subscriptions::purchase_channel.eq("volume_licensing"),
-                        subscriptions::state.eq("active"),
+                        subscriptions::purchase_channel.eq(PurchaseChannel::VolumeLicensing),
+                        subscriptions::state.eq(SubscriptionState::Active),
                         subscriptions::created_at.eq(naive(now)),
                     ))
                     .returning(subscriptions::id)
@@ -375,7 +402,7 @@ pub fn process_purchase_orders(
     failures: &mut usize,
 ) -> Result<usize, DomainError> {
     let due: Vec<(i64, i64)> = agreement_orders::table
-        .filter(agreement_orders::state.eq("pending"))
+        .filter(agreement_orders::state.eq(OrderState::Pending))
         .filter(agreement_orders::provision_after.le(naive(now)))
         .order(agreement_orders::id)
         .select((agreement_orders::id, agreement_orders::agreement_id))
@@ -388,10 +415,10 @@ pub fn process_purchase_orders(
             let changed = diesel::update(
                 agreement_orders::table
                     .find(order)
-                    .filter(agreement_orders::state.eq("pending")),
+                    .filter(agreement_orders::state.eq(OrderState::Pending)),
             )
             .set((
-                agreement_orders::state.eq("invoiced"),
+                agreement_orders::state.eq(OrderState::Invoiced),
                 agreement_orders::invoiced_at.eq(Some(naive(now))),
             ))
             .execute(conn)?;
@@ -402,7 +429,7 @@ pub fn process_purchase_orders(
                 .find(order)
                 .select(agreement_orders::total_cents)
                 .first(conn)?;
-            let number = invoice(conn, now, &head, "purchase_order", total, None)?;
+            let number = invoice(conn, now, &head, InvoiceKind::PurchaseOrder, total, None)?;
             let summary = describe_lines(conn, *order)?;
             audit::record(
                 conn,
@@ -430,7 +457,7 @@ pub(crate) fn invoice(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     head: &Head,
-    kind: &str,
+    kind: InvoiceKind,
     total: i64,
     anniversary: Option<NaiveDateTime>,
 ) -> Result<String, DomainError> {

@@ -29,7 +29,7 @@ pub(crate) fn resend_activation(
     }
     let invoiced: i64 = agreement_orders::table
         .filter(agreement_orders::agreement_id.eq(agreement.0))
-        .filter(agreement_orders::state.eq("invoiced"))
+        .filter(agreement_orders::state.eq(OrderState::Invoiced))
         .count()
         .get_result(conn)?;
     if invoiced == 0 {
@@ -122,7 +122,7 @@ pub(crate) fn preview_remap(
     let online: i64 = agreement_subscriptions::table
         .inner_join(subscriptions::table.inner_join(products::table))
         .filter(agreement_subscriptions::agreement_id.eq(agreement.0))
-        .filter(products::family.eq("online_services"))
+        .filter(products::family.eq(ProductFamily::OnlineServices))
         .filter(subscriptions::quantity.gt(0))
         .count()
         .get_result(conn)?;

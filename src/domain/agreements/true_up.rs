@@ -54,8 +54,8 @@ fn true_up(
     let mut billed = false;
     let reservations: Vec<(i64, i64)> = agreement_orders::table
         .filter(agreement_orders::agreement_id.eq(id))
-        .filter(agreement_orders::kind.eq("reservation"))
-        .filter(agreement_orders::state.eq("invoiced"))
+        .filter(agreement_orders::kind.eq(OrderKind::Reservation))
+        .filter(agreement_orders::state.eq(OrderState::Invoiced))
         .filter(agreement_orders::trued_up_at.is_null())
         .filter(agreement_orders::invoiced_at.lt(anniversary))
         .select((agreement_orders::id, agreement_orders::total_cents))
@@ -66,7 +66,14 @@ fn true_up(
         diesel::update(agreement_orders::table.filter(agreement_orders::id.eq_any(&ids)))
             .set(agreement_orders::trued_up_at.eq(Some(naive(now))))
             .execute(conn)?;
-        let number = invoice(conn, now, &head, "true_up", total, Some(anniversary))?;
+        let number = invoice(
+            conn,
+            now,
+            &head,
+            InvoiceKind::TrueUp,
+            total,
+            Some(anniversary),
+        )?;
         audit::record(
             conn,
             system,

@@ -9,7 +9,7 @@ use super::*;
 pub struct OrderRow {
     pub id: i64,
     pub kind: OrderKind,
-    pub state: String,
+    pub state: OrderState,
     pub placed_by: String,
     pub placed_at: DateTime<Utc>,
     pub invoiced_at: Option<DateTime<Utc>>,
@@ -23,7 +23,7 @@ pub struct OrderRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvoiceRow {
     pub number: String,
-    pub kind: String,
+    pub kind: InvoiceKind,
     pub issued_at: DateTime<Utc>,
     pub addressed_to: String,
     pub total: String,
@@ -52,6 +52,21 @@ impl AgreementView {
     }
 }
 
+/// An order's row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = agreement_orders)]
+struct OrderRecord {
+    id: i64,
+    kind: OrderKind,
+    state: OrderState,
+    placed_by: String,
+    placed_at: NaiveDateTime,
+    invoiced_at: Option<NaiveDateTime>,
+    trued_up_at: Option<NaiveDateTime>,
+    discount_percent: i32,
+    total_cents: i64,
+}
+
 pub(crate) fn view_of(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
@@ -66,49 +81,28 @@ pub(crate) fn view_of(
         .into_iter()
         .map(|((p, item), n)| (names.get(&p).cloned().unwrap_or_default(), item, n))
         .collect();
-    type OrderTuple = (
-        i64,
-        String,
-        String,
-        String,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        i32,
-        i64,
-    );
-    let rows: Vec<OrderTuple> = agreement_orders::table
+    let rows: Vec<OrderRecord> = agreement_orders::table
         .filter(agreement_orders::agreement_id.eq(head.id.0))
         .order(agreement_orders::id.desc())
-        .select((
-            agreement_orders::id,
-            agreement_orders::kind,
-            agreement_orders::state,
-            agreement_orders::placed_by,
-            agreement_orders::placed_at,
-            agreement_orders::invoiced_at,
-            agreement_orders::trued_up_at,
-            agreement_orders::discount_percent,
-            agreement_orders::total_cents,
-        ))
+        .select(OrderRecord::as_select())
         .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut words = summaries(conn, &ids)?;
-    let mut orders = Vec::new();
-    for (id, kind, state, placed_by, placed_at, invoiced_at, trued_up_at, discount, total) in rows {
-        orders.push(OrderRow {
-            id,
-            kind: OrderKind::parse(&kind)?,
-            state,
-            placed_by,
-            placed_at: utc(placed_at),
-            invoiced_at: invoiced_at.map(utc),
-            trued_up_at: trued_up_at.map(utc),
-            discount_percent: discount,
-            total: billing::format_money(total),
-            summary: words.remove(&id).unwrap_or_default(),
-        });
-    }
+    let orders = rows
+        .into_iter()
+        .map(|r| OrderRow {
+            id: r.id,
+            kind: r.kind,
+            state: r.state,
+            placed_by: r.placed_by,
+            placed_at: utc(r.placed_at),
+            invoiced_at: r.invoiced_at.map(utc),
+            trued_up_at: r.trued_up_at.map(utc),
+            discount_percent: r.discount_percent,
+            total: billing::format_money(r.total_cents),
+            summary: words.remove(&r.id).unwrap_or_default(),
+        })
+        .collect();
     let invoices = agreement_invoices::table
         .filter(agreement_invoices::agreement_id.eq(head.id.0))
         .order(agreement_invoices::id.desc())
@@ -119,15 +113,11 @@ pub(crate) fn view_of(
             agreement_invoices::addressed_to,
             agreement_invoices::total_cents,
         ))
-        .load::<(String, String, NaiveDateTime, String, i64)>(conn)?
+        .load::<(String, InvoiceKind, NaiveDateTime, String, i64)>(conn)?
         .into_iter()
         .map(|(number, kind, at, to, total)| InvoiceRow {
             number,
-            kind: if kind == "true_up" {
-                "True-up".into()
-            } else {
-                "Purchase order".into()
-            },
+            kind,
             issued_at: utc(at),
             addressed_to: to,
             total: billing::format_money(total),
@@ -210,7 +200,11 @@ pub fn products_for_orders(
 }
 
 /// Parses an order line from a form's product id, item and quantity text (blank is none).
-pub fn line(product: i64, item: &str, quantity: &str) -> Result<Option<OrderLine>, DomainError> {
+pub fn line(
+    product: ProductId,
+    item: &str,
+    quantity: &str,
+) -> Result<Option<OrderLine>, DomainError> {
     let quantity = quantity.trim();
     if quantity.is_empty() || quantity == "0" {
         return Ok(None);
@@ -222,7 +216,7 @@ pub fn line(product: i64, item: &str, quantity: &str) -> Result<Option<OrderLine
         )
     })?;
     Ok(Some(OrderLine {
-        product: ProductId(product),
+        product,
         item: Item::parse(item)?,
         quantity: n,
     }))

@@ -27,7 +27,7 @@ pub(crate) fn tenant_users(
             users::table
                 .filter(users::tenant_id.eq(tenant.0))
                 .filter(users::id.eq_any(chunk))
-                .filter(users::state.ne("deleted"))
+                .filter(users::state.ne(UserState::Deleted))
                 .select((users::id, users::email))
                 .load::<(i64, String)>(conn)?,
         );

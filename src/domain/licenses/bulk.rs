@@ -121,7 +121,7 @@ pub fn manage_licenses(
         let mut held: BTreeMap<i64, BTreeSet<ProductId>> = BTreeMap::new();
         for user in users_chosen {
             let detail = load_detail(conn, tenant, *user)?;
-            if detail.state == "deleted" {
+            if detail.state.is_deleted() {
                 return Err(DomainError::NotFound);
             }
             held.insert(

@@ -18,20 +18,28 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::accounts::UserState;
 use super::authz::Target;
 use super::schema::{
     data_holds, license_assignments, license_counts, product_services, products, subscriptions,
     tenants, users,
 };
+use super::subscriptions::SubscriptionState;
 use super::{
     Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, UserId, audit,
     authz, naive, utc,
 };
 
 /// Subscription states whose licenses count in a pool (DESIGN.md, License pool).
-pub const USABLE_STATES: [&str; 2] = ["active", "past_due"];
+pub const USABLE_STATES: [SubscriptionState; 2] =
+    [SubscriptionState::Active, SubscriptionState::PastDue];
 /// Subscription states that still show on the Licenses page, usable or not.
-pub const LISTED_STATES: [&str; 4] = ["pending", "active", "past_due", "disabled"];
+pub const LISTED_STATES: [SubscriptionState; 4] = [
+    SubscriptionState::Pending,
+    SubscriptionState::Active,
+    SubscriptionState::PastDue,
+    SubscriptionState::Disabled,
+];
 /// How long a user's data is kept after a license is removed (the seeds' 30 days).
 pub const DATA_HOLD_DAYS: i64 = 30;
 pub const DATA_HOLD: Duration = Duration::days(DATA_HOLD_DAYS);
@@ -94,7 +102,8 @@ pub(crate) fn load_pools(
     conn: &mut DbConnection,
     tenant: TenantId,
 ) -> Result<Vec<PoolSummary>, DomainError> {
-    let subs: Vec<(i64, i64, String, i32, String, Option<String>)> = subscriptions::table
+    type Listed = (i64, i64, String, i32, SubscriptionState, Option<String>);
+    let subs: Vec<Listed> = subscriptions::table
         .inner_join(products::table)
         .left_join(users::table.on(subscriptions::self_service_buyer_id.eq(users::id.nullable())))
         .filter(subscriptions::tenant_id.eq(tenant.0))
@@ -132,7 +141,7 @@ pub(crate) fn load_pools(
             assigned: 0,
             self_service: buyer.map(|b| (SubscriptionId(sub), b)),
         });
-        if USABLE_STATES.contains(&state.as_str()) {
+        if USABLE_STATES.contains(&state) {
             pool.licenses += i64::from(quantity);
         }
     }
@@ -189,7 +198,7 @@ pub fn counts(
     )?;
     let users_count = users::table
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne("deleted"))
+        .filter(users::state.ne(UserState::Deleted))
         .count()
         .get_result(conn)?;
     let pools = load_pools(conn, tenant)?;

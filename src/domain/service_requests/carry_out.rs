@@ -247,7 +247,7 @@ pub fn carry_out(
                 )
             }
         };
-        add_comment(conn, now, id, "system", "allot", &note, false)?;
+        add_comment(conn, now, id, AuthorKind::System, "allot", &note, false)?;
         if head.assigned.is_none()
             && let Actor::Staff { staff, .. } = actor
         {

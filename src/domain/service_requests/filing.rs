@@ -98,14 +98,14 @@ pub fn file(
         let id: i64 = diesel::insert_into(service_requests::table)
             .values((
                 service_requests::tenant_id.eq(tenant.0),
-                service_requests::kind.eq(kind.as_str()),
+                service_requests::kind.eq(kind),
                 service_requests::subject.eq(&subject),
                 service_requests::description.eq(description),
                 service_requests::subscription_id.eq(subscription.map(|s| s.0)),
                 service_requests::quantity.eq(quantity),
                 service_requests::agreement_id.eq(agreement.as_ref().map(|a| a.id.0)),
                 service_requests::target.eq(&target),
-                service_requests::state.eq(State::Open.as_str()),
+                service_requests::state.eq(State::Open),
                 service_requests::requester_id.eq(user.0),
                 service_requests::created_at.eq(naive(now)),
                 service_requests::updated_at.eq(naive(now)),
@@ -164,10 +164,7 @@ pub fn form_choices(
     let subscriptions = if may_file_billing {
         subscriptions::rows_of(conn, tenant)?
             .into_iter()
-            .filter(|s| {
-                s.self_service_buyer.is_none()
-                    && matches!(s.state.as_str(), "active" | "past_due" | "disabled")
-            })
+            .filter(|s| s.self_service_buyer.is_none() && s.state.is_current())
             .collect()
     } else {
         Vec::new()
@@ -240,8 +237,8 @@ pub(crate) fn check_subscription(kind: Kind, sub: &SubscriptionRow) -> Result<()
         ));
     }
     let running = match kind {
-        Kind::AddLicenses => sub.state == "active",
-        _ => matches!(sub.state.as_str(), "active" | "past_due" | "disabled"),
+        Kind::AddLicenses => sub.state.is_active(),
+        _ => sub.state.is_current(),
     };
     if running {
         Ok(())

@@ -16,7 +16,8 @@ pub use thread::*;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::agreements::{self, AgreementId, RemapPreview};
+use super::accounts::UserState;
+use super::agreements::{self, RemapPreview};
 use super::authz::Target;
 use super::billing::{self, PaymentGateway};
 use super::schema::{
@@ -24,49 +25,27 @@ use super::schema::{
     users,
 };
 use super::subscriptions::{self, CancelWhen, Cancelled, RemovalPreview, SubscriptionRow};
+use super::text_enum::text_enum;
 use super::{
-    Action, Actor, DbConnection, DomainError, ServiceRequestId, StaffId, StaffRole, SubscriptionId,
-    TenantId, audit, authz, naive, outbox, utc,
+    Action, Actor, AgreementId, DbConnection, DomainError, ServiceRequestId, StaffId,
+    SubscriptionId, TenantId, audit, authz, naive, outbox, utc,
 };
 
-/// What a request asks for (DESIGN.md, Service request; the seeds' "Cancel subscription").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    CancelSubscription,
-    AddLicenses,
-    RemoveLicenses,
-    ResendActivationEmail,
-    RemapAgreement,
-    VolumeLicensingInvoice,
-    BillingQuestion,
-    Other,
+text_enum! {
+    /// What a request asks for (DESIGN.md, Service request; the seeds' "Cancel subscription").
+    pub enum Kind {
+        CancelSubscription = "cancel_subscription",
+        AddLicenses = "add_licenses",
+        RemoveLicenses = "remove_licenses",
+        ResendActivationEmail = "resend_activation_email",
+        RemapAgreement = "remap_agreement",
+        VolumeLicensingInvoice = "volume_licensing_invoice",
+        BillingQuestion = "billing_question",
+        Other = "other",
+    }
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::CancelSubscription,
-        Kind::AddLicenses,
-        Kind::RemoveLicenses,
-        Kind::ResendActivationEmail,
-        Kind::RemapAgreement,
-        Kind::VolumeLicensingInvoice,
-        Kind::BillingQuestion,
-        Kind::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::CancelSubscription => "cancel_subscription",
-            Kind::AddLicenses => "add_licenses",
-            Kind::RemoveLicenses => "remove_licenses",
-            Kind::ResendActivationEmail => "resend_activation_email",
-            Kind::RemapAgreement => "remap_agreement",
-            Kind::VolumeLicensingInvoice => "volume_licensing_invoice",
-            Kind::BillingQuestion => "billing_question",
-            Kind::Other => "other",
-        }
-    }
-
     /// The name the pages show.
     pub fn title(self) -> &'static str {
         match self {
@@ -81,11 +60,10 @@ impl Kind {
         }
     }
 
+    /// As the form sends it.
     pub fn parse(text: &str) -> Result<Kind, DomainError> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == text)
-            .ok_or_else(|| DomainError::invalid("kind", "Choose the type of request."))
+        text.parse()
+            .map_err(|_| DomainError::invalid("kind", "Choose the type of request."))
     }
 
     /// Asks for a change to one subscription.
@@ -126,35 +104,18 @@ impl Kind {
     }
 }
 
-/// Where a request is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
-    Open,
-    InProgress,
-    WaitingOnCustomer,
-    Resolved,
-    Closed,
+text_enum! {
+    /// Where a request is in its life.
+    pub enum State {
+        Open = "open",
+        InProgress = "in_progress",
+        WaitingOnCustomer = "waiting_on_customer",
+        Resolved = "resolved",
+        Closed = "closed",
+    }
 }
 
 impl State {
-    pub const ALL: [State; 5] = [
-        State::Open,
-        State::InProgress,
-        State::WaitingOnCustomer,
-        State::Resolved,
-        State::Closed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Open => "open",
-            State::InProgress => "in_progress",
-            State::WaitingOnCustomer => "waiting_on_customer",
-            State::Resolved => "resolved",
-            State::Closed => "closed",
-        }
-    }
-
     pub fn title(self) -> &'static str {
         match self {
             State::Open => "Open",
@@ -165,11 +126,10 @@ impl State {
         }
     }
 
+    /// As the form sends it.
     pub fn parse(text: &str) -> Result<State, DomainError> {
-        State::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| DomainError::invalid("state", "Choose a state."))
+        text.parse()
+            .map_err(|_| DomainError::invalid("state", "Choose a state."))
     }
 
     /// The states staff may move a request to from this one. A request is taken before it is
@@ -232,11 +192,20 @@ pub struct RequestRow {
     pub updated_at: DateTime<Utc>,
 }
 
+text_enum! {
+    /// Who wrote an entry of a request's thread: the tenant's side, the provider's staff, or
+    /// allot itself (what was carried out).
+    pub enum AuthorKind {
+        Customer = "customer",
+        Staff = "staff",
+        System = "system",
+    }
+}
+
 /// One entry of a request's thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
-    /// "customer", "staff" or "system".
-    pub author_kind: String,
+    pub author_kind: AuthorKind,
     pub author: String,
     pub body: String,
     pub internal: bool,
@@ -356,44 +325,37 @@ pub(crate) struct Head {
     target: Option<String>,
 }
 
+/// The head row as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = service_requests)]
+struct HeadRecord {
+    tenant_id: i64,
+    kind: Kind,
+    subject: String,
+    state: State,
+    subscription_id: Option<i64>,
+    quantity: Option<i32>,
+    assigned_staff_id: Option<i64>,
+    agreement_id: Option<i64>,
+    target: Option<String>,
+}
+
 fn head(conn: &mut DbConnection, id: ServiceRequestId) -> Result<Head, DomainError> {
-    type Row = (
-        i64,
-        String,
-        String,
-        String,
-        Option<i64>,
-        Option<i32>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-    );
-    let (tenant, kind, subject, state, subscription, quantity, assigned, agreement, target): Row =
-        service_requests::table
-            .find(id.0)
-            .select((
-                service_requests::tenant_id,
-                service_requests::kind,
-                service_requests::subject,
-                service_requests::state,
-                service_requests::subscription_id,
-                service_requests::quantity,
-                service_requests::assigned_staff_id,
-                service_requests::agreement_id,
-                service_requests::target,
-            ))
-            .first(conn)?;
+    let row: HeadRecord = service_requests::table
+        .find(id.0)
+        .select(HeadRecord::as_select())
+        .first(conn)?;
     Ok(Head {
         id,
-        tenant: TenantId(tenant),
-        kind: Kind::parse(&kind)?,
-        subject,
-        state: State::parse(&state)?,
-        subscription: subscription.map(SubscriptionId),
-        quantity,
-        assigned: assigned.map(StaffId),
-        agreement: agreement.map(AgreementId),
-        target,
+        tenant: TenantId(row.tenant_id),
+        kind: row.kind,
+        subject: row.subject,
+        state: row.state,
+        subscription: row.subscription_id.map(SubscriptionId),
+        quantity: row.quantity,
+        assigned: row.assigned_staff_id.map(StaffId),
+        agreement: row.agreement_id.map(AgreementId),
+        target: row.target,
     })
 }
 
@@ -429,7 +391,7 @@ fn add_comment(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     id: ServiceRequestId,
-    author_kind: &str,
+    author_kind: AuthorKind,
     author: &str,
     body: &str,
     internal: bool,
@@ -458,7 +420,7 @@ fn touch(
         Some(state) => diesel::update(service_requests::table.find(id.0))
             .set((
                 service_requests::updated_at.eq(naive(now)),
-                service_requests::state.eq(state.as_str()),
+                service_requests::state.eq(state),
             ))
             .execute(conn)?,
         None => diesel::update(service_requests::table.find(id.0))
@@ -499,18 +461,19 @@ fn mail_requester(
     subject: &str,
     body: &str,
 ) -> Result<(), DomainError> {
-    let (tenant, tenant_name, to, state): (i64, String, String, String) = service_requests::table
-        .inner_join(users::table)
-        .inner_join(tenants::table)
-        .filter(service_requests::id.eq(id.0))
-        .select((
-            service_requests::tenant_id,
-            tenants::name,
-            users::email,
-            users::state,
-        ))
-        .first(conn)?;
-    if state != "active" {
+    let (tenant, tenant_name, to, state): (i64, String, String, UserState) =
+        service_requests::table
+            .inner_join(users::table)
+            .inner_join(tenants::table)
+            .filter(service_requests::id.eq(id.0))
+            .select((
+                service_requests::tenant_id,
+                tenants::name,
+                users::email,
+                users::state,
+            ))
+            .first(conn)?;
+    if !state.is_active() {
         return Ok(());
     }
     let link = format!("/support/requests/{id}");

@@ -2,30 +2,35 @@
 
 use super::*;
 
-pub(crate) type RowTuple = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    NaiveDateTime,
-    NaiveDateTime,
-);
+/// A row of a list of requests as the query selects it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = service_requests)]
+struct ListedRequest {
+    id: i64,
+    #[diesel(select_expression = tenants::name)]
+    tenant_name: String,
+    kind: Kind,
+    subject: String,
+    state: State,
+    #[diesel(select_expression = staff::display_name.nullable())]
+    assigned_to: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
 
-pub(crate) fn to_row(
-    (id, tenant_name, kind, subject, state, assigned_to, created_at, updated_at): RowTuple,
-) -> Result<RequestRow, DomainError> {
-    Ok(RequestRow {
-        id: ServiceRequestId(id),
-        tenant_name,
-        kind: Kind::parse(&kind)?,
-        subject,
-        state: State::parse(&state)?,
-        assigned_to,
-        created_at: utc(created_at),
-        updated_at: utc(updated_at),
-    })
+impl ListedRequest {
+    fn into_row(self) -> RequestRow {
+        RequestRow {
+            id: ServiceRequestId(self.id),
+            tenant_name: self.tenant_name,
+            kind: self.kind,
+            subject: self.subject,
+            state: self.state,
+            assigned_to: self.assigned_to,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        }
+    }
 }
 
 /// Where a list of requests comes from: one tenant's, or the queue across tenants.
@@ -59,14 +64,13 @@ pub(crate) fn page_of(
             now,
         } => {
             if kinds.len() < Kind::ALL.len() {
-                let kinds: Vec<&str> = kinds.into_iter().map(Kind::as_str).collect();
                 query = query.filter(service_requests::kind.eq_any(kinds));
             }
             if let Some(state) = filter.state {
-                query = query.filter(service_requests::state.eq(state.as_str()));
+                query = query.filter(service_requests::state.eq(state));
             }
             if let Some(kind) = filter.kind {
-                query = query.filter(service_requests::kind.eq(kind.as_str()));
+                query = query.filter(service_requests::kind.eq(kind));
             }
             if let Some(tenant) = filter.tenant {
                 query = query.filter(service_requests::tenant_id.eq(tenant.0));
@@ -95,29 +99,20 @@ pub(crate) fn page_of(
                     .and(service_requests::id.lt(after.id))),
         );
     }
-    let rows: Vec<RowTuple> = query
+    let rows: Vec<ListedRequest> = query
         .order((
             service_requests::updated_at.desc(),
             service_requests::id.desc(),
         ))
         .limit(PAGE_SIZE + 1)
-        .select((
-            service_requests::id,
-            tenants::name,
-            service_requests::kind,
-            service_requests::subject,
-            service_requests::state,
-            staff::display_name.nullable(),
-            service_requests::created_at,
-            service_requests::updated_at,
-        ))
+        .select(ListedRequest::as_select())
         .load(conn)?;
     let more = rows.len() as i64 > PAGE_SIZE;
     let rows = rows
         .into_iter()
         .take(PAGE_SIZE as usize)
-        .map(to_row)
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(ListedRequest::into_row)
+        .collect::<Vec<_>>();
     let next = if more {
         rows.last().map(|r| Cursor {
             updated_at: naive(r.updated_at),
@@ -194,10 +189,7 @@ pub fn staff_choices(
 ) -> Result<Vec<(StaffId, String)>, DomainError> {
     let target = kind.any_request();
     authz::may(actor, Action::WorkServiceRequest, &target)?;
-    let roles: Vec<&str> = authz::staff_roles_who_may(Action::WorkServiceRequest, &target)
-        .into_iter()
-        .map(StaffRole::as_str)
-        .collect();
+    let roles = authz::staff_roles_who_may(Action::WorkServiceRequest, &target);
     Ok(staff::table
         .filter(staff::role.eq_any(roles))
         .order((staff::display_name, staff::id))

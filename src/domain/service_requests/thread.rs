@@ -67,7 +67,7 @@ pub fn view(
             service_request_comments::internal,
             service_request_comments::created_at,
         ))
-        .load::<(String, String, String, bool, NaiveDateTime)>(conn)?
+        .load::<(AuthorKind, String, String, bool, NaiveDateTime)>(conn)?
         .into_iter()
         .map(|(author_kind, author, body, internal, at)| Comment {
             author_kind,
@@ -99,8 +99,7 @@ pub fn view(
     let data_safety = match (&subscription, head.kind) {
         (Some(sub), Kind::CancelSubscription) => Some(DataSafety {
             deleted_on: subscriptions::data_deleted_on(conn, head.tenant, sub.id, now)?,
-            if_cancelled_today: sub.recurring_billing
-                && matches!(sub.state.as_str(), "active" | "past_due" | "disabled"),
+            if_cancelled_today: sub.recurring_billing && sub.state.is_current(),
             exported_at: exported.map(utc),
         }),
         _ => None,
@@ -157,7 +156,7 @@ pub fn comment(
         match side {
             Side::Customer => {
                 let author = name_of(conn, actor)?;
-                add_comment(conn, now, id, "customer", &author, body, false)?;
+                add_comment(conn, now, id, AuthorKind::Customer, &author, body, false)?;
                 let reopened = match head.state {
                     State::WaitingOnCustomer | State::Resolved => {
                         Some(if head.assigned.is_some() {
@@ -181,7 +180,7 @@ pub fn comment(
             }
             Side::Staff => {
                 let author = name_of(conn, actor)?;
-                add_comment(conn, now, id, "staff", &author, body, internal)?;
+                add_comment(conn, now, id, AuthorKind::Staff, &author, body, internal)?;
                 touch(conn, now, id, None)?;
                 if internal {
                     // Staff only: no tenant, so it never shows in the tenant's audit log.
@@ -362,8 +361,8 @@ pub(crate) fn move_to(
     let who = name_of(conn, actor)?;
     if let Some(message) = message {
         let kind = match actor {
-            Actor::System(_) => "system",
-            _ => "staff",
+            Actor::System(_) => AuthorKind::System,
+            _ => AuthorKind::Staff,
         };
         add_comment(conn, now, id, kind, &who, message, false)?;
     }
@@ -371,7 +370,7 @@ pub(crate) fn move_to(
         conn,
         now,
         id,
-        "system",
+        AuthorKind::System,
         "allot",
         &format!("{who} changed the state to {}.", to.title()),
         false,
@@ -420,7 +419,7 @@ pub fn close_resolved(
 ) -> Result<usize, DomainError> {
     let due = |conn: &mut DbConnection, only: Option<i64>| {
         let mut query = service_requests::table
-            .filter(service_requests::state.eq(State::Resolved.as_str()))
+            .filter(service_requests::state.eq(State::Resolved))
             .filter(service_requests::updated_at.le(naive(now - RESOLVED_UNTIL_CLOSED)))
             .into_boxed();
         if let Some(id) = only {

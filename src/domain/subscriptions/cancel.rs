@@ -14,7 +14,7 @@ pub fn set_recurring_billing(
     crate::domain::db::transaction(conn, |conn| {
         let sub = load_sub(conn, tenant, subscription)?;
         may_change_billing(actor, tenant, &sub)?;
-        if !matches!(sub.state.as_str(), "active" | "past_due") {
+        if !sub.state.is_usable() {
             return Err(DomainError::Conflict("This subscription has ended.".into()));
         }
         diesel::update(subscriptions::table.find(sub.id))
@@ -64,7 +64,7 @@ pub fn cancel(
         licenses::lock(conn, tenant)?;
         let sub = load_sub(conn, tenant, subscription)?;
         may_change_billing(actor, tenant, &sub)?;
-        if !matches!(sub.state.as_str(), "active" | "past_due" | "disabled") {
+        if !sub.state.is_current() {
             return Err(DomainError::Conflict(
                 "This subscription has already ended.".into(),
             ));
@@ -100,7 +100,7 @@ pub(crate) fn cancel_on_request(
         licenses::lock(conn, tenant)?;
         let sub = load_sub(conn, tenant, subscription)?;
         not_self_service(&sub)?;
-        if !matches!(sub.state.as_str(), "active" | "past_due" | "disabled") {
+        if !sub.state.is_current() {
             return Err(DomainError::Conflict(
                 "This subscription has already ended.".into(),
             ));
@@ -169,19 +169,19 @@ pub(crate) fn end_now(
     tenant: TenantId,
     sub: &Sub,
 ) -> Result<Cancelled, DomainError> {
-    let refund = if sub.state == "active" && sub.in_cancellation_window(now) {
+    let refund = if sub.state.is_active() && sub.in_cancellation_window(now) {
         sub.prorated(sub.quantity, now)
     } else {
         0
     };
     diesel::update(subscriptions::table.find(sub.id))
         .set((
-            subscriptions::state.eq("cancelled"),
+            subscriptions::state.eq(SubscriptionState::Cancelled),
             subscriptions::recurring_billing.eq(false),
             subscriptions::ended_at.eq(Some(naive(now))),
         ))
         .execute(conn)?;
-    let method = if sub.purchase_channel == "credit_card" {
+    let method = if sub.purchase_channel == PurchaseChannel::CreditCard {
         card_for(conn, tenant, sub)
             .map(|m| m.label())
             .unwrap_or_default()
@@ -199,7 +199,18 @@ pub(crate) fn end_now(
         amount_cents: -refund,
     };
     let bill = if refund > 0 {
-        Some(billing::issue_bill(conn, now, tenant, "refund", "credited", &method, &[line])?.1)
+        Some(
+            billing::issue_bill(
+                conn,
+                now,
+                tenant,
+                BillKind::Refund,
+                BillState::Credited,
+                &method,
+                &[line],
+            )?
+            .1,
+        )
     } else {
         None
     };

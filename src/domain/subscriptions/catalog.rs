@@ -2,6 +2,15 @@
 
 use super::*;
 
+text_enum! {
+    /// A product's family: online services (Microsoft 365 and the like, whose licenses move
+    /// with a remapped agreement) or business applications.
+    pub enum ProductFamily {
+        OnlineServices = "online_services",
+        BusinessApplications = "business_applications",
+    }
+}
+
 /// A product of the catalog, for buying a new subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogItem {
@@ -45,7 +54,7 @@ pub fn subscribe(
     tenant: TenantId,
     product: ProductId,
     licenses: i32,
-    yearly: bool,
+    period: BillingPeriod,
 ) -> Result<SubscriptionId, DomainError> {
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     check_quantity_to_buy(licenses)?;
@@ -56,11 +65,10 @@ pub fn subscribe(
             .select((products::name, products::monthly_price_cents))
             .first(conn)?;
         let method = billing::default_method(conn, tenant)?.ok_or_else(no_payment_method)?;
-        let period = if yearly { "yearly" } else { "monthly" };
         let end = now
-            .checked_add_months(Months::new(months(period)))
+            .checked_add_months(Months::new(period.months()))
             .unwrap_or(now + Duration::days(30));
-        let amount = price * i64::from(months(period)) * i64::from(licenses);
+        let amount = price * i64::from(period.months()) * i64::from(licenses);
         if amount <= 0 {
             return Err(DomainError::Conflict(format!(
                 "{name} has no price, so it cannot be bought here."

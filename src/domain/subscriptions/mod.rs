@@ -17,13 +17,111 @@ use chrono::{DateTime, Duration, Months, Utc};
 use diesel::prelude::*;
 
 use super::authz::Target;
-use super::billing::{self, Charge, PaymentGateway};
+use super::billing::{self, BillKind, BillState, Charge, PaymentGateway};
 use super::licenses;
 use super::schema::{payment_methods, products, subscriptions, tenants, users};
+use super::text_enum::text_enum;
 use super::{
-    Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId, audit, authz,
-    naive, utc,
+    Action, Actor, DbConnection, DomainError, PaymentMethodId, ProductId, SubscriptionId, TenantId,
+    audit, authz, naive, utc,
 };
+
+text_enum! {
+    /// Where a subscription is in its life: bought and waiting for payment, running, behind on
+    /// a renewal (grace), disabled after the grace, ended by cancelling, or deleted with its
+    /// data 90 days after it ended.
+    pub enum SubscriptionState {
+        Pending = "pending",
+        Active = "active",
+        PastDue = "past_due",
+        Disabled = "disabled",
+        Deleted = "deleted",
+        Cancelled = "cancelled",
+    }
+}
+
+impl SubscriptionState {
+    pub fn title(self) -> &'static str {
+        match self {
+            SubscriptionState::Pending => "Pending",
+            SubscriptionState::Active => "Active",
+            SubscriptionState::PastDue => "Past due",
+            SubscriptionState::Disabled => "Disabled",
+            SubscriptionState::Deleted => "Deleted",
+            SubscriptionState::Cancelled => "Cancelled",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        self == SubscriptionState::Active
+    }
+
+    /// Its licenses can be assigned and used: active, or past due within the grace.
+    pub fn is_usable(self) -> bool {
+        matches!(self, SubscriptionState::Active | SubscriptionState::PastDue)
+    }
+
+    /// Bought and not ended: active, past due or disabled. It can still be cancelled.
+    pub fn is_current(self) -> bool {
+        matches!(
+            self,
+            SubscriptionState::Active | SubscriptionState::PastDue | SubscriptionState::Disabled
+        )
+    }
+}
+
+text_enum! {
+    /// How often a subscription renews and is billed.
+    pub enum BillingPeriod {
+        Monthly = "monthly",
+        Yearly = "yearly",
+    }
+}
+
+impl BillingPeriod {
+    /// The months of one term.
+    pub fn months(self) -> u32 {
+        match self {
+            BillingPeriod::Monthly => 1,
+            BillingPeriod::Yearly => 12,
+        }
+    }
+
+    /// As a form sends it; anything else is refused rather than taken for monthly.
+    pub fn parse(text: &str) -> Result<BillingPeriod, DomainError> {
+        text.trim()
+            .parse()
+            .map_err(|_| DomainError::invalid("period", "Choose monthly or yearly billing."))
+    }
+
+    pub fn is_yearly(self) -> bool {
+        self == BillingPeriod::Yearly
+    }
+}
+
+text_enum! {
+    /// How a subscription was bought.
+    pub enum PurchaseChannel {
+        CreditCard = "credit_card",
+        Invoice = "invoice",
+        VolumeLicensing = "volume_licensing",
+        Partner = "partner",
+        SelfService = "self_service",
+    }
+}
+
+impl PurchaseChannel {
+    /// How it was bought, in the words of the page.
+    pub fn title(self) -> &'static str {
+        match self {
+            PurchaseChannel::CreditCard => "Credit card",
+            PurchaseChannel::Invoice => "Invoice",
+            PurchaseChannel::VolumeLicensing => "Volume licensing",
+            PurchaseChannel::Partner => "Partner",
+            PurchaseChannel::SelfService => "Self-service purchase",
+        }
+    }
+}
 
 /// One row of Your products: one per subscription, even for the same product.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +129,12 @@ pub struct SubscriptionRow {
     pub id: SubscriptionId,
     pub product_name: String,
     pub quantity: i32,
-    pub billing_period: String,
+    pub billing_period: BillingPeriod,
     pub term_start: DateTime<Utc>,
     pub term_end: DateTime<Utc>,
     pub recurring_billing: bool,
-    pub purchase_channel: String,
-    pub state: String,
+    pub purchase_channel: PurchaseChannel,
+    pub state: SubscriptionState,
     /// The buyer's sign-in name while it is a self-service purchase not taken over.
     pub self_service_buyer: Option<String>,
 }
@@ -44,14 +142,7 @@ pub struct SubscriptionRow {
 impl SubscriptionRow {
     /// How it was bought, in the words of the page.
     pub fn how_bought(&self) -> &'static str {
-        match self.purchase_channel.as_str() {
-            "credit_card" => "Credit card",
-            "invoice" => "Invoice",
-            "volume_licensing" => "Volume licensing",
-            "partner" => "Partner",
-            "self_service" => "Self-service purchase",
-            _ => "Other",
-        }
+        self.purchase_channel.title()
     }
 
     /// "1 license", "5 licenses".
@@ -60,15 +151,7 @@ impl SubscriptionRow {
     }
 
     pub fn state_title(&self) -> &'static str {
-        match self.state.as_str() {
-            "pending" => "Pending",
-            "active" => "Active",
-            "past_due" => "Past due",
-            "disabled" => "Disabled",
-            "deleted" => "Deleted",
-            "cancelled" => "Cancelled",
-            _ => "Unknown",
-        }
+        self.state.title()
     }
 }
 
@@ -100,23 +183,29 @@ pub(crate) fn row_of(
     Ok(query_rows(conn, tenant, Some(id))?.pop())
 }
 
+/// A row of Your products as the query selects it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
+struct ListedSubscription {
+    id: i64,
+    #[diesel(select_expression = products::name)]
+    product_name: String,
+    quantity: i32,
+    billing_period: BillingPeriod,
+    term_start: chrono::NaiveDateTime,
+    term_end: chrono::NaiveDateTime,
+    recurring_billing: bool,
+    purchase_channel: PurchaseChannel,
+    state: SubscriptionState,
+    #[diesel(select_expression = users::email.nullable())]
+    self_service_buyer: Option<String>,
+}
+
 fn query_rows(
     conn: &mut DbConnection,
     tenant: TenantId,
     only: Option<SubscriptionId>,
 ) -> Result<Vec<SubscriptionRow>, DomainError> {
-    type Row = (
-        i64,
-        String,
-        i32,
-        String,
-        chrono::NaiveDateTime,
-        chrono::NaiveDateTime,
-        bool,
-        String,
-        String,
-        Option<String>,
-    );
     let mut query = subscriptions::table
         .inner_join(products::table)
         .left_join(users::table.on(subscriptions::self_service_buyer_id.eq(users::id.nullable())))
@@ -124,52 +213,26 @@ fn query_rows(
         .into_boxed();
     query = match only {
         Some(id) => query.filter(subscriptions::id.eq(id.0)),
-        None => query.filter(subscriptions::state.ne("deleted")),
+        None => query.filter(subscriptions::state.ne(SubscriptionState::Deleted)),
     };
-    let rows: Vec<Row> = query
+    let rows: Vec<ListedSubscription> = query
         .order((products::name, subscriptions::term_start, subscriptions::id))
-        .select((
-            subscriptions::id,
-            products::name,
-            subscriptions::quantity,
-            subscriptions::billing_period,
-            subscriptions::term_start,
-            subscriptions::term_end,
-            subscriptions::recurring_billing,
-            subscriptions::purchase_channel,
-            subscriptions::state,
-            users::email.nullable(),
-        ))
+        .select(ListedSubscription::as_select())
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                id,
-                product_name,
-                quantity,
-                billing_period,
-                start,
-                end,
-                recurring_billing,
-                purchase_channel,
-                state,
-                buyer,
-            )| {
-                SubscriptionRow {
-                    id: SubscriptionId(id),
-                    product_name,
-                    quantity,
-                    billing_period,
-                    term_start: utc(start),
-                    term_end: utc(end),
-                    recurring_billing,
-                    purchase_channel,
-                    state,
-                    self_service_buyer: buyer,
-                }
-            },
-        )
+        .map(|row| SubscriptionRow {
+            id: SubscriptionId(row.id),
+            product_name: row.product_name,
+            quantity: row.quantity,
+            billing_period: row.billing_period,
+            term_start: utc(row.term_start),
+            term_end: utc(row.term_end),
+            recurring_billing: row.recurring_billing,
+            purchase_channel: row.purchase_channel,
+            state: row.state,
+            self_service_buyer: row.self_service_buyer,
+        })
         .collect())
 }
 
@@ -191,7 +254,7 @@ pub fn data_deleted_on(
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, DomainError> {
     let (state, recurring, term_end, ended_at, disabled_at): (
-        String,
+        SubscriptionState,
         bool,
         chrono::NaiveDateTime,
         Option<chrono::NaiveDateTime>,
@@ -207,9 +270,11 @@ pub fn data_deleted_on(
             subscriptions::disabled_at,
         ))
         .first(conn)?;
-    let end = match state.as_str() {
-        "cancelled" | "deleted" => utc(ended_at.unwrap_or(term_end)),
-        "disabled" => utc(disabled_at.unwrap_or(term_end)),
+    let end = match state {
+        SubscriptionState::Cancelled | SubscriptionState::Deleted => {
+            utc(ended_at.unwrap_or(term_end))
+        }
+        SubscriptionState::Disabled => utc(disabled_at.unwrap_or(term_end)),
         _ if !recurring => utc(term_end),
         _ => now,
     };
@@ -217,22 +282,27 @@ pub fn data_deleted_on(
 }
 
 /// What the billing pages need to know of one subscription.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
 pub(crate) struct Sub {
     id: i64,
     product_id: i64,
+    #[diesel(select_expression = products::name)]
     product_name: String,
+    #[diesel(select_expression = products::monthly_price_cents)]
     monthly_price_cents: i64,
+    #[diesel(select_expression = products::cancellation_window_days)]
     cancellation_window_days: i32,
     quantity: i32,
-    billing_period: String,
+    billing_period: BillingPeriod,
     term_start: chrono::NaiveDateTime,
     term_end: chrono::NaiveDateTime,
     recurring_billing: bool,
-    purchase_channel: String,
-    state: String,
-    payment_method_id: Option<i64>,
-    self_service: bool,
+    purchase_channel: PurchaseChannel,
+    state: SubscriptionState,
+    payment_method_id: Option<PaymentMethodId>,
+    #[diesel(column_name = self_service_buyer_id)]
+    self_service_buyer: Option<i64>,
 }
 
 fn load_sub(
@@ -240,88 +310,23 @@ fn load_sub(
     tenant: TenantId,
     id: SubscriptionId,
 ) -> Result<Sub, DomainError> {
-    type Row = (
-        (
-            i64,
-            i64,
-            i32,
-            String,
-            chrono::NaiveDateTime,
-            chrono::NaiveDateTime,
-            bool,
-            String,
-            String,
-            Option<i64>,
-            Option<i64>,
-        ),
-        (String, i64, i32),
-    );
-    let (
-        (
-            id,
-            product_id,
-            quantity,
-            billing_period,
-            term_start,
-            term_end,
-            recurring_billing,
-            purchase_channel,
-            state,
-            payment_method_id,
-            buyer,
-        ),
-        (product_name, monthly_price_cents, cancellation_window_days),
-    ): Row = subscriptions::table
+    Ok(subscriptions::table
         .inner_join(products::table)
         .filter(subscriptions::id.eq(id.0))
         .filter(subscriptions::tenant_id.eq(tenant.0))
-        .select((
-            (
-                subscriptions::id,
-                subscriptions::product_id,
-                subscriptions::quantity,
-                subscriptions::billing_period,
-                subscriptions::term_start,
-                subscriptions::term_end,
-                subscriptions::recurring_billing,
-                subscriptions::purchase_channel,
-                subscriptions::state,
-                subscriptions::payment_method_id,
-                subscriptions::self_service_buyer_id,
-            ),
-            (
-                products::name,
-                products::monthly_price_cents,
-                products::cancellation_window_days,
-            ),
-        ))
-        .first(conn)?;
-    Ok(Sub {
-        id,
-        product_id,
-        product_name,
-        monthly_price_cents,
-        cancellation_window_days,
-        quantity,
-        billing_period,
-        term_start,
-        term_end,
-        recurring_billing,
-        purchase_channel,
-        state,
-        payment_method_id,
-        self_service: buyer.is_some(),
-    })
-}
-
-fn months(period: &str) -> u32 {
-    if period == "yearly" { 12 } else { 1 }
+        .select(Sub::as_select())
+        .first(conn)?)
 }
 
 impl Sub {
     /// The price of one license for a whole term.
     fn term_price(&self) -> i64 {
-        self.monthly_price_cents * i64::from(months(&self.billing_period))
+        self.monthly_price_cents * i64::from(self.billing_period.months())
+    }
+
+    /// A self-service purchase not taken over: its buyer's, not the admins'.
+    fn self_service(&self) -> bool {
+        self.self_service_buyer.is_some()
     }
 
     /// The price of `licenses` for what is left of the term at `now`, rounded to the cent.
@@ -336,7 +341,7 @@ impl Sub {
     }
 
     fn usable(&self) -> bool {
-        matches!(self.state.as_str(), "active" | "past_due")
+        self.state.is_usable()
     }
 }
 
@@ -349,12 +354,12 @@ fn may_change_billing(actor: &Actor, tenant: TenantId, sub: &Sub) -> Result<(), 
 /// A self-service purchase is its buyer's until taken over; a volume licensing subscription
 /// follows its agreement. Neither is changed here.
 fn not_self_service(sub: &Sub) -> Result<(), DomainError> {
-    if sub.self_service {
+    if sub.self_service() {
         return Err(DomainError::Conflict(
             "This is a self-service purchase. Take it over on the Licenses page first.".into(),
         ));
     }
-    if sub.purchase_channel == "volume_licensing" {
+    if sub.purchase_channel == PurchaseChannel::VolumeLicensing {
         return Err(DomainError::Conflict(
             "This subscription comes with a volume licensing agreement: add a license reservation on Settings > Agreements, or ask your Licensing Solutions Partner.".into(),
         ));

@@ -6,7 +6,9 @@
 //! and (3) is settled by the next `tick`, which asks the gateway again with the same key.
 
 use super::*;
-use crate::domain::billing::{Approval, ChargeFailure, ChargeRow, Decline, Purpose};
+use crate::domain::billing::{
+    Approval, BillKind, BillState, ChargeFailure, ChargeRow, ChargeState, Decline, Purpose,
+};
 use crate::domain::db;
 
 /// What paying came to.
@@ -58,10 +60,10 @@ pub(crate) fn settle(
         let tenant = billing::charge_row(conn, id)?.tenant();
         licenses::lock(conn, tenant)?;
         let charge = billing::charge_row(conn, id)?;
-        if charge.state != "pending" {
+        if charge.state != ChargeState::Pending {
             return recorded(conn, &charge);
         }
-        match charge.purpose()? {
+        match charge.purpose {
             Purpose::AddLicenses => licenses_paid(conn, actor, now, &charge, answer),
             Purpose::Subscribe => subscription_paid(conn, actor, now, &charge, answer),
             Purpose::Renewal => renewal_paid(conn, actor, now, &charge, answer),
@@ -71,12 +73,8 @@ pub(crate) fn settle(
 
 /// What a settled charge came to, from its record.
 fn recorded(conn: &mut DbConnection, charge: &ChargeRow) -> Result<Paid, DomainError> {
-    match (
-        charge.state.as_str(),
-        charge.bill_id,
-        charge.subscription_id,
-    ) {
-        ("settled", Some(bill), Some(subscription)) => Ok(Paid::Settled {
+    match (charge.state, charge.bill_id, charge.subscription_id) {
+        (ChargeState::Settled, Some(bill), Some(subscription)) => Ok(Paid::Settled {
             bill: billing::bill_number(conn, bill)?,
             subscription: SubscriptionId(subscription),
         }),
@@ -93,7 +91,7 @@ pub(crate) fn describe(
     end: chrono::NaiveDateTime,
 ) -> String {
     let licenses = billing::count_of(licenses, "license");
-    let period = period_of(start, end);
+    let period = period_of(start, end).as_str();
     let (start, end) = (start.format("%Y-%m-%d"), end.format("%Y-%m-%d"));
     match purpose {
         Purpose::AddLicenses => format!("{product_name}: {licenses} added, prorated to {end}"),
@@ -103,10 +101,10 @@ pub(crate) fn describe(
 }
 
 /// A term of twelve months or more is a yearly one.
-pub(crate) fn period_of(start: chrono::NaiveDateTime, end: chrono::NaiveDateTime) -> &'static str {
+pub(crate) fn period_of(start: chrono::NaiveDateTime, end: chrono::NaiveDateTime) -> BillingPeriod {
     match start.checked_add_months(Months::new(12)) {
-        Some(year) if year <= end => "yearly",
-        _ => "monthly",
+        Some(year) if year <= end => BillingPeriod::Yearly,
+        _ => BillingPeriod::Monthly,
     }
 }
 
@@ -119,7 +117,7 @@ fn line_of(
     Ok(Charge {
         subscription: Some(subscription),
         description: describe(
-            charge.purpose()?,
+            charge.purpose,
             product_name,
             charge.licenses,
             charge.term_start,
@@ -156,8 +154,8 @@ fn licenses_paid(
         conn,
         now,
         tenant,
-        "change",
-        "paid",
+        BillKind::Change,
+        BillState::Paid,
         &label,
         &[line_of(charge, sub.id, &sub.product_name)?],
     )?;
@@ -258,8 +256,8 @@ fn subscription_paid(
             subscriptions::term_start.eq(charge.term_start),
             subscriptions::term_end.eq(charge.term_end),
             subscriptions::recurring_billing.eq(true),
-            subscriptions::purchase_channel.eq("credit_card"),
-            subscriptions::state.eq("active"),
+            subscriptions::purchase_channel.eq(PurchaseChannel::CreditCard),
+            subscriptions::state.eq(SubscriptionState::Active),
             subscriptions::payment_method_id.eq(Some(charge.payment_method_id)),
             subscriptions::created_at.eq(naive(now)),
         ))
@@ -270,8 +268,8 @@ fn subscription_paid(
         conn,
         now,
         tenant,
-        "purchase",
-        "paid",
+        BillKind::Purchase,
+        BillState::Paid,
         &label,
         &[line_of(charge, id, &name)?],
     )?;
@@ -283,7 +281,11 @@ fn subscription_paid(
         Some(tenant),
         "Bought subscription",
         &name,
-        &format!("{} licenses, {period}; bill {bill}", charge.licenses),
+        &format!(
+            "{} licenses, {}; bill {bill}",
+            charge.licenses,
+            period.as_str()
+        ),
     )?;
     billing::mail_billing_admins(
         conn,
@@ -291,8 +293,9 @@ fn subscription_paid(
         tenant,
         &format!("You bought {name}"),
         &format!(
-            "{} of {name}, {period}, charged {} (bill {bill}).",
+            "{} of {name}, {}, charged {} (bill {bill}).",
             billing::count_of(charge.licenses, "license"),
+            period.as_str(),
             billing::format_money(charge.amount_cents)
         ),
     )?;
@@ -312,12 +315,16 @@ fn renewal_paid(
     let tenant = charge.tenant();
     let sub = load_sub(conn, tenant, subscription_of(charge)?)?;
     let label = billing::method_label(conn, charge.payment_method_id)?;
-    let state = if answer.is_ok() { "paid" } else { "failed" };
+    let state = if answer.is_ok() {
+        BillState::Paid
+    } else {
+        BillState::Failed
+    };
     let (bill_id, bill) = billing::issue_bill(
         conn,
         now,
         tenant,
-        "renewal",
+        BillKind::Renewal,
         state,
         &label,
         &[line_of(charge, sub.id, &sub.product_name)?],
@@ -360,7 +367,7 @@ pub fn settle_pending(
     let mut settled = 0;
     for id in billing::pending_before(conn, now - billing::SETTLE_PENDING_AFTER)? {
         let outcome = billing::charge_row(conn, id).and_then(|charge| {
-            if charge.state != "pending" {
+            if charge.state != ChargeState::Pending {
                 return Ok(Paid::Pending);
             }
             tracing::info!(charge = id, "settling a charge left pending");

@@ -33,10 +33,10 @@ pub(crate) fn add_licenses(
         licenses::lock(conn, tenant)?;
         let sub = load_sub(conn, tenant, subscription)?;
         not_self_service(&sub)?;
-        if sub.state != "active" {
+        if !sub.state.is_active() {
             return Err(DomainError::Conflict(format!(
                 "Licenses can be bought only on an active subscription; this one is {}.",
-                sub.state.replace('_', " ")
+                sub.state.title().to_lowercase()
             )));
         }
         let amount = sub.prorated(licenses, now);
@@ -52,7 +52,7 @@ pub(crate) fn add_licenses(
             quantity: licenses,
             amount_cents: amount,
         };
-        let card = if sub.purchase_channel == "credit_card" {
+        let card = if sub.purchase_channel == PurchaseChannel::CreditCard {
             Some(card_for(conn, tenant, &sub)?)
         } else {
             None
@@ -76,11 +76,18 @@ pub(crate) fn add_licenses(
             card => {
                 // Nothing to charge to a card: invoiced, or free at the very end of the term.
                 let (state, method) = match card {
-                    Some(method) => ("paid", method.label()),
-                    None => ("due", "Invoice".to_owned()),
+                    Some(method) => (BillState::Paid, method.label()),
+                    None => (BillState::Due, "Invoice".to_owned()),
                 };
-                let (_, number) =
-                    billing::issue_bill(conn, now, tenant, "change", state, &method, &[line])?;
+                let (_, number) = billing::issue_bill(
+                    conn,
+                    now,
+                    tenant,
+                    BillKind::Change,
+                    state,
+                    &method,
+                    &[line],
+                )?;
                 payments::licenses_added(
                     conn, actor, now, tenant, &sub, licenses, amount, &number,
                 )?;
@@ -230,14 +237,23 @@ pub(crate) fn take_away_licenses(
                 quantity: licenses,
                 amount_cents: -credit,
             };
-            let method = if sub.purchase_channel == "credit_card" {
+            let method = if sub.purchase_channel == PurchaseChannel::CreditCard {
                 card_for(conn, tenant, &sub)
                     .map(|m| m.label())
                     .unwrap_or_default()
             } else {
                 "Invoice".into()
             };
-            billing::issue_bill(conn, now, tenant, "refund", "credited", &method, &[line])?.1
+            billing::issue_bill(
+                conn,
+                now,
+                tenant,
+                BillKind::Refund,
+                BillState::Credited,
+                &method,
+                &[line],
+            )?
+            .1
         } else {
             String::new()
         };

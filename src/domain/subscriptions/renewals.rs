@@ -30,11 +30,11 @@ pub fn run_lifecycle(
     let system = Actor::System("scheduled billing");
     let mut report = LifecycleReport::default();
     let due: Vec<(i64, i64)> = subscriptions::table
-        .filter(subscriptions::state.eq("active"))
+        .filter(subscriptions::state.eq(SubscriptionState::Active))
         .filter(subscriptions::term_end.le(naive(now)))
         .filter(subscriptions::self_service_buyer_id.is_null())
         // Agreement subscriptions follow their anniversary (the true-up), not renewals.
-        .filter(subscriptions::purchase_channel.ne("volume_licensing"))
+        .filter(subscriptions::purchase_channel.ne(PurchaseChannel::VolumeLicensing))
         .order(subscriptions::id)
         .select((subscriptions::id, subscriptions::tenant_id))
         .load(conn)?;
@@ -49,7 +49,7 @@ pub fn run_lifecycle(
     }
     let grace_over: Vec<(i64, i64, String)> = subscriptions::table
         .inner_join(products::table)
-        .filter(subscriptions::state.eq("past_due"))
+        .filter(subscriptions::state.eq(SubscriptionState::PastDue))
         .filter(subscriptions::past_due_since.le(naive(now - GRACE)))
         .select((subscriptions::id, subscriptions::tenant_id, products::name))
         .load(conn)?;
@@ -60,11 +60,11 @@ pub fn run_lifecycle(
             let changed = diesel::update(
                 subscriptions::table
                     .find(id)
-                    .filter(subscriptions::state.eq("past_due"))
+                    .filter(subscriptions::state.eq(SubscriptionState::PastDue))
                     .filter(subscriptions::past_due_since.le(naive(now - GRACE))),
             )
             .set((
-                subscriptions::state.eq("disabled"),
+                subscriptions::state.eq(SubscriptionState::Disabled),
                 subscriptions::disabled_at.eq(Some(naive(now))),
             ))
             .execute(conn)?;
@@ -95,15 +95,21 @@ pub fn run_lifecycle(
     }
     // Disabled or ended 90 days ago: the subscription and its data are deleted.
     let cutoff = naive(now - DATA_KEPT_AFTER_END);
-    type Due = (i64, i64, String, String, Option<chrono::NaiveDateTime>);
+    type Due = (
+        i64,
+        i64,
+        String,
+        SubscriptionState,
+        Option<chrono::NaiveDateTime>,
+    );
     let old: Vec<Due> = subscriptions::table
         .inner_join(products::table)
         .filter(
             subscriptions::state
-                .eq("disabled")
+                .eq(SubscriptionState::Disabled)
                 .and(subscriptions::disabled_at.le(cutoff))
                 .or(subscriptions::state
-                    .eq("cancelled")
+                    .eq(SubscriptionState::Cancelled)
                     .and(subscriptions::ended_at.le(cutoff))),
         )
         .select((
@@ -116,7 +122,7 @@ pub fn run_lifecycle(
         .load(conn)?;
     for (id, tenant, product, state, ended_at) in old {
         // A disabled subscription ends now; a cancelled one ended when it was cancelled.
-        let (ended_at, why) = if state == "disabled" {
+        let (ended_at, why) = if state == SubscriptionState::Disabled {
             (Some(naive(now)), "disabled for 90 days")
         } else {
             (ended_at, "ended 90 days ago; its data is deleted")
@@ -125,10 +131,10 @@ pub fn run_lifecycle(
             let changed = diesel::update(
                 subscriptions::table
                     .find(id)
-                    .filter(subscriptions::state.eq(&state)),
+                    .filter(subscriptions::state.eq(state)),
             )
             .set((
-                subscriptions::state.eq("deleted"),
+                subscriptions::state.eq(SubscriptionState::Deleted),
                 subscriptions::ended_at.eq(ended_at),
             ))
             .execute(conn)?;
@@ -187,10 +193,10 @@ fn renew_if_due(
     let begun = db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let sub = load_sub(conn, tenant, SubscriptionId(id))?;
-        let still_due = sub.state == "active"
+        let still_due = sub.state.is_active()
             && sub.term_end <= naive(now)
-            && !sub.self_service
-            && sub.purchase_channel != "volume_licensing";
+            && !sub.self_service()
+            && sub.purchase_channel != PurchaseChannel::VolumeLicensing;
         if !still_due || billing::renewal_pending(conn, sub.id)? {
             return Ok(Begun::Nothing);
         }
@@ -221,7 +227,7 @@ fn end_with_its_term(
 ) -> Result<(), DomainError> {
     diesel::update(subscriptions::table.find(sub.id))
         .set((
-            subscriptions::state.eq("cancelled"),
+            subscriptions::state.eq(SubscriptionState::Cancelled),
             subscriptions::ended_at.eq(Some(sub.term_end)),
         ))
         .execute(conn)?;
@@ -248,12 +254,12 @@ fn end_with_its_term(
 fn next_term(sub: &Sub, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let mut start = utc(sub.term_end);
     let mut end = start
-        .checked_add_months(Months::new(months(&sub.billing_period)))
+        .checked_add_months(Months::new(sub.billing_period.months()))
         .unwrap_or(start + Duration::days(30));
     if end <= now {
         start = now;
         end = now
-            .checked_add_months(Months::new(months(&sub.billing_period)))
+            .checked_add_months(Months::new(sub.billing_period.months()))
             .unwrap_or(now + Duration::days(30));
     }
     (start, end)
@@ -283,8 +289,16 @@ fn begin_renewal(
         quantity: sub.quantity,
         amount_cents: amount,
     };
-    if sub.purchase_channel != "credit_card" {
-        billing::issue_bill(conn, now, tenant, "renewal", "due", "Invoice", &[line])?;
+    if sub.purchase_channel != PurchaseChannel::CreditCard {
+        billing::issue_bill(
+            conn,
+            now,
+            tenant,
+            BillKind::Renewal,
+            BillState::Due,
+            "Invoice",
+            &[line],
+        )?;
         renewed(conn, actor, now, tenant, sub, start, end, amount)?;
         return Ok(Begun::Renewed);
     }
@@ -294,8 +308,8 @@ fn begin_renewal(
             conn,
             now,
             tenant,
-            "renewal",
-            "paid",
+            BillKind::Renewal,
+            BillState::Paid,
             &method.label(),
             &[line],
         )?;
@@ -334,7 +348,7 @@ pub(crate) fn renewed(
 ) -> Result<(), DomainError> {
     diesel::update(subscriptions::table.find(sub.id))
         .set((
-            subscriptions::state.eq("active"),
+            subscriptions::state.eq(SubscriptionState::Active),
             subscriptions::term_start.eq(naive(start)),
             subscriptions::term_end.eq(naive(end)),
             subscriptions::past_due_since.eq(None::<chrono::NaiveDateTime>),
@@ -378,10 +392,10 @@ pub(crate) fn renewal_failed(
     sub: &Sub,
     decline: billing::Decline,
 ) -> Result<(), DomainError> {
-    if sub.state == "active" {
+    if sub.state.is_active() {
         diesel::update(subscriptions::table.find(sub.id))
             .set((
-                subscriptions::state.eq("past_due"),
+                subscriptions::state.eq(SubscriptionState::PastDue),
                 subscriptions::past_due_since.eq(Some(naive(now))),
             ))
             .execute(conn)?;
@@ -423,8 +437,10 @@ pub fn retry_after_card_update(
     authz::may(actor, Action::ManageBilling, &authz::Target::Tenant(tenant))?;
     let stuck: Vec<i64> = subscriptions::table
         .filter(subscriptions::tenant_id.eq(tenant.0))
-        .filter(subscriptions::state.eq_any(["past_due", "disabled"]))
-        .filter(subscriptions::purchase_channel.eq("credit_card"))
+        .filter(
+            subscriptions::state.eq_any([SubscriptionState::PastDue, SubscriptionState::Disabled]),
+        )
+        .filter(subscriptions::purchase_channel.eq(PurchaseChannel::CreditCard))
         .order(subscriptions::id)
         .select(subscriptions::id)
         .load(conn)?;
@@ -433,8 +449,10 @@ pub fn retry_after_card_update(
         let begun = db::transaction(conn, |conn| {
             licenses::lock(conn, tenant)?;
             let sub = load_sub(conn, tenant, SubscriptionId(id))?;
-            if !matches!(sub.state.as_str(), "past_due" | "disabled")
-                || billing::renewal_pending(conn, sub.id)?
+            if !matches!(
+                sub.state,
+                SubscriptionState::PastDue | SubscriptionState::Disabled
+            ) || billing::renewal_pending(conn, sub.id)?
             {
                 return Ok(Begun::Nothing);
             }

@@ -97,7 +97,11 @@ pub fn set_blocked(
     crate::domain::db::transaction(conn, |conn| {
         let email = user_email(conn, tenant, user, false)?;
         diesel::update(users::table.find(user.0))
-            .set(users::state.eq(if blocked { "blocked" } else { "active" }))
+            .set(users::state.eq(if blocked {
+                UserState::Blocked
+            } else {
+                UserState::Active
+            }))
             .execute(conn)?;
         if blocked {
             // Ended, not paused: unblocking must not bring the old sessions back.
@@ -185,7 +189,7 @@ pub fn delete(
         diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user.0))).execute(conn)?;
         diesel::update(users::table.find(user.0))
             .set((
-                users::state.eq("deleted"),
+                users::state.eq(UserState::Deleted),
                 users::deleted_at.eq(Some(naive(now))),
             ))
             .execute(conn)?;
@@ -221,7 +225,7 @@ pub fn deleted(
     authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
     Ok(users::table
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.eq("deleted"))
+        .filter(users::state.eq(UserState::Deleted))
         .filter(users::purged_at.is_null())
         .order((users::deleted_at.desc(), users::id.desc()))
         .limit(500)
@@ -279,7 +283,7 @@ pub fn restore(
         }
         diesel::update(users::table.find(user.0))
             .set((
-                users::state.eq("active"),
+                users::state.eq(UserState::Active),
                 users::deleted_at.eq(None::<chrono::NaiveDateTime>),
             ))
             .execute(conn)?;
@@ -340,7 +344,7 @@ pub fn purge_deleted(
     failures: &mut usize,
 ) -> Result<usize, DomainError> {
     let due: Vec<(i64, i64, String)> = users::table
-        .filter(users::state.eq("deleted"))
+        .filter(users::state.eq(UserState::Deleted))
         .filter(users::purged_at.is_null())
         .filter(users::deleted_at.lt(naive(now - RESTORE_WINDOW)))
         .select((users::id, users::tenant_id, users::email))
@@ -353,7 +357,7 @@ pub fn purge_deleted(
             let changed = diesel::update(
                 users::table
                     .find(id)
-                    .filter(users::state.eq("deleted"))
+                    .filter(users::state.eq(UserState::Deleted))
                     .filter(users::purged_at.is_null()),
             )
             .set((

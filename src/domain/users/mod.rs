@@ -14,7 +14,7 @@ use diesel::dsl::exists;
 use diesel::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::accounts::{self, EmailAddress};
+use super::accounts::{self, EmailAddress, UserState};
 use super::authz::Target;
 use super::licenses::{self, HeldLicense, PoolRef};
 use super::schema::{
@@ -39,7 +39,7 @@ pub struct UserDetail {
     pub id: UserId,
     pub display_name: String,
     pub email: String,
-    pub state: String,
+    pub state: UserState,
     pub roles: Vec<Role>,
     pub licenses: Vec<HeldLicense>,
     /// Product names whose data is held after unassigning, and until when.
@@ -107,7 +107,7 @@ pub(crate) fn load_detail(
         i64,
         String,
         String,
-        String,
+        UserState,
         Option<chrono::NaiveDateTime>,
     ) = users::table
         .filter(users::id.eq(user.0))
@@ -206,9 +206,9 @@ pub(crate) fn user_email(
         .filter(users::purged_at.is_null())
         .into_boxed();
     query = if deleted {
-        query.filter(users::state.eq("deleted"))
+        query.filter(users::state.eq(UserState::Deleted))
     } else {
-        query.filter(users::state.ne("deleted"))
+        query.filter(users::state.ne(UserState::Deleted))
     };
     Ok(query.select(users::email).first(conn)?)
 }
@@ -232,7 +232,7 @@ pub fn admins(
     let rows: Vec<(i64, String, String, String)> = users::table
         .inner_join(user_roles::table)
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne("deleted"))
+        .filter(users::state.ne(UserState::Deleted))
         .order((users::name_key, users::id))
         .select((
             users::id,
@@ -267,6 +267,7 @@ pub fn admins(
 pub struct ExportedUser {
     pub display_name: String,
     pub email: String,
+    /// The account state as stored: "active" or "blocked".
     pub state: String,
     pub licenses: Vec<String>,
 }
@@ -303,9 +304,9 @@ pub fn export(
         audit::record(conn, actor, now, Some(tenant), "Exported data", "", "")?;
         Ok(())
     })?;
-    let people: Vec<(i64, String, String, String)> = users::table
+    let people: Vec<(i64, String, String, UserState)> = users::table
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne("deleted"))
+        .filter(users::state.ne(UserState::Deleted))
         .order((users::name_key, users::id))
         .select((users::id, users::display_name, users::email, users::state))
         .load(conn)?;
@@ -324,7 +325,7 @@ pub fn export(
         .map(|(id, display_name, email, state)| ExportedUser {
             display_name,
             email,
-            state,
+            state: state.as_str().to_owned(),
             licenses: held.remove(&id).unwrap_or_default(),
         })
         .collect())

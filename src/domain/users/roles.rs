@@ -85,7 +85,7 @@ fn other_global_admins(
     Ok(users::table
         .inner_join(user_roles::table)
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne("deleted"))
+        .filter(users::state.ne(UserState::Deleted))
         .filter(users::id.ne(user.0))
         .filter(user_roles::role.eq(Role::Global.as_str()))
         .count()

@@ -82,15 +82,15 @@ pub fn list(
                 visible(tenant, filter).filter(by_name()),
             ),
         };
-        let others: Vec<ListRow> = after_key(secondary, sort, after.clone())
+        let others: Vec<ListedUser> = after_key(secondary, sort, after.clone())
             .limit(MERGE_LIMIT + 1)
-            .select(LIST_COLUMNS)
+            .select(ListedUser::as_select())
             .load(conn)?;
         if others.len() as i64 <= MERGE_LIMIT {
             let mut rows = ordered(conn, primary, sort, after)?;
-            let seen: BTreeSet<i64> = rows.iter().map(|r| r.0).collect();
-            rows.extend(others.into_iter().filter(|r| !seen.contains(&r.0)));
-            rows.sort_by(|a, b| (sort_key(sort, a), a.0).cmp(&(sort_key(sort, b), b.0)));
+            let seen: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
+            rows.extend(others.into_iter().filter(|r| !seen.contains(&r.id)));
+            rows.sort_by(|a, b| (sort_key(sort, a), a.id).cmp(&(sort_key(sort, b), b.id)));
             rows.truncate(PAGE_SIZE as usize + 1);
             rows
         } else {
@@ -101,18 +101,13 @@ pub fn list(
     };
 
     let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.get(PAGE_SIZE as usize - 1).map(|r| {
-            let key = match sort {
-                UserSort::Name => r.2.clone(),
-                UserSort::Email => r.3.clone(),
-            };
-            (key, r.0)
-        })
+        rows.get(PAGE_SIZE as usize - 1)
+            .map(|r| (sort_key(sort, r).to_owned(), r.id))
     } else {
         None
     };
     let rows: Vec<_> = rows.into_iter().take(PAGE_SIZE as usize).collect();
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut names: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for (user, product) in license_assignments::table
         .inner_join(products::table)
@@ -126,33 +121,28 @@ pub fn list(
     Ok(UserPage {
         rows: rows
             .into_iter()
-            .map(|(id, display_name, _, email, state)| UserRow {
-                id: UserId(id),
-                display_name,
-                email,
-                blocked: state == "blocked",
-                licenses: names.remove(&id).unwrap_or_default(),
+            .map(|r| UserRow {
+                id: UserId(r.id),
+                licenses: names.remove(&r.id).unwrap_or_default(),
+                display_name: r.display_name,
+                email: r.email,
+                blocked: r.state.is_blocked(),
             })
             .collect(),
         next,
     })
 }
 
-/// Users of Active users: (id, display name, name key, sign-in name, state).
-pub(crate) type ListRow = (i64, String, String, String, String);
-pub(crate) const LIST_COLUMNS: (
-    users::id,
-    users::display_name,
-    users::name_key,
-    users::email,
-    users::state,
-) = (
-    users::id,
-    users::display_name,
-    users::name_key,
-    users::email,
-    users::state,
-);
+/// A user of Active users as the query selects it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub(crate) struct ListedUser {
+    pub id: i64,
+    pub display_name: String,
+    pub name_key: String,
+    pub email: String,
+    pub state: UserState,
+}
 /// Matches of the second search key merged in memory at most; beyond, one ordered walk.
 pub(crate) const MERGE_LIMIT: i64 = 1000;
 
@@ -163,7 +153,7 @@ pub(crate) type UserQuery =
 pub(crate) fn visible(tenant: TenantId, filter: UserFilter) -> UserQuery {
     let query = users::table
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne("deleted"))
+        .filter(users::state.ne(UserState::Deleted))
         .into_boxed();
     let holds_any =
         exists(license_assignments::table.filter(license_assignments::user_id.eq(users::id)));
@@ -171,7 +161,7 @@ pub(crate) fn visible(tenant: TenantId, filter: UserFilter) -> UserQuery {
         UserFilter::All => query,
         UserFilter::Licensed => query.filter(holds_any),
         UserFilter::Unlicensed => query.filter(diesel::dsl::not(holds_any)),
-        UserFilter::Blocked => query.filter(users::state.eq("blocked")),
+        UserFilter::Blocked => query.filter(users::state.eq(UserState::Blocked)),
         UserFilter::HasProduct(product) => query.filter(exists(
             license_assignments::table
                 .filter(license_assignments::user_id.eq(users::id))
@@ -214,19 +204,22 @@ pub(crate) fn ordered(
     query: UserQuery,
     sort: UserSort,
     after: Option<(String, i64)>,
-) -> Result<Vec<ListRow>, DomainError> {
+) -> Result<Vec<ListedUser>, DomainError> {
     let query = after_key(query, sort, after);
     let query = match sort {
         UserSort::Name => query.order((users::name_key, users::id)),
         UserSort::Email => query.order((users::email, users::id)),
     };
-    Ok(query.limit(PAGE_SIZE + 1).select(LIST_COLUMNS).load(conn)?)
+    Ok(query
+        .limit(PAGE_SIZE + 1)
+        .select(ListedUser::as_select())
+        .load(conn)?)
 }
 
-pub(crate) fn sort_key(sort: UserSort, row: &ListRow) -> &str {
+pub(crate) fn sort_key(sort: UserSort, row: &ListedUser) -> &str {
     match sort {
-        UserSort::Name => &row.2,
-        UserSort::Email => &row.3,
+        UserSort::Name => &row.name_key,
+        UserSort::Email => &row.email,
     }
 }
 

@@ -39,7 +39,7 @@ pub async fn bill(
 ) -> Result<HttpResponse, WebError> {
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
-    let id = path.into_inner();
+    let id = BillId(path.into_inner());
     let bill = state
         .db(move |conn| billing::bill(conn, &actor, tenant, id))
         .await?;

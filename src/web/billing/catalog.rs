@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::subscriptions::BillingPeriod;
 
 #[derive(Template)]
 #[template(path = "billing/buy.html")]
@@ -57,6 +58,7 @@ pub async fn subscribe(
     let result = state
         .db(move |conn| {
             let n = quantity(&form.quantity)?;
+            let period = BillingPeriod::parse(&form.period)?;
             crate::domain::subscriptions::subscribe(
                 conn,
                 &actor,
@@ -65,7 +67,7 @@ pub async fn subscribe(
                 tenant,
                 ProductId(form.product),
                 n,
-                form.period == "yearly",
+                period,
             )
         })
         .await;

@@ -26,4 +26,6 @@ use super::{AppState, WebError, redirect};
 use crate::domain::billing::{self, Bill, NewCard, PaymentMethod};
 use crate::domain::licenses::{self, PoolSummary};
 use crate::domain::subscriptions::{Cancelled, CatalogItem, RemovalPreview, SubscriptionRow};
-use crate::domain::{DomainError, ProductId, SubscriptionId, users as user_store};
+use crate::domain::{
+    BillId, DomainError, PaymentMethodId, ProductId, SubscriptionId, users as user_store,
+};

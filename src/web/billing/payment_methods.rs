@@ -158,7 +158,7 @@ pub async fn update_expiry(
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
     let now = state.clock.now();
-    let id = path.into_inner();
+    let id = PaymentMethodId(path.into_inner());
     let form = form.0;
     card_change(
         session,
@@ -190,7 +190,7 @@ pub async fn set_default(
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
     let now = state.clock.now();
-    let id = path.into_inner();
+    let id = PaymentMethodId(path.into_inner());
     card_change(
         session,
         state,
@@ -211,7 +211,7 @@ pub async fn remove_card(
     let tenant = session.tenant()?;
     let actor = session.actor().clone();
     let now = state.clock.now();
-    let id = path.into_inner();
+    let id = PaymentMethodId(path.into_inner());
     card_change(
         session,
         state,

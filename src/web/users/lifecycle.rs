@@ -215,7 +215,7 @@ pub async fn delete_form(
     let user = state
         .db(move |conn| users::to_delete(conn, &actor, tenant, id))
         .await?;
-    if user.state == "deleted" {
+    if user.state.is_deleted() {
         return Err(DomainError::NotFound.into());
     }
     crate::web::render(&DeletePage {

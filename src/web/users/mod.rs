@@ -149,7 +149,7 @@ pub async fn show(
             ))
         })
         .await?;
-    if user.state == "deleted" {
+    if user.state.is_deleted() {
         return Err(DomainError::NotFound.into());
     }
     super::render(&UserPage {
