@@ -457,3 +457,32 @@ async fn signing_oneself_out_everywhere_from_ones_user_page_lands_on_sign_in() {
     assert_eq!(done.location.as_deref(), Some("/signin"));
     assert!(signed_out_of_the_admin_center(&adele.get("/").await));
 }
+
+/// A browser whose session was ended elsewhere signs in again at the first try: the sign-in
+/// form it is shown carries a token its cookie keeps (both doors).
+#[actix_web::test]
+async fn a_browser_whose_session_was_ended_elsewhere_signs_in_again_at_once() {
+    let db = TestDb::with_demo();
+    let app_state = state(&db, Clock::fixed(test_now()));
+    let mut laptop = browser(app_state.clone()).await;
+    laptop.sign_in("licenses@contoso.example", PASSWORD).await;
+    laptop
+        .portal_sign_in("licenses@contoso.example", PASSWORD)
+        .await;
+    let mut phone = browser(app_state).await;
+    phone.sign_in("licenses@contoso.example", PASSWORD).await;
+    phone
+        .submit("/account", "/account/sign-out-everywhere", &[])
+        .await;
+
+    // Straight to the sign-in form, as a bookmark would.
+    let again = laptop.sign_in("licenses@contoso.example", PASSWORD).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_eq!(laptop.get("/").await.status, StatusCode::OK);
+
+    let again = laptop
+        .portal_sign_in("licenses@contoso.example", PASSWORD)
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert!(!signed_out_of_the_portal(&laptop.get("/portal").await));
+}

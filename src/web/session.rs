@@ -162,7 +162,9 @@ async fn signed_in<T: Send + 'static>(
     match found {
         Some(found) => Ok(found),
         None => {
-            session.purge();
+            // Forget it but keep the cookie: the sign-in form shown next stores its CSRF
+            // token there (a purged session would drop it, and the first sign-in would fail).
+            forget(&session);
             Err(missing)
         }
     }
