@@ -164,7 +164,7 @@ async fn signed_in<T: Send + 'static>(
         None => {
             // Forget it but keep the cookie: the sign-in form shown next stores its CSRF
             // token there (a purged session would drop it, and the first sign-in would fail).
-            forget(&session);
+            forget(session);
             Err(missing)
         }
     }
