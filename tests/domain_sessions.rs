@@ -310,7 +310,8 @@ fn sign_out_everywhere_is_for_ones_own_account_or_by_an_admin_who_may_change_the
     assert_eq!(check(&db, &token, now, Door::AdminCenter), None);
     assert_eq!(
         sessions::sign_out_everywhere(&mut db.conn(), &Actor::System("test"), now),
-        Err(DomainError::Forbidden)
+        Err(DomainError::NotFound),
+        "scheduled work has no account of its own"
     );
 }
 
@@ -385,7 +386,7 @@ fn a_blocked_user_gets_no_new_session() {
             Principal::User(user),
             LIFETIMES
         ),
-        Err(DomainError::Forbidden)
+        Err(DomainError::Conflict("This account can't sign in.".into()))
     );
 }
 

@@ -101,7 +101,9 @@ pub fn start(
                 .returning(users::tenant_id)
                 .get_result(conn)
                 .optional()?;
-                let tenant = tenant.ok_or(DomainError::Forbidden)?;
+                // Blocked or deleted between the password check and here: it may not sign in.
+                let tenant =
+                    tenant.ok_or(DomainError::Conflict("This account can't sign in.".into()))?;
                 (Some(tenant), Some(user.0), None)
             }
             Principal::Staff(member) => {
@@ -272,7 +274,8 @@ fn own_account(actor: &Actor) -> Result<(Principal, Target, Option<TenantId>), D
             Some(*tenant),
         )),
         Actor::Staff { staff, .. } => Ok((Principal::Staff(*staff), Target::Staff(*staff), None)),
-        Actor::System(_) => Err(DomainError::Forbidden),
+        // Scheduled work has no account, so no sessions of its own to end.
+        Actor::System(_) => Err(DomainError::NotFound),
     }
 }
 

@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::forms::Form;
 use super::frame::Frame;
-use super::session::{self, AdminSession, PortalSession};
+use super::session::{self, AdminRequest, PortalSession};
 use super::{AppState, NoFields, WebError, redirect};
 use crate::domain::sessions;
 
@@ -23,11 +23,13 @@ pub struct AccountPage {
 
 /// GET /account
 pub async fn show(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
 ) -> Result<HttpResponse, WebError> {
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let lifetimes = state.sessions.lifetimes;
     let live_sessions = state
         .db(move |conn| sessions::live_count(conn, &actor, now, lifetimes))
@@ -47,12 +49,14 @@ pub async fn show(
 /// POST /account/sign-out-everywhere: ends every session of one's own account, at both doors,
 /// on every device, this one included.
 pub async fn sign_out_everywhere(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     _form: Form<NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     state
         .db(move |conn| sessions::sign_out_everywhere(conn, &actor, now))
         .await?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::forms::Form;
 use super::frame::Frame;
-use super::session::{AdminSession, flash};
+use super::session::{AdminRequest, AdminSession, TenantRequest, flash};
 use super::{AppState, WebError, redirect};
 use crate::domain::agreements::{
     self, ActivationPreview, AgreementView, Head, Item, NewAgreement, OrderKind, OrderLine, Program,
@@ -75,12 +75,14 @@ pub async fn list(
 
 /// POST /agreements
 pub async fn create(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     form: Form<NewAgreementForm>,
 ) -> Result<HttpResponse, WebError> {
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let sent = form.0.clone();
     let result = state
         .db(move |conn| {
@@ -194,18 +196,11 @@ async fn after_change(
     result: Result<(), WebError>,
     done: &str,
 ) -> Result<HttpResponse, WebError> {
-    match result {
-        Ok(()) => {
-            flash(&session.session, done);
-            Ok(redirect(&format!("/agreements/{id}")))
-        }
-        Err(e) => {
-            super::errors::show_again(e, |message, status| {
-                agreement_page(session, state, id, Some(message), status)
-            })
-            .await
-        }
-    }
+    let back = format!("/agreements/{id}");
+    super::errors::back_or_again(&session.session, result, done, &back, |message, status| {
+        agreement_page(session, state, id, Some(message), status)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -216,14 +211,16 @@ pub struct OsmForm {
 
 /// POST /agreements/{id}/osm: the partner changes the OSM.
 pub async fn change_osm(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     path: web::Path<i64>,
     form: Form<OsmForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = AgreementId(path.into_inner());
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let email = form.0.osm_email;
     let result = state
         .db(move |conn| agreements::change_osm(conn, &actor, now, id, &email))
@@ -255,14 +252,16 @@ fn lines_of(form: &OrderForm) -> Result<Vec<OrderLine>, DomainError> {
 
 /// POST /agreements/{id}/orders: a purchase order or a license reservation.
 pub async fn enter_order(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     path: web::Path<i64>,
     form: Form<OrderForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = AgreementId(path.into_inner());
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let delay = state.purchase_order_delay;
     let form = form.0;
     let kind_text = form.get("kind").cloned().unwrap_or_default();
@@ -292,12 +291,14 @@ pub struct TenantPage {
 
 /// GET /settings/agreements: the tenant's agreements.
 pub async fn for_tenant(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let agreements = state
         .db(move |conn| agreements::for_tenant(conn, &actor, now, tenant))
         .await?;
@@ -349,14 +350,16 @@ pub async fn activate_form(
 /// POST /agreements/activate/{token}: attaches the agreement's licenses to the admin's
 /// organization and shows what happened.
 pub async fn activate(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     path: web::Path<String>,
     _form: Form<super::NoFields>,
 ) -> Result<HttpResponse, WebError> {
     let token = path.into_inner();
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let sent = token.clone();
     let preview = state
         .db(move |conn| agreements::activate(conn, &actor, now, &sent))

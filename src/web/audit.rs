@@ -1,14 +1,14 @@
 //! Settings > Audit log.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use askama::Template;
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
+use super::WebError;
 use super::forms::Query;
 use super::frame::Frame;
-use super::session::AdminSession;
-use super::{AppState, WebError};
+use super::session::TenantRequest;
 use crate::domain::DomainError;
 use crate::domain::audit::{self, Entry, Filter};
 
@@ -49,12 +49,15 @@ fn day(field: &'static str, text: &str) -> Result<Option<chrono::DateTime<Utc>>,
 
 /// GET /settings/audit-log
 pub async fn log(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let query = query.0;
     let filter = Filter {
         user: query.user.clone(),

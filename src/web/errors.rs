@@ -101,6 +101,28 @@ where
     }
 }
 
+/// After a change: done, a flash with `done` and back to `back` (post/redirect/get); refused
+/// for a reason the person can fix, `page` shows the form again (`show_again`).
+pub async fn back_or_again<F, Fut>(
+    session: &actix_session::Session,
+    result: Result<(), WebError>,
+    done: &str,
+    back: &str,
+    page: F,
+) -> Result<HttpResponse, WebError>
+where
+    F: FnOnce(String, StatusCode) -> Fut,
+    Fut: std::future::Future<Output = Result<HttpResponse, WebError>>,
+{
+    match result {
+        Ok(()) => {
+            super::session::flash(session, done);
+            Ok(super::redirect(back))
+        }
+        Err(e) => show_again(e, page).await,
+    }
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -1,12 +1,12 @@
 //! Home: the tenant at a glance.
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use super::WebError;
 use super::frame::Frame;
-use super::session::AdminSession;
-use super::{AppState, WebError};
+use super::session::AdminRequest;
 use crate::domain::Actor;
 use crate::domain::licenses::{self, PoolSummary, TenantCounts};
 
@@ -20,16 +20,19 @@ pub struct HomePage {
 
 /// GET /: Home for admins; staff go to their console.
 pub async fn show(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        ..
+    }: AdminRequest,
 ) -> Result<HttpResponse, WebError> {
-    if let Actor::Staff { .. } = session.actor() {
+    if let Actor::Staff { .. } = actor {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/support"))
             .finish());
     }
     let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let (counts, pools) = state
         .db(move |conn| {
             Ok((

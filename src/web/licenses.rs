@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::forms::{Form, Query};
 use super::frame::Frame;
-use super::session::{AdminSession, flash};
-use super::{AppState, WebError, redirect};
+use super::session::{TenantRequest, flash};
+use super::{WebError, redirect};
 use crate::domain::licenses::MORE_LICENSES;
 use crate::domain::licenses::{self, PoolDetail, PoolRef, PoolSummary};
 use crate::domain::users::{self, UserFilter, UserRow, UserSort};
@@ -24,11 +24,14 @@ pub struct LicensesPage {
 
 /// GET /licenses
 pub async fn list(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let pools = state
         .db(move |conn| licenses::pools(conn, &actor, tenant))
         .await?;
@@ -67,13 +70,16 @@ pub struct ProductPage {
 }
 
 async fn product_page(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     pool: PoolRef,
     query: ListQuery,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let (q, after) = (query.q.clone(), query.after());
     let detail = state
         .db(move |conn| licenses::pool_detail(conn, &actor, tenant, pool, &q, after))
@@ -99,14 +105,12 @@ fn pool_path(pool: PoolRef) -> String {
 
 /// GET /licenses/{product}
 pub async fn product(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
     product_page(
-        session,
-        state,
+        request,
         PoolRef::Tenant(ProductId(path.into_inner())),
         query.0,
     )
@@ -115,14 +119,12 @@ pub async fn product(
 
 /// GET /licenses/purchases/{subscription}
 pub async fn purchase(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
     product_page(
-        session,
-        state,
+        request,
         PoolRef::SelfService(SubscriptionId(path.into_inner())),
         query.0,
     )
@@ -160,14 +162,11 @@ pub struct ConfirmPage {
 
 /// Names the chosen users (of this tenant) for a confirmation.
 async fn describe(
-    session: &AdminSession,
-    state: &web::Data<AppState>,
+    request: &TenantRequest,
     ids: Vec<UserId>,
 ) -> Result<Vec<(i64, String, String)>, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let named = state
-        .db(move |conn| users::names(conn, &actor, tenant, &ids))
+    let named = request
+        .db(move |conn, actor, tenant, _| users::names(conn, actor, tenant, &ids))
         .await?;
     Ok(named
         .into_iter()
@@ -177,12 +176,10 @@ async fn describe(
 
 /// POST /licenses/{product}/unassign: first the confirmation, then (confirm=yes) the change.
 pub async fn unassign(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     form: Form<ChosenUsers>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
     let pool = PoolRef::Tenant(ProductId(path.into_inner()));
     let base = pool_path(pool);
     let chosen = form.0;
@@ -193,12 +190,12 @@ pub async fn unassign(
         )
         .into());
     }
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     if chosen.confirm.as_deref() == Some("yes") {
         let ids = chosen.ids();
-        let done = state
-            .db(move |conn| licenses::unassign(conn, &actor, now, tenant, pool, &ids))
+        let done = request
+            .db(move |conn, actor, tenant, now| {
+                licenses::unassign(conn, actor, now, tenant, pool, &ids)
+            })
             .await?;
         let held = done
             .data_held_until
@@ -210,7 +207,7 @@ pub async fn unassign(
             })
             .unwrap_or_default();
         flash(
-            &session.session,
+            &request.session.session,
             format!(
                 "Unassigned licenses from {} {}.{held}",
                 done.unassigned.len(),
@@ -220,17 +217,19 @@ pub async fn unassign(
         return Ok(redirect(&base));
     }
     // The confirmation: who, and what happens to their data.
-    let detail = state
-        .db(move |conn| licenses::pool_detail(conn, &actor, tenant, pool, "", None))
+    let detail = request
+        .db(move |conn, actor, tenant, _| {
+            licenses::pool_detail(conn, actor, tenant, pool, "", None)
+        })
         .await?;
-    let users = describe(&session, &state, chosen.ids()).await?;
+    let users = describe(&request, chosen.ids()).await?;
     let lines = licenses::unassign_notice(
-        now,
+        request.now,
         &detail.summary.product_name,
         &detail.data_holding_services,
     );
     super::render(&ConfirmPage {
-        frame: Frame::new("Unassign licenses", &session, "/licenses"),
+        frame: Frame::new("Unassign licenses", &request.session, "/licenses"),
         action: format!("{base}/unassign"),
         back: base,
         heading: "Unassign licenses".into(),
@@ -255,15 +254,18 @@ pub struct AssignPage {
 
 /// GET /licenses/{product}/assign: pick users who don't have the product yet.
 pub async fn assign_form(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     path: web::Path<i64>,
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
     let product = ProductId(path.into_inner());
     let pool = PoolRef::Tenant(product);
-    let actor = session.actor().clone();
     let query = query.0;
     let (q, after) = (query.q.clone(), query.after());
     let (detail, page) = state
@@ -293,12 +295,10 @@ pub async fn assign_form(
 
 /// POST /licenses/{product}/assign: first the confirmation (how many remain), then the change.
 pub async fn assign(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     form: Form<ChosenUsers>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
     let pool = PoolRef::Tenant(ProductId(path.into_inner()));
     let base = pool_path(pool);
     let chosen = form.0;
@@ -309,19 +309,14 @@ pub async fn assign(
         )
         .into());
     }
-    let actor = session.actor().clone();
-    let now = state.clock.now();
-    let summary = {
-        let actor = actor.clone();
-        state
-            .db(move |conn| {
-                licenses::pool_detail(conn, &actor, tenant, pool, "", None).map(|d| d.summary)
-            })
-            .await?
-    };
-    let users = describe(&session, &state, chosen.ids()).await?;
+    let summary = request
+        .db(move |conn, actor, tenant, _| {
+            licenses::pool_detail(conn, actor, tenant, pool, "", None).map(|d| d.summary)
+        })
+        .await?;
+    let users = describe(&request, chosen.ids()).await?;
     let confirm_page = |error: Option<String>, lines: Vec<String>| ConfirmPage {
-        frame: Frame::new("Assign licenses", &session, "/licenses"),
+        frame: Frame::new("Assign licenses", &request.session, "/licenses"),
         action: format!("{base}/assign"),
         back: format!("{base}/assign"),
         heading: "Assign licenses".into(),
@@ -356,8 +351,8 @@ pub async fn assign(
         ));
     }
     let ids = chosen.ids();
-    let result = state
-        .db(move |conn| licenses::assign(conn, &actor, now, tenant, pool, &ids))
+    let result = request
+        .db(move |conn, actor, tenant, now| licenses::assign(conn, actor, now, tenant, pool, &ids))
         .await;
     match result {
         Ok(done) => {
@@ -370,7 +365,7 @@ pub async fn assign(
             if !done.already.is_empty() {
                 message.push_str(&format!(" {} already had one.", done.already.len()));
             }
-            flash(&session.session, message);
+            flash(&request.session.session, message);
             Ok(redirect(&base))
         }
         Err(WebError::Domain(DomainError::NoLicensesLeft { available })) => super::render_with(
@@ -383,14 +378,16 @@ pub async fn assign(
 
 /// POST /licenses/purchases/{subscription}/take-over
 pub async fn take_over(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
     _form: Form<super::NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let subscription = SubscriptionId(path.into_inner());
     let product = state
         .db(move |conn| licenses::take_over(conn, &actor, now, tenant, subscription))

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::forms::{Form, Query};
 use super::frame::Frame;
-use super::session::{AdminSession, flash};
+use super::session::{AdminRequest, AdminSession, TenantRequest, flash};
 use super::{AppState, WebError, redirect};
 use crate::domain::service_requests::{
     self as requests, Cursor, FormChoices, Kind, NewRequest, Request,
@@ -39,12 +39,15 @@ pub struct ListPage {
 
 /// GET /support/requests
 pub async fn list(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     query: Query<PageQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let after = cursor(&query.0.after)?;
     let page = state
         .db(move |conn| requests::list_for_tenant(conn, &actor, tenant, after))
@@ -83,18 +86,15 @@ pub struct NewPage {
 }
 
 async fn new_page(
-    session: &AdminSession,
-    state: &web::Data<AppState>,
+    request: &TenantRequest,
     form: NewForm,
     error: Option<String>,
 ) -> Result<NewPage, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let choices = state
-        .db(move |conn| requests::form_choices(conn, &actor, tenant))
+    let choices = request
+        .db(move |conn, actor, tenant, _| requests::form_choices(conn, actor, tenant))
         .await?;
     Ok(NewPage {
-        frame: Frame::new("New service request", session, "/support/requests"),
+        frame: Frame::new("New service request", &request.session, "/support/requests"),
         form,
         choices,
         error,
@@ -103,11 +103,10 @@ async fn new_page(
 
 /// GET /support/requests/new
 pub async fn new_form(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     query: Query<NewForm>,
 ) -> Result<HttpResponse, WebError> {
-    let page = new_page(&session, &state, query.0, None).await?;
+    let page = new_page(&request, query.0, None).await?;
     super::render(&page)
 }
 
@@ -126,17 +125,10 @@ fn optional_number<T: std::str::FromStr>(
 }
 
 /// POST /support/requests: files the request and shows it.
-pub async fn file(
-    session: AdminSession,
-    state: web::Data<AppState>,
-    form: Form<NewForm>,
-) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
+pub async fn file(request: TenantRequest, form: Form<NewForm>) -> Result<HttpResponse, WebError> {
     let sent = form.0.clone();
-    let result = state
-        .db(move |conn| {
+    let result = request
+        .db(move |conn, actor, tenant, now| {
             let new = NewRequest {
                 kind: sent.kind,
                 subscription: optional_number(
@@ -154,20 +146,20 @@ pub async fn file(
                 target: sent.target,
                 description: sent.description,
             };
-            requests::file(conn, &actor, now, tenant, &new)
+            requests::file(conn, actor, now, tenant, &new)
         })
         .await;
     match result {
         Ok(id) => {
             flash(
-                &session.session,
+                &request.session.session,
                 format!("Service request #{id} is filed. We emailed you a confirmation."),
             );
             Ok(redirect(&format!("/support/requests/{id}")))
         }
         Err(e) => {
             super::errors::show_again(e, |message, status| async move {
-                let page = new_page(&session, &state, form.0, Some(message)).await?;
+                let page = new_page(&request, form.0, Some(message)).await?;
                 super::render_with(status, &page)
             })
             .await
@@ -237,18 +229,11 @@ pub(super) async fn after_change(
     result: Result<(), WebError>,
     done: &str,
 ) -> Result<HttpResponse, WebError> {
-    match result {
-        Ok(()) => {
-            flash(&session.session, done);
-            Ok(redirect(&format!("/support/requests/{id}")))
-        }
-        Err(e) => {
-            super::errors::show_again(e, |message, status| {
-                request_page(session, state, id, Some(message), status)
-            })
-            .await
-        }
-    }
+    let back = format!("/support/requests/{id}");
+    super::errors::back_or_again(&session.session, result, done, &back, |message, status| {
+        request_page(session, state, id, Some(message), status)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -263,14 +248,16 @@ pub struct CommentForm {
 /// POST /support/requests/{id}/comments: Add a comment (tenant), a reply or an internal note
 /// (staff).
 pub async fn comment(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     path: web::Path<i64>,
     form: Form<CommentForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = ServiceRequestId(path.into_inner());
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let internal = form.0.visibility == "internal";
     let body = form.0.body;
     let result = state
@@ -286,14 +273,16 @@ pub async fn comment(
 
 /// POST /support/requests/{id}/close: Close request (tenant).
 pub async fn close(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     path: web::Path<i64>,
     _form: Form<super::NoFields>,
 ) -> Result<HttpResponse, WebError> {
     let id = ServiceRequestId(path.into_inner());
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let result = state
         .db(move |conn| requests::close(conn, &actor, now, id))
         .await;

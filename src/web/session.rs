@@ -230,6 +230,96 @@ impl FromRequest for AdminSession {
     }
 }
 
+/// An admin's request in their own tenant: the facts every tenant handler starts from, taken
+/// once here instead of in each handler. Extracting it checks the session as `AdminSession`
+/// does and refuses staff, who have no tenant. Handlers destructure what they use:
+/// `TenantRequest { session, state, actor, tenant, now }: TenantRequest`.
+pub struct TenantRequest {
+    pub session: AdminSession,
+    pub state: web::Data<AppState>,
+    pub actor: Actor,
+    pub tenant: TenantId,
+    /// The clock's time when the request came in: one instant for the whole change.
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl TenantRequest {
+    /// Runs one domain call on the blocking pool as this request's actor, in its tenant, at
+    /// its time (for code that keeps the request whole, such as a page shown again).
+    pub async fn db<T, F>(&self, f: F) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(
+                &mut DbConnection,
+                &Actor,
+                TenantId,
+                chrono::DateTime<chrono::Utc>,
+            ) -> Result<T, DomainError>
+            + Send
+            + 'static,
+    {
+        let (actor, tenant, now) = (self.actor.clone(), self.tenant, self.now);
+        self.state
+            .db(move |conn| f(conn, &actor, tenant, now))
+            .await
+    }
+}
+
+impl FromRequest for TenantRequest {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let admin = AdminRequest::from_request(req, payload);
+        Box::pin(async move {
+            let AdminRequest {
+                session,
+                state,
+                actor,
+                now,
+            } = admin.await?;
+            let tenant = session.tenant()?;
+            Ok(TenantRequest {
+                session,
+                state,
+                actor,
+                tenant,
+                now,
+            })
+        })
+    }
+}
+
+/// A request in the admin center by anyone signed in there, admin or staff (pages both see,
+/// such as a service request's thread, and the support console): the same facts as
+/// `TenantRequest` without a tenant.
+pub struct AdminRequest {
+    pub session: AdminSession,
+    pub state: web::Data<AppState>,
+    pub actor: Actor,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl FromRequest for AdminRequest {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let admin = AdminSession::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let session = admin.await?;
+            let state = state.ok_or_else(|| WebError::Internal("no application state".into()))?;
+            Ok(AdminRequest {
+                actor: session.actor().clone(),
+                now: state.clock.now(),
+                state,
+                session,
+            })
+        })
+    }
+}
+
 /// A signed-in end user of the service portal (its own cookie and session).
 pub struct PortalSession {
     pub actor: Actor,

@@ -1,11 +1,11 @@
 //! Settings: Roles.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use askama::Template;
 
+use super::WebError;
 use super::frame::Frame;
-use super::session::AdminSession;
-use super::{AppState, WebError};
+use super::session::TenantRequest;
 use crate::domain::users::{self, AdminHolder};
 
 #[derive(Template)]
@@ -17,11 +17,14 @@ pub struct RolesPage {
 
 /// GET /settings/roles
 pub async fn roles(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let admins = state
         .db(move |conn| users::admins(conn, &actor, tenant))
         .await?;

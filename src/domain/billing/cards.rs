@@ -147,6 +147,48 @@ pub(crate) fn default_method(
         .find(|m| m.is_default))
 }
 
+/// One change on the Payment methods page.
+pub enum CardChange {
+    Add {
+        card: NewCard,
+        make_default: bool,
+    },
+    Expiry {
+        method: PaymentMethodId,
+        month: String,
+        year: String,
+    },
+    Default(PaymentMethodId),
+    Remove(PaymentMethodId),
+}
+
+/// Makes `change`, then at once retries the renewals a failed payment left past due or
+/// disabled: the seeds' way out of a conflict from an outdated card is to update the payment
+/// method, and service comes back without waiting for the next tick. Returns how many
+/// subscriptions are active again.
+pub fn change_card(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    change: CardChange,
+) -> Result<usize, DomainError> {
+    match change {
+        CardChange::Add { card, make_default } => {
+            add_card(conn, actor, gateway, now, tenant, &card, make_default).map(|_| ())
+        }
+        CardChange::Expiry {
+            method,
+            month,
+            year,
+        } => update_expiry(conn, actor, now, tenant, method, &month, &year),
+        CardChange::Default(method) => set_default(conn, actor, now, tenant, method),
+        CardChange::Remove(method) => remove_card(conn, actor, now, tenant, method),
+    }?;
+    crate::domain::subscriptions::retry_after_card_update(conn, gateway, actor, now, tenant)
+}
+
 /// Adds a card: checked with Luhn, expiry in the future, the security code checked for shape and
 /// then dropped. Only the brand, the last four digits and the gateway's token are kept. The
 /// first card becomes the default, and so does a card added with `make_default`.

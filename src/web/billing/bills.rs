@@ -9,11 +9,14 @@ pub struct BillsPage {
 
 /// GET /billing/bills: Bills & payments.
 pub async fn bills(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let bills = state
         .db(move |conn| billing::bills(conn, &actor, tenant))
         .await?;
@@ -33,12 +36,15 @@ pub struct BillPage {
 
 /// GET /billing/bills/{id}: a bill with its lines, printable.
 pub async fn bill(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let id = BillId(path.into_inner());
     let bill = state
         .db(move |conn| billing::bill(conn, &actor, tenant, id))

@@ -9,29 +9,22 @@ pub struct BuyPage {
     error: Option<String>,
 }
 
-async fn buy_page(
-    session: &AdminSession,
-    state: &web::Data<AppState>,
-    error: Option<String>,
-) -> Result<BuyPage, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let catalog = state
-        .db(move |conn| crate::domain::subscriptions::catalog(conn, &actor, tenant))
+async fn buy_page(request: &TenantRequest, error: Option<String>) -> Result<BuyPage, WebError> {
+    let catalog = request
+        .db(move |conn, actor, tenant, _| {
+            crate::domain::subscriptions::catalog(conn, actor, tenant)
+        })
         .await?;
     Ok(BuyPage {
-        frame: Frame::new("Buy a subscription", session, "/billing/products"),
+        frame: Frame::new("Buy a subscription", &request.session, "/billing/products"),
         catalog,
         error,
     })
 }
 
 /// GET /billing/buy: the product catalog.
-pub async fn buy_form(
-    session: AdminSession,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
-    let page = buy_page(&session, &state, None).await?;
+pub async fn buy_form(request: TenantRequest) -> Result<HttpResponse, WebError> {
+    let page = buy_page(&request, None).await?;
     crate::web::render(&page)
 }
 
@@ -46,22 +39,18 @@ pub struct SubscribeForm {
 
 /// POST /billing/buy
 pub async fn subscribe(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     form: Form<SubscribeForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let gateway = state.gateway.clone();
-    let now = state.clock.now();
+    let gateway = request.state.gateway.clone();
     let form = form.0;
-    let result = state
-        .db(move |conn| {
+    let result = request
+        .db(move |conn, actor, tenant, now| {
             let n = quantity(&form.quantity)?;
             let period = BillingPeriod::parse(&form.period)?;
             crate::domain::subscriptions::subscribe(
                 conn,
-                &actor,
+                actor,
                 gateway.as_ref(),
                 now,
                 tenant,
@@ -74,13 +63,13 @@ pub async fn subscribe(
     match result {
         Ok(id) => {
             flash(
-                &session.session,
+                &request.session.session,
                 "Thanks for your purchase. The licenses are ready to assign.",
             );
             Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
         }
         Err(WebError::Domain(e)) if crate::web::errors::is_for_the_form(&e) => {
-            let page = buy_page(&session, &state, Some(e.to_string())).await?;
+            let page = buy_page(&request, Some(e.to_string())).await?;
             crate::web::render_with(crate::web::errors::status_of(&e), &page)
         }
         Err(e) => Err(e),

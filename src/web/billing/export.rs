@@ -26,13 +26,16 @@ pub struct ExportPage {
 /// GET /billing/export.{csv,json}: the Export data page, for an old link or a bookmark. A GET
 /// changes nothing: the export, which is recorded, is the page's POST.
 pub async fn export_page(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let format = export_format(&path.into_inner()).ok_or(DomainError::NotFound)?;
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let exported_at = state
         .db(move |conn| user_store::last_export(conn, &actor, tenant))
         .await?;
@@ -46,15 +49,17 @@ pub async fn export_page(
 /// POST /billing/export: the organization's users and their licenses as a download (CSV or
 /// JSON); the export is recorded, so billing support sees the data was saved.
 pub async fn export(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        state,
+        actor,
+        tenant,
+        now,
+        ..
+    }: TenantRequest,
     form: Form<ExportForm>,
 ) -> Result<HttpResponse, WebError> {
     let format = export_format(&form.0.format)
         .ok_or_else(|| DomainError::invalid("format", "Choose CSV or JSON."))?;
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let rows = state
         .db(move |conn| user_store::export(conn, &actor, now, tenant))
         .await?;

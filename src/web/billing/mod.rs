@@ -21,9 +21,9 @@ use serde::Deserialize;
 
 use super::forms::Form;
 use super::frame::Frame;
-use super::session::{AdminSession, flash};
-use super::{AppState, WebError, redirect};
-use crate::domain::billing::{self, Bill, NewCard, PaymentMethod};
+use super::session::{TenantRequest, flash};
+use super::{WebError, redirect};
+use crate::domain::billing::{self, Bill, CardChange, NewCard, PaymentMethod};
 use crate::domain::licenses::{self, PoolSummary};
 use crate::domain::subscriptions::{Cancelled, CatalogItem, RemovalPreview, SubscriptionRow};
 use crate::domain::{

@@ -10,18 +10,19 @@ pub struct PaymentMethodsPage {
 }
 
 async fn methods_page(
-    session: &AdminSession,
-    state: &web::Data<AppState>,
+    request: &TenantRequest,
     error: Option<String>,
     holder: String,
 ) -> Result<PaymentMethodsPage, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let methods = state
-        .db(move |conn| billing::payment_methods(conn, &actor, tenant))
+    let methods = request
+        .db(|conn, actor, tenant, _| billing::payment_methods(conn, actor, tenant))
         .await?;
     Ok(PaymentMethodsPage {
-        frame: Frame::new("Payment methods", session, "/billing/payment-methods"),
+        frame: Frame::new(
+            "Payment methods",
+            &request.session,
+            "/billing/payment-methods",
+        ),
         methods,
         error,
         holder,
@@ -29,41 +30,30 @@ async fn methods_page(
 }
 
 /// GET /billing/payment-methods
-pub async fn payment_methods(
-    session: AdminSession,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
-    let page = methods_page(&session, &state, None, String::new()).await?;
+pub async fn payment_methods(request: TenantRequest) -> Result<HttpResponse, WebError> {
+    let page = methods_page(&request, None, String::new()).await?;
     crate::web::render(&page)
 }
 
-/// Runs a card change, then retries what a failed payment left past due or disabled.
-async fn card_change<F>(
-    session: AdminSession,
-    state: web::Data<AppState>,
+/// Makes a card change (one domain call, which also retries what a failed payment left past
+/// due or disabled), then says what came back; a refused change shows the form again.
+async fn card_change(
+    request: TenantRequest,
     holder: String,
     done: &str,
-    change: F,
-) -> Result<HttpResponse, WebError>
-where
-    F: FnOnce(&mut crate::domain::DbConnection) -> Result<(), DomainError> + Send + 'static,
-{
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let gateway = state.gateway.clone();
-    let now = state.clock.now();
-    let result = state
-        .db(move |conn| {
-            change(conn)?;
-            crate::domain::subscriptions::retry_after_card_update(
-                conn,
-                gateway.as_ref(),
-                &actor,
-                now,
-                tenant,
-            )
-        })
-        .await;
+    change: Result<CardChange, DomainError>,
+) -> Result<HttpResponse, WebError> {
+    let result = match change {
+        Ok(change) => {
+            let gateway = request.state.gateway.clone();
+            request
+                .db(move |conn, actor, tenant, now| {
+                    billing::change_card(conn, actor, gateway.as_ref(), now, tenant, change)
+                })
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
     match result {
         Ok(renewed) => {
             let mut message = done.to_owned();
@@ -77,11 +67,11 @@ where
                     }
                 ));
             }
-            flash(&session.session, message);
+            flash(&request.session.session, message);
             Ok(redirect("/billing/payment-methods"))
         }
         Err(WebError::Domain(e)) if crate::web::errors::is_for_the_form(&e) => {
-            let page = methods_page(&session, &state, Some(e.to_string()), holder).await?;
+            let page = methods_page(&request, Some(e.to_string()), holder).await?;
             crate::web::render_with(crate::web::errors::status_of(&e), &page)
         }
         Err(e) => Err(e),
@@ -106,38 +96,24 @@ pub struct CardForm {
 
 /// POST /billing/payment-methods: Add a card.
 pub async fn add_card(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     form: Form<CardForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let gateway = state.gateway.clone();
-    let now = state.clock.now();
     let form = form.0;
     let holder = form.holder.clone();
-    let card = NewCard {
-        holder: form.holder,
-        number: form.number,
-        exp_month: form.exp_month,
-        exp_year: form.exp_year,
-        security_code: form.security_code,
-    };
-    let make_default = form.make_default;
-    card_change(session, state, holder, "Added the card.", move |conn| {
-        let make_default = crate::web::forms::check_box("make_default", make_default.as_deref())?;
-        billing::add_card(
-            conn,
-            &actor,
-            gateway.as_ref(),
-            now,
-            tenant,
-            &card,
+    let change = crate::web::forms::check_box("make_default", form.make_default.as_deref()).map(
+        |make_default| CardChange::Add {
+            card: NewCard {
+                holder: form.holder,
+                number: form.number,
+                exp_month: form.exp_month,
+                exp_year: form.exp_year,
+                security_code: form.security_code,
+            },
             make_default,
-        )
-        .map(|_| ())
-    })
-    .await
+        },
+    );
+    card_change(request, holder, "Added the card.", change).await
 }
 
 #[derive(Deserialize)]
@@ -150,74 +126,40 @@ pub struct ExpiryForm {
 
 /// POST /billing/payment-methods/{id}/expiry: update the card's expiration date.
 pub async fn update_expiry(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     form: Form<ExpiryForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
-    let id = PaymentMethodId(path.into_inner());
-    let form = form.0;
-    card_change(
-        session,
-        state,
-        String::new(),
-        "Updated the card.",
-        move |conn| {
-            billing::update_expiry(
-                conn,
-                &actor,
-                now,
-                tenant,
-                id,
-                &form.exp_month,
-                &form.exp_year,
-            )
-        },
-    )
-    .await
+    let change = CardChange::Expiry {
+        method: PaymentMethodId(path.into_inner()),
+        month: form.0.exp_month,
+        year: form.0.exp_year,
+    };
+    card_change(request, String::new(), "Updated the card.", Ok(change)).await
 }
 
 /// POST /billing/payment-methods/{id}/default
 pub async fn set_default(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     _form: Form<crate::web::NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
-    let id = PaymentMethodId(path.into_inner());
+    let change = CardChange::Default(PaymentMethodId(path.into_inner()));
     card_change(
-        session,
-        state,
+        request,
         String::new(),
         "The card is now the default.",
-        move |conn| billing::set_default(conn, &actor, now, tenant, id),
+        Ok(change),
     )
     .await
 }
 
 /// POST /billing/payment-methods/{id}/remove
 pub async fn remove_card(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     _form: Form<crate::web::NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
-    let id = PaymentMethodId(path.into_inner());
-    card_change(
-        session,
-        state,
-        String::new(),
-        "Removed the card.",
-        move |conn| billing::remove_card(conn, &actor, now, tenant, id),
-    )
-    .await
+    let change = CardChange::Remove(PaymentMethodId(path.into_inner()));
+    card_change(request, String::new(), "Removed the card.", Ok(change)).await
 }

@@ -10,11 +10,14 @@ pub struct ProductsPage {
 
 /// GET /billing/products
 pub async fn products(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let (rows, pools) = state
         .db(move |conn| {
             Ok((
@@ -39,18 +42,17 @@ pub struct SubscriptionPage {
 }
 
 async fn subscription_page(
-    session: &AdminSession,
-    state: &web::Data<AppState>,
+    request: &TenantRequest,
     id: SubscriptionId,
     error: Option<String>,
 ) -> Result<SubscriptionPage, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let sub = state
-        .db(move |conn| crate::domain::subscriptions::get(conn, &actor, tenant, id))
+    let sub = request
+        .db(move |conn, actor, tenant, _| {
+            crate::domain::subscriptions::get(conn, actor, tenant, id)
+        })
         .await?;
     Ok(SubscriptionPage {
-        frame: Frame::new(&sub.product_name, session, "/billing/products"),
+        frame: Frame::new(&sub.product_name, &request.session, "/billing/products"),
         sub,
         error,
     })
@@ -58,25 +60,23 @@ async fn subscription_page(
 
 /// GET /billing/subscriptions/{id}
 pub async fn subscription(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
-    let page = subscription_page(&session, &state, SubscriptionId(path.into_inner()), None).await?;
+    let page = subscription_page(&request, SubscriptionId(path.into_inner()), None).await?;
     crate::web::render(&page)
 }
 
 /// Shows a change's error on the subscription's page, with its 4xx status.
 async fn on_subscription_page(
-    session: &AdminSession,
-    state: &web::Data<AppState>,
+    request: &TenantRequest,
     id: SubscriptionId,
     e: DomainError,
 ) -> Result<HttpResponse, WebError> {
     if !crate::web::errors::is_for_the_form(&e) {
         return Err(e.into());
     }
-    let page = subscription_page(session, state, id, Some(e.to_string())).await?;
+    let page = subscription_page(request, id, Some(e.to_string())).await?;
     crate::web::render_with(crate::web::errors::status_of(&e), &page)
 }
 
@@ -96,23 +96,19 @@ pub(super) fn quantity(text: &str) -> Result<i32, DomainError> {
 
 /// POST /billing/subscriptions/{id}/buy: Buy licenses.
 pub async fn buy(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     form: Form<QuantityForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
     let id = SubscriptionId(path.into_inner());
-    let actor = session.actor().clone();
-    let gateway = state.gateway.clone();
-    let now = state.clock.now();
+    let gateway = request.state.gateway.clone();
     let text = form.0.quantity;
-    let result = state
-        .db(move |conn| {
+    let result = request
+        .db(move |conn, actor, tenant, now| {
             let n = quantity(&text)?;
             crate::domain::subscriptions::buy_licenses(
                 conn,
-                &actor,
+                actor,
                 gateway.as_ref(),
                 now,
                 tenant,
@@ -125,7 +121,7 @@ pub async fn buy(
     match result {
         Ok((n, bill)) => {
             flash(
-                &session.session,
+                &request.session.session,
                 format!(
                     "Bought {}. The charge is on bill {bill}.",
                     billing::count_of(n, "license")
@@ -133,7 +129,7 @@ pub async fn buy(
             );
             Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
         }
-        Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
+        Err(WebError::Domain(e)) => on_subscription_page(&request, id, e).await,
         Err(e) => Err(e),
     }
 }
@@ -150,47 +146,43 @@ pub struct RemovePage {
 /// POST /billing/subscriptions/{id}/remove: Remove licenses; below the assigned count, first a
 /// confirmation naming the users who would be beyond the count.
 pub async fn remove(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     form: Form<QuantityForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
     let id = SubscriptionId(path.into_inner());
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let form = form.0;
     let confirmed = form.confirm.as_deref() == Some("yes");
     let text = form.quantity.clone();
-    let result = state
-        .db(move |conn| {
+    let result = request
+        .db(move |conn, actor, tenant, now| {
             let n = quantity(&text)?;
             let preview =
-                crate::domain::subscriptions::preview_removal(conn, &actor, tenant, id, n)?;
+                crate::domain::subscriptions::preview_removal(conn, actor, tenant, id, n)?;
             if !preview.beyond.is_empty() && !confirmed {
                 return Ok((n, Some(preview)));
             }
             crate::domain::subscriptions::remove_licenses(
-                conn, &actor, now, tenant, id, n, confirmed,
+                conn, actor, now, tenant, id, n, confirmed,
             )?;
             Ok((n, None))
         })
         .await;
     match result {
         Ok((n, Some(preview))) => crate::web::render(&RemovePage {
-            frame: Frame::new("Remove licenses", &session, "/billing/products"),
+            frame: Frame::new("Remove licenses", &request.session, "/billing/products"),
             sub_id: id.0,
             licenses: n,
             preview,
         }),
         Ok((n, None)) => {
             flash(
-                &session.session,
+                &request.session.session,
                 format!("Removed {}.", billing::count_of(n, "license")),
             );
             Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
         }
-        Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
+        Err(WebError::Domain(e)) => on_subscription_page(&request, id, e).await,
         Err(e) => Err(e),
     }
 }
@@ -202,29 +194,25 @@ pub struct RecurringForm {
 
 /// POST /billing/subscriptions/{id}/recurring: Turn off (or on) recurring billing.
 pub async fn recurring(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     form: Form<RecurringForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
     let id = SubscriptionId(path.into_inner());
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let on = match form.0.on.as_str() {
         "yes" => true,
         "no" => false,
         _ => return Err(WebError::BadForm),
     };
-    match state
-        .db(move |conn| {
-            crate::domain::subscriptions::set_recurring_billing(conn, &actor, now, tenant, id, on)
+    match request
+        .db(move |conn, actor, tenant, now| {
+            crate::domain::subscriptions::set_recurring_billing(conn, actor, now, tenant, id, on)
         })
         .await
     {
         Ok(()) => {
             flash(
-                &session.session,
+                &request.session.session,
                 if on {
                     "Recurring billing is on: the subscription renews at the end of its term."
                 } else {
@@ -233,7 +221,7 @@ pub async fn recurring(
             );
             Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
         }
-        Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
+        Err(WebError::Domain(e)) => on_subscription_page(&request, id, e).await,
         Err(e) => Err(e),
     }
 }
@@ -250,14 +238,16 @@ pub struct CancelPage {
 /// GET /billing/subscriptions/{id}/cancel: warns to save the data first, offers the export,
 /// and says what cancelling will do now.
 pub async fn cancel_form(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
     let id = SubscriptionId(path.into_inner());
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let preview = state
         .db(move |conn| crate::domain::subscriptions::preview_cancel(conn, &actor, now, tenant, id))
         .await?;
@@ -271,22 +261,20 @@ pub async fn cancel_form(
 
 /// POST /billing/subscriptions/{id}/cancel
 pub async fn cancel(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     path: web::Path<i64>,
     _form: Form<crate::web::NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
     let id = SubscriptionId(path.into_inner());
-    let actor = session.actor().clone();
-    let now = state.clock.now();
-    match state
-        .db(move |conn| crate::domain::subscriptions::cancel(conn, &actor, now, tenant, id))
+    match request
+        .db(move |conn, actor, tenant, now| {
+            crate::domain::subscriptions::cancel(conn, actor, now, tenant, id)
+        })
         .await
     {
         Ok(Cancelled::Now { refund_cents, bill }) => {
             flash(
-                &session.session,
+                &request.session.session,
                 match bill {
                     Some(bill) => format!(
                         "The subscription is cancelled. A refund of {} is on bill {bill}.",
@@ -299,7 +287,7 @@ pub async fn cancel(
         }
         Ok(Cancelled::AtTermEnd { ends }) => {
             flash(
-                &session.session,
+                &request.session.session,
                 format!(
                     "The cancellation window has passed, so recurring billing is now off: the subscription ends on {}.",
                     ends.format("%B %-d, %Y")
@@ -307,7 +295,7 @@ pub async fn cancel(
             );
             Ok(redirect(&format!("/billing/subscriptions/{}", id.0)))
         }
-        Err(WebError::Domain(e)) => on_subscription_page(&session, &state, id, e).await,
+        Err(WebError::Domain(e)) => on_subscription_page(&request, id, e).await,
         Err(e) => Err(e),
     }
 }

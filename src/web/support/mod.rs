@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::service_requests::{after_change, cursor};
-use super::session::{AdminSession, flash};
+use super::session::{AdminRequest, AdminSession, flash};
 use super::{AppState, WebError, redirect};
 use crate::domain::agreements::RemapPreview;
 use crate::domain::authz::Permissions;
@@ -113,12 +113,14 @@ pub struct QueuePage {
 
 /// GET /support: the queue, newest activity first, with filters and paging.
 pub async fn queue(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     query: Query<QueueQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let query = query.0;
     let filter = query.filter()?;
     let after = cursor(&query.after)?;

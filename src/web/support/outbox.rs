@@ -11,10 +11,13 @@ pub struct OutboxPage {
 
 /// GET /support/outbox: every email the system sent or will send.
 pub async fn outbox(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        ..
+    }: AdminRequest,
 ) -> Result<HttpResponse, WebError> {
-    let actor = session.actor().clone();
     let emails = state
         .db(move |conn| crate::domain::outbox::list(conn, &actor, 200))
         .await?;

@@ -8,14 +8,16 @@ pub(super) fn request_id(path: web::Path<i64>) -> ServiceRequestId {
 
 /// POST /support/requests/{id}/take
 pub async fn take(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     path: web::Path<i64>,
     _form: Form<crate::web::NoFields>,
 ) -> Result<HttpResponse, WebError> {
     let id = request_id(path);
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let result = state
         .db(move |conn| requests::take(conn, &actor, now, id))
         .await;
@@ -30,14 +32,16 @@ pub struct AssignForm {
 
 /// POST /support/requests/{id}/assign
 pub async fn assign(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     path: web::Path<i64>,
     form: Form<AssignForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = request_id(path);
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let to = form.0.staff;
     let result = state
         .db(move |conn| {
@@ -60,14 +64,16 @@ pub struct StateForm {
 
 /// POST /support/requests/{id}/state: Change state, along the allowed transitions only.
 pub async fn change_state(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    AdminRequest {
+        session,
+        state,
+        actor,
+        now,
+    }: AdminRequest,
     path: web::Path<i64>,
     form: Form<StateForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = request_id(path);
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let form = form.0;
     let result = state
         .db(move |conn| {

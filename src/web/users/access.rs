@@ -5,14 +5,16 @@ use super::*;
 /// POST /users/{id}/sign-out-everywhere: ends every session of the user, in the admin center
 /// and the service portal.
 pub async fn sign_out_everywhere(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
     _form: Form<crate::web::NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let id = UserId(path.into_inner());
     let own = matches!(&actor, Actor::Admin { user, .. } if *user == id);
     let ended = state
@@ -44,14 +46,16 @@ pub struct RolesForm {
 
 /// POST /users/{id}/roles: gives the user exactly the checked admin roles.
 pub async fn save_roles(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
     form: Form<RolesForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let id = UserId(path.into_inner());
     let roles = form
         .0

@@ -15,23 +15,20 @@ pub struct NewUserPage {
 }
 
 async fn new_user_page(
-    session: &AdminSession,
-    state: &web::Data<AppState>,
+    request: &TenantRequest,
     form: Option<&NewUserForm>,
     error: Option<String>,
 ) -> Result<NewUserPage, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let (products, tenant_row) = state
-        .db(move |conn| {
+    let (products, tenant_row) = request
+        .db(move |conn, actor, tenant, _| {
             Ok((
-                users::assignable_products(conn, &actor, tenant)?,
-                crate::domain::tenants::get(conn, &actor, tenant)?,
+                users::assignable_products(conn, actor, tenant)?,
+                crate::domain::tenants::get(conn, actor, tenant)?,
             ))
         })
         .await?;
     Ok(NewUserPage {
-        frame: Frame::new("Add a user", session, "/users"),
+        frame: Frame::new("Add a user", &request.session, "/users"),
         products: products
             .into_iter()
             .filter(|p| p.self_service.is_none())
@@ -45,13 +42,9 @@ async fn new_user_page(
 }
 
 /// GET /users/new: Add a user.
-pub async fn new_form(
-    session: AdminSession,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
-    session.tenant()?;
-    session.require(|p| p.manage_users)?;
-    let page = new_user_page(&session, &state, None, None).await?;
+pub async fn new_form(request: TenantRequest) -> Result<HttpResponse, WebError> {
+    request.session.require(|p| p.manage_users)?;
+    let page = new_user_page(&request, None, None).await?;
     crate::web::render(&page)
 }
 
@@ -82,13 +75,9 @@ pub struct PasswordPage {
 
 /// POST /users/new
 pub async fn create(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     form: Form<NewUserForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let form = form.0;
     let new = NewUser {
         display_name: form.display_name.clone(),
@@ -96,12 +85,12 @@ pub async fn create(
         password: (form.password_choice == "own").then(|| form.password.clone()),
         products: form.products.iter().copied().map(ProductId).collect(),
     };
-    match state
-        .db(move |conn| users::create(conn, &actor, now, tenant, &new))
+    match request
+        .db(move |conn, actor, tenant, now| users::create(conn, actor, now, tenant, &new))
         .await
     {
         Ok(created) => crate::web::render(&PasswordPage {
-            frame: Frame::new("User added", &session, "/users"),
+            frame: Frame::new("User added", &request.session, "/users"),
             heading: "User added",
             user_id: created.user.0,
             email: created.email,
@@ -118,7 +107,7 @@ pub async fn create(
         }),
         Err(WebError::Domain(e)) if crate::web::errors::is_for_the_form(&e) => {
             let status = crate::web::errors::status_of(&e);
-            let page = new_user_page(&session, &state, Some(&form), Some(e.to_string())).await?;
+            let page = new_user_page(&request, Some(&form), Some(e.to_string())).await?;
             crate::web::render_with(status, &page)
         }
         Err(e) => Err(e),
@@ -135,14 +124,16 @@ pub struct ResetForm {
 
 /// POST /users/{id}/reset-password
 pub async fn reset_password(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
     form: Form<ResetForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let id = UserId(path.into_inner());
     let typed = (form.0.password_choice == "own").then_some(form.0.password);
     let (generated, detail) = state
@@ -168,14 +159,16 @@ pub struct BlockForm {
 
 /// POST /users/{id}/block: Block sign-in (blocked=yes) or Unblock sign-in (blocked=no).
 pub async fn block(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
     form: Form<BlockForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let id = UserId(path.into_inner());
     let blocked = match form.0.blocked.as_str() {
         "yes" => true,
@@ -205,12 +198,15 @@ pub struct DeletePage {
 
 /// GET /users/{id}/delete: the confirmation.
 pub async fn delete_form(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let id = UserId(path.into_inner());
     let user = state
         .db(move |conn| users::to_delete(conn, &actor, tenant, id))
@@ -226,14 +222,16 @@ pub async fn delete_form(
 
 /// POST /users/{id}/delete
 pub async fn delete(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
     _form: Form<crate::web::NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let id = UserId(path.into_inner());
     state
         .db(move |conn| users::delete(conn, &actor, now, tenant, id))
@@ -258,11 +256,14 @@ pub struct DeletedPage {
 
 /// GET /users/deleted
 pub async fn deleted(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let rows = state
         .db(move |conn| users::deleted(conn, &actor, tenant))
         .await?;
@@ -283,14 +284,16 @@ pub struct RestoredPage {
 
 /// POST /users/{id}/restore
 pub async fn restore(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
     _form: Form<crate::web::NoFields>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let id = UserId(path.into_inner());
     let restored = state
         .db(move |conn| users::restore(conn, &actor, now, tenant, id))

@@ -18,25 +18,22 @@ pub struct ManagePage {
 }
 
 async fn manage_page(
-    session: &AdminSession,
-    state: &web::Data<AppState>,
+    request: &TenantRequest,
     ids: Vec<i64>,
     error: Option<String>,
 ) -> Result<ManagePage, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let (chosen, products) = state
-        .db(move |conn| {
+    let (chosen, products) = request
+        .db(move |conn, actor, tenant, _| {
             let mut chosen = Vec::new();
             for id in ids {
-                let u = users::get(conn, &actor, tenant, UserId(id))?;
+                let u = users::get(conn, actor, tenant, UserId(id))?;
                 chosen.push((u.id.0, u.display_name, u.email));
             }
-            Ok((chosen, users::assignable_products(conn, &actor, tenant)?))
+            Ok((chosen, users::assignable_products(conn, actor, tenant)?))
         })
         .await?;
     Ok(ManagePage {
-        frame: Frame::new("Manage product licenses", session, "/users"),
+        frame: Frame::new("Manage product licenses", &request.session, "/users"),
         users: chosen,
         products: products
             .into_iter()
@@ -48,20 +45,18 @@ async fn manage_page(
 
 /// GET /users/manage?users=…: Manage product licenses for the selected users.
 pub async fn manage_form(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     query: Query<ManageQuery>,
 ) -> Result<HttpResponse, WebError> {
-    session.tenant()?;
-    session.require(|p| p.assign_licenses)?;
+    request.session.require(|p| p.assign_licenses)?;
     if query.0.users.is_empty() {
         flash(
-            &session.session,
+            &request.session.session,
             "Select the users whose licenses you want to manage, then select Manage product licenses.",
         );
         return Ok(redirect("/users"));
     }
-    let page = manage_page(&session, &state, query.0.users, None).await?;
+    let page = manage_page(&request, query.0.users, None).await?;
     crate::web::render(&page)
 }
 
@@ -84,13 +79,9 @@ pub struct ManagedPage {
 
 /// POST /users/manage: Save changes, then the result and Done.
 pub async fn manage(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    request: TenantRequest,
     form: Form<ManageForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let form = form.0;
     let mode = match form.mode.as_str() {
         "assign" => ManageMode::AssignMore,
@@ -98,8 +89,7 @@ pub async fn manage(
         "unassign" => ManageMode::UnassignAll,
         _ => {
             let page = manage_page(
-                &session,
-                &state,
+                &request,
                 form.users,
                 Some("Choose Assign more, Replace or Unassign all.".into()),
             )
@@ -112,16 +102,18 @@ pub async fn manage(
     };
     let ids: Vec<UserId> = form.users.iter().copied().map(UserId).collect();
     let products: Vec<ProductId> = form.products.iter().copied().map(ProductId).collect();
-    match state
-        .db(move |conn| licenses::manage_licenses(conn, &actor, now, tenant, &ids, mode, &products))
+    match request
+        .db(move |conn, actor, tenant, now| {
+            licenses::manage_licenses(conn, actor, now, tenant, &ids, mode, &products)
+        })
         .await
     {
         Ok(outcomes) => crate::web::render(&ManagedPage {
-            frame: Frame::new("Manage product licenses", &session, "/users"),
+            frame: Frame::new("Manage product licenses", &request.session, "/users"),
             outcomes,
         }),
         Err(WebError::Domain(e @ DomainError::Invalid { .. })) => {
-            let page = manage_page(&session, &state, form.users, Some(e.to_string())).await?;
+            let page = manage_page(&request, form.users, Some(e.to_string())).await?;
             crate::web::render_with(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
         Err(e) => Err(e),

@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use super::forms::{Form, Query};
 use super::frame::Frame;
-use super::session::{AdminSession, flash};
-use super::{AppState, WebError, redirect};
+use super::session::{TenantRequest, flash};
+use super::{WebError, redirect};
 use crate::domain::licenses::PoolSummary;
 use crate::domain::licenses::{self, ManageMode, ManageOutcome};
 use crate::domain::users::{
@@ -65,12 +65,15 @@ fn parse_filter(filter: &str) -> UserFilter {
 
 /// GET /users: Active users.
 pub async fn list(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let query = query.0;
     let filter = parse_filter(&query.filter);
     let sort = if query.sort == "email" {
@@ -133,12 +136,15 @@ pub struct UserPage {
 
 /// GET /users/{id}: the user's page, with Licenses and apps.
 pub async fn show(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
     let id = UserId(path.into_inner());
     let (user, products, offer) = state
         .db(move |conn| {
@@ -179,14 +185,16 @@ pub struct ProductsForm {
 
 /// POST /users/{id}/licenses: Licenses and apps → Save changes.
 pub async fn save_licenses(
-    session: AdminSession,
-    state: web::Data<AppState>,
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
     path: web::Path<i64>,
     form: Form<ProductsForm>,
 ) -> Result<HttpResponse, WebError> {
-    let tenant = session.tenant()?;
-    let actor = session.actor().clone();
-    let now = state.clock.now();
     let id = UserId(path.into_inner());
     let products: Vec<ProductId> = form.0.products.into_iter().map(ProductId).collect();
     let (added, removed) = state
