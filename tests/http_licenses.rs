@@ -210,3 +210,21 @@ async fn taking_over_a_self_service_purchase_makes_it_a_normal_pool() {
     );
     assert_eq!(pool_counts(&db, contoso, "Project Plan 3"), (2, 1, 1));
 }
+
+/// Issue 12, finding 14 (found by `http_fuzz`): a NUL in the search of a product's page or of
+/// Assign licenses was a 500 on PostgreSQL; it is refused with a 422 that says why.
+#[actix_web::test]
+async fn a_search_with_a_control_character_is_refused_not_a_failure() {
+    let db = TestDb::with_demo();
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    let product = product_id(&db, "Business Premium").0;
+    for address in [
+        format!("/licenses/{product}?q=%00"),
+        format!("/licenses/{product}?after_key=%00&after_id=1"),
+        format!("/licenses/{product}/assign?q=%00"),
+    ] {
+        let page = admin.get(&address).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{address}");
+        assert!(page.contains("Remove the control characters"), "{address}");
+    }
+}

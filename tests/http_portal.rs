@@ -173,3 +173,43 @@ async fn staff_cannot_use_the_portal_and_a_portal_post_needs_its_token() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
+
+/// Issue 12, finding 14 (found by `http_fuzz`): a NUL among the sign-in names to assign a
+/// purchase to was a 500 on PostgreSQL; it is refused on the form (422) and nothing changes.
+#[actix_web::test]
+async fn a_sign_in_name_with_a_control_character_is_refused_on_the_form() {
+    let db = TestDb::with_demo();
+    let mut buyer = browser(state(&db, Clock::fixed(test_now()))).await;
+    buyer
+        .portal_sign_in("user07@contoso.example", PASSWORD)
+        .await;
+    let home = buyer.get("/portal").await;
+    let start = home
+        .body
+        .find("/portal/purchases/")
+        .expect("Your purchases");
+    let sub: String = home.body[start + 18..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let page = format!("/portal/purchases/{sub}");
+    for emails in [
+        "\0",
+        "user08@contoso.example\0",
+        "user08@contoso.example,\u{202e}",
+    ] {
+        let refused = buyer
+            .submit(&page, &format!("{page}/assign"), &[("emails", emails)])
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{emails:?}"
+        );
+        assert!(
+            refused.contains("Remove the control characters"),
+            "{emails:?}"
+        );
+    }
+    assert!(!buyer.get(&page).await.contains("Diego Siciliani"));
+}

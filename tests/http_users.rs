@@ -499,3 +499,51 @@ async fn a_display_name_with_control_characters_is_refused_and_no_user_is_made()
     }
     assert_eq!(count(), before);
 }
+
+/// Issue 12, finding 14 (found by `http_fuzz`): a NUL in a search, a filter or a page key made
+/// PostgreSQL refuse the query, a 500. A control character matches nothing stored, so it is
+/// refused with a 422 that says so, on both databases.
+#[actix_web::test]
+async fn a_search_or_filter_with_a_control_character_is_refused_not_a_failure() {
+    let db = TestDb::with_demo();
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    for address in [
+        "/users?q=%00",
+        "/users?q=deb%0D%0A",
+        "/users?after_key=%00&after_id=1",
+        "/settings/audit-log?user=%00",
+        "/settings/audit-log?product=%E2%80%AE",
+        "/settings/audit-log?action=%00",
+    ] {
+        let page = admin.get(address).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{address}");
+        assert!(page.contains("Remove the control characters"), "{address}");
+    }
+    let searched = admin.get("/users?q=%20deb%20").await;
+    assert!(
+        searched.contains("Debra Berger"),
+        "spaces around a search still trim"
+    );
+}
+
+/// Issue 12, finding 14 (found by `http_fuzz`): a date of 4713 BC in the audit log's filter was
+/// a 500 on PostgreSQL, whose timestamps start there; dates outside years 1 to 9999 get a 422.
+#[actix_web::test]
+async fn an_audit_log_date_out_of_range_is_refused_not_a_failure() {
+    let db = TestDb::with_demo();
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    for address in [
+        "/settings/audit-log?until=-4713-01-01",
+        "/settings/audit-log?from=-4714-11-24",
+        "/settings/audit-log?from=0000-01-01",
+        "/settings/audit-log?until=%2B10000-01-01",
+    ] {
+        let page = admin.get(address).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{address}");
+        assert!(page.contains("Enter dates as YYYY-MM-DD."), "{address}");
+    }
+    let within = admin
+        .get("/settings/audit-log?from=0001-01-01&until=9999-12-31")
+        .await;
+    assert_eq!(within.status, StatusCode::OK);
+}

@@ -101,7 +101,9 @@ pub fn search(
     let mut query = audit_log::table
         .filter(audit_log::tenant_id.eq(tenant.0))
         .into_boxed();
-    let user = filter.user.trim().to_lowercase();
+    let user = super::text::search("user", &filter.user)?.to_lowercase();
+    let product = super::text::search("product", &filter.product)?;
+    let action = super::text::search("action", &filter.action)?;
     if !user.is_empty() {
         let pattern = format!("%{}%", escape_like(&user));
         query = query.filter(
@@ -111,9 +113,8 @@ pub fn search(
                 .or(audit_log::actor.like(pattern).escape('\\')),
         );
     }
-    let product = filter.product.trim();
     if !product.is_empty() {
-        let pattern = format!("%{}%", escape_like(product));
+        let pattern = format!("%{}%", escape_like(&product));
         query = query.filter(
             audit_log::detail
                 .like(pattern.clone())
@@ -121,8 +122,8 @@ pub fn search(
                 .or(audit_log::target.like(pattern).escape('\\')),
         );
     }
-    if !filter.action.trim().is_empty() {
-        query = query.filter(audit_log::action.eq(filter.action.trim().to_owned()));
+    if !action.is_empty() {
+        query = query.filter(audit_log::action.eq(action));
     }
     if let Some(from) = filter.from {
         query = query.filter(audit_log::at.ge(naive(from)));

@@ -125,9 +125,12 @@ pub fn assign_purchase(
     emails: &[String],
 ) -> Result<licenses::Assigned, DomainError> {
     let tenant = purchase_tenant(conn, actor, subscription)?;
+    // No sign-in name holds a control character; PostgreSQL would refuse a NUL in the query.
     let wanted: Vec<String> = emails
         .iter()
-        .map(|e| e.trim().to_lowercase())
+        .map(|e| super::text::search("emails", e).map(|e| e.to_lowercase()))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
         .filter(|e| !e.is_empty())
         .collect();
     if wanted.is_empty() {

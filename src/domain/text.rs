@@ -39,6 +39,16 @@ pub fn line(
     Ok(text.to_owned())
 }
 
+/// What a search box, a filter or a page's key holds, trimmed: any text but a control
+/// character. No stored name or sign-in name holds one (`line` refuses them), and PostgreSQL
+/// refuses a NUL in a query's text outright, so it is refused here rather than failing there.
+pub fn search(field: &'static str, text: &str) -> Result<String, DomainError> {
+    if text.chars().any(is_control) {
+        return Err(DomainError::invalid(field, CONTROL_MESSAGE));
+    }
+    Ok(text.trim().to_owned())
+}
+
 /// Several lines, trimmed: line breaks (a browser sends a text area's as CR LF; they are kept
 /// as LF) and tabs are kept, any other control character is refused. At least `min`
 /// characters (`too_short` otherwise), at most `max`.

@@ -42,9 +42,13 @@ fn day(field: &'static str, text: &str) -> Result<Option<chrono::DateTime<Utc>>,
     if text.trim().is_empty() {
         return Ok(None);
     }
+    // Years 1 to 9999: PostgreSQL's timestamps end before chrono's dates do (a date of 4713 BC
+    // was a 500), and no entry is older than allot.
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1..=9999).contains(&chrono::Datelike::year(d)))
         .map(|d| Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())))
-        .map_err(|_| DomainError::invalid(field, "Enter dates as YYYY-MM-DD."))
+        .ok_or_else(|| DomainError::invalid(field, "Enter dates as YYYY-MM-DD."))
 }
 
 /// GET /settings/audit-log

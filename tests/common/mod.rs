@@ -22,6 +22,8 @@ use diesel::{Connection, PgConnection};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod crawl;
+
 /// Thursday 2026-11-05, 09:00 UTC: the tests' "now" unless they move the clock.
 pub fn test_now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 5, 9, 0, 0).unwrap()

@@ -47,6 +47,12 @@ pub fn pool_detail(
     after: Option<(String, i64)>,
 ) -> Result<PoolDetail, DomainError> {
     authz::may(actor, Action::ViewLicenses, &authz::Target::Tenant(tenant))?;
+    let search = crate::domain::text::search("q", search)?;
+    let after = after
+        .map(|(key, id)| {
+            Ok::<_, DomainError>((crate::domain::text::search("after_key", &key)?, id))
+        })
+        .transpose()?;
     let (product, _) = pool_product(conn, tenant, pool)?;
     let offer = PoolOffer {
         assign: authz::can(

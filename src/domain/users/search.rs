@@ -53,7 +53,12 @@ pub fn list(
     after: Option<(String, i64)>,
 ) -> Result<UserPage, DomainError> {
     authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
-    let search = search.trim().to_lowercase();
+    let search = crate::domain::text::search("q", search)?.to_lowercase();
+    let after = after
+        .map(|(key, id)| {
+            Ok::<_, DomainError>((crate::domain::text::search("after_key", &key)?, id))
+        })
+        .transpose()?;
     let rows = if search.is_empty() {
         ordered(conn, visible(tenant, filter), sort, after)?
     } else {
