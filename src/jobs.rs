@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::billing::PaymentGateway;
 use crate::domain::{
-    DbConnection, DomainError, agreements, db, licenses, service_requests, sessions, signin,
-    subscriptions, users,
+    DbConnection, DomainError, agreements, db, groups, licenses, service_requests, sessions,
+    signin, subscriptions, users,
 };
 
 /// What one tick did.
@@ -29,6 +29,8 @@ pub struct TickReport {
     pub true_ups: usize,
     /// Service requests closed 14 days after they were resolved.
     pub requests_closed: usize,
+    /// Steps of group licensing run (big groups get their licenses in the background).
+    pub group_license_steps: usize,
     /// Card charges left pending (a crash, a lost answer) that were asked again and settled.
     pub charges_settled: usize,
     /// Steps that failed (logged with their ids); the others went on, and the next tick
@@ -62,6 +64,7 @@ pub fn tick(
             purchase_orders: agreements::process_purchase_orders(conn, now, f)?,
             true_ups: agreements::run_true_ups(conn, now, f)?,
             requests_closed: service_requests::close_resolved(conn, now, f)?,
+            group_license_steps: groups::drain(conn, now, f)?,
             failures: 0,
         };
         report.failures = failures;

@@ -23,7 +23,11 @@ fn row(action: Action) -> ([bool; 4], [bool; 2]) {
         | Action::BlockUser
         | Action::ResetPassword
         | Action::DeleteUser
-        | Action::EndSessions => (USERS, [false, false]),
+        | Action::EndSessions
+        | Action::ManageGroups => (USERS, [false, false]),
+        Action::ViewGroups | Action::AssignGroupLicenses => {
+            ([true, false, true, true], [false, false])
+        }
         Action::ViewBilling | Action::ManageBilling | Action::ActivateAgreement => {
             (BILLING, [false, false])
         }

@@ -48,6 +48,12 @@ pub enum Action {
     DeleteUser,
     /// End every session of a user ("Sign out everywhere").
     EndSessions,
+    /// See Groups, a group's members, licenses and errors.
+    ViewGroups,
+    /// Add, edit and delete groups; add and remove members.
+    ManageGroups,
+    /// Assign a product to a group and unassign it; reprocess a group's errors.
+    AssignGroupLicenses,
     /// See Your products, bills and payment methods.
     ViewBilling,
     /// Buy and remove licenses, cancel, recurring billing, payment methods, take over purchases.
@@ -167,16 +173,23 @@ impl Role {
             action,
             ViewBilling | ManageBilling | ViewAgreement | ReserveLicenses | ActivateAgreement
         );
+        let groups = matches!(action, ViewGroups | ManageGroups | AssignGroupLicenses);
         everyone
             || match self {
                 Role::Global => {
                     users
                         || billing
+                        || groups
                         || matches!(action, AssignLicenses | ViewAuditLog | ManageRoles)
                 }
                 Role::Billing => billing,
-                Role::License => matches!(action, AssignLicenses | ViewUsers),
-                Role::User => users || action == AssignLicenses,
+                Role::License => {
+                    matches!(
+                        action,
+                        AssignLicenses | ViewUsers | ViewGroups | AssignGroupLicenses
+                    )
+                }
+                Role::User => users || groups || action == AssignLicenses,
             }
     }
 
@@ -451,6 +464,9 @@ pub struct Permissions {
     pub assign_licenses: bool,
     pub view_users: bool,
     pub manage_users: bool,
+    pub view_groups: bool,
+    pub manage_groups: bool,
+    pub assign_group_licenses: bool,
     pub view_billing: bool,
     pub manage_billing: bool,
     pub file_service_requests: bool,
@@ -477,6 +493,9 @@ impl Permissions {
             assign_licenses: at(Action::AssignLicenses),
             view_users: at(Action::ViewUsers),
             manage_users: at(Action::ManageUsers),
+            view_groups: at(Action::ViewGroups),
+            manage_groups: at(Action::ManageGroups),
+            assign_group_licenses: at(Action::AssignGroupLicenses),
             view_billing: at(Action::ViewBilling),
             manage_billing: at(Action::ManageBilling),
             file_service_requests: at(Action::FileServiceRequests),

@@ -14,6 +14,7 @@ pub mod billing;
 pub mod clock;
 pub mod db;
 pub mod demo;
+pub mod groups;
 pub mod licenses;
 pub mod outbox;
 pub mod passwords;
@@ -97,6 +98,8 @@ id_type!(
     BillId,
     /// A volume licensing agreement.
     AgreementId,
+    /// A tenant's group of users.
+    GroupId,
 );
 
 /// Who is acting. Every domain function that reads or changes a tenant's data takes one,

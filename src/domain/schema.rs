@@ -154,6 +154,7 @@ diesel::table! {
         product_id -> BigInt,
         self_service_subscription_id -> Nullable<BigInt>,
         assigned_at -> Timestamp,
+        direct -> Bool,
     }
 }
 
@@ -349,6 +350,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_groups (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        tenant_id -> BigInt,
+        group_id -> BigInt,
+        user_id -> BigInt,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_licenses (group_id, product_id) {
+        tenant_id -> BigInt,
+        group_id -> BigInt,
+        product_id -> BigInt,
+        assigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inherited_licenses (user_id, product_id, group_id) {
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        product_id -> BigInt,
+        group_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_license_errors (group_id, product_id, user_id) {
+        tenant_id -> BigInt,
+        group_id -> BigInt,
+        product_id -> BigInt,
+        user_id -> BigInt,
+        reason -> Text,
+        noted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_jobs (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        group_id -> BigInt,
+        state -> Text,
+        total -> Integer,
+        done -> Integer,
+        assigned -> Integer,
+        failed -> Integer,
+        after_user -> Nullable<BigInt>,
+        started_by -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(agreement_subscriptions -> subscriptions (subscription_id));
 diesel::joinable!(agreement_subscriptions -> agreements (agreement_id));
@@ -360,6 +427,14 @@ diesel::joinable!(agreement_activations -> agreements (agreement_id));
 diesel::joinable!(agreement_invoices -> agreements (agreement_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(product_services -> products (product_id));
+diesel::joinable!(group_members -> users (user_id));
+diesel::joinable!(group_members -> user_groups (group_id));
+diesel::joinable!(group_licenses -> products (product_id));
+diesel::joinable!(group_licenses -> user_groups (group_id));
+diesel::joinable!(group_license_errors -> users (user_id));
+diesel::joinable!(group_license_errors -> products (product_id));
+diesel::joinable!(inherited_licenses -> user_groups (group_id));
+diesel::joinable!(group_jobs -> user_groups (group_id));
 diesel::joinable!(subscriptions -> tenants (tenant_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(license_assignments -> users (user_id));
@@ -414,4 +489,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     agreement_subscriptions,
     subscription_addons,
     sessions,
+    user_groups,
+    group_members,
+    group_licenses,
+    inherited_licenses,
+    group_license_errors,
+    group_jobs,
 );

@@ -113,6 +113,7 @@ pub(crate) fn assign_locked(
                 license_assignments::product_id.eq(product.0),
                 license_assignments::self_service_subscription_id.eq(self_service),
                 license_assignments::assigned_at.eq(naive(now)),
+                license_assignments::direct.eq(true),
             )
         })
         .collect();
@@ -120,8 +121,23 @@ pub(crate) fn assign_locked(
         crate::domain::db::insert_batch!(conn, license_assignments::table, chunk)?;
     }
     adjust_count(conn, tenant, product, self_service, new.len() as i64)?;
-    // A license given back brings back the data still held for it.
+    // A seat a group gives becomes direct too, so removing the user from the group keeps it.
+    let already_ids: Vec<i64> = already.iter().map(|(u, _)| u.0).collect();
+    for chunk in already_ids.chunks(5000) {
+        diesel::update(
+            license_assignments::table
+                .filter(license_assignments::product_id.eq(product.0))
+                .filter(license_assignments::user_id.eq_any(chunk))
+                .filter(license_assignments::direct.eq(false)),
+        )
+        .set(license_assignments::direct.eq(true))
+        .execute(conn)?;
+    }
     let new_ids: Vec<i64> = new.iter().map(|(u, _)| u.0).collect();
+    if self_service.is_none() {
+        settle_errors(conn, tenant, product, &new_ids)?;
+    }
+    // A license given back brings back the data still held for it.
     for chunk in new_ids.chunks(5000) {
         diesel::delete(
             data_holds::table
@@ -153,6 +169,8 @@ pub(crate) fn assign_locked(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unassigned {
     pub unassigned: Vec<UserId>,
+    /// Users whose direct assignment was removed but who keep the license through a group.
+    pub kept_through_groups: Vec<UserId>,
     /// Until when the users' data for this product is kept; `None` when the product holds none.
     pub data_held_until: Option<DateTime<Utc>>,
 }
@@ -194,7 +212,45 @@ pub(crate) fn unassign_locked(
     let (product, product_name) = pool_product(conn, tenant, pool)?;
     let targets = tenant_users(conn, tenant, users)?;
     let (licenses, assigned_before) = pool_counts(conn, tenant, pool)?;
-    let ids: Vec<i64> = targets.iter().map(|(u, _)| u.0).collect();
+    let all_ids: Vec<i64> = targets.iter().map(|(u, _)| u.0).collect();
+    // A seat that groups give as well stays, no longer direct; one that only groups give is
+    // changed through the group, not here.
+    let inherited = sourced_anyhow(conn, product, &all_ids)?;
+    if !inherited.is_empty() && matches!(pool, PoolRef::Tenant(_)) {
+        let only_inherited: Vec<(i64, String)> = license_assignments::table
+            .filter(license_assignments::product_id.eq(product.0))
+            .filter(
+                license_assignments::user_id.eq_any(inherited.iter().copied().collect::<Vec<_>>()),
+            )
+            .filter(license_assignments::direct.eq(false))
+            .inner_join(users::table)
+            .select((users::id, users::email))
+            .load(conn)?;
+        if let Some((user, email)) = only_inherited.first() {
+            let groups = sources_of(conn, UserId(*user))?
+                .remove(&product.0)
+                .unwrap_or_default()
+                .join(", ");
+            return Err(DomainError::Conflict(format!(
+                "{email} has {product_name} through a group ({groups}), so it can't be unassigned here. Remove them from the group, or unassign {product_name} from the group."
+            )));
+        }
+        let kept: Vec<i64> = inherited.iter().copied().collect();
+        for chunk in kept.chunks(5000) {
+            diesel::update(
+                license_assignments::table
+                    .filter(license_assignments::product_id.eq(product.0))
+                    .filter(license_assignments::user_id.eq_any(chunk)),
+            )
+            .set(license_assignments::direct.eq(false))
+            .execute(conn)?;
+        }
+    }
+    let ids: Vec<i64> = all_ids
+        .iter()
+        .copied()
+        .filter(|id| !inherited.contains(id))
+        .collect();
     let mut removed = 0;
     for chunk in ids.chunks(5000) {
         let in_pool = license_assignments::table
@@ -227,6 +283,7 @@ pub(crate) fn unassign_locked(
     let mut count = assigned_before;
     let entries: Vec<(String, String)> = targets
         .iter()
+        .filter(|(u, _)| !inherited.contains(&u.0))
         .map(|(_, email)| {
             count -= 1;
             let hold = held_until
@@ -246,9 +303,30 @@ pub(crate) fn unassign_locked(
         "Unassigned license",
         &entries,
     )?;
+    let (kept, unassigned): (Vec<_>, Vec<_>) = targets
+        .into_iter()
+        .partition(|(u, _)| inherited.contains(&u.0));
+    let entries: Vec<(String, String)> = kept
+        .iter()
+        .map(|(_, email)| {
+            (
+                email.clone(),
+                format!("{product_name}: kept, inherited from a group"),
+            )
+        })
+        .collect();
+    audit::record_many(
+        conn,
+        actor,
+        now,
+        Some(tenant),
+        "Removed direct assignment",
+        &entries,
+    )?;
     Ok(Unassigned {
-        unassigned: targets.into_iter().map(|(u, _)| u).collect(),
-        data_held_until: held_until,
+        unassigned: unassigned.into_iter().map(|(u, _)| u).collect(),
+        kept_through_groups: kept.into_iter().map(|(u, _)| u).collect(),
+        data_held_until: held_until.filter(|_| !ids.is_empty()),
     })
 }
 

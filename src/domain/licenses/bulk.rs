@@ -46,12 +46,21 @@ pub fn set_licenses(
     crate::domain::db::transaction(conn, |conn| {
         lock(conn, tenant)?;
         user_email(conn, tenant, user, false)?;
-        let held: BTreeSet<ProductId> = held_by(conn, tenant, user)?
-            .into_iter()
+        let licenses = held_by(conn, tenant, user)?;
+        let held: BTreeSet<ProductId> = licenses
+            .iter()
             .filter(|l| matches!(l.pool, PoolRef::Tenant(_)))
             .map(|l| l.product)
             .collect();
-        let wanted: BTreeSet<ProductId> = products.iter().copied().collect();
+        // An inherited license's box is shown checked and disabled, so the form never sends
+        // it: it stays, whatever the form says.
+        let mut wanted: BTreeSet<ProductId> = products.iter().copied().collect();
+        wanted.extend(
+            licenses
+                .iter()
+                .filter(|l| l.only_inherited())
+                .map(|l| l.product),
+        );
         let mut removed = 0;
         for product in held.difference(&wanted) {
             unassign_locked(conn, actor, now, tenant, PoolRef::Tenant(*product), &[user])?;
@@ -87,6 +96,8 @@ pub struct ManageOutcome {
     pub unassigned: Vec<String>,
     /// Products the user did not get, with why.
     pub not_assigned: Vec<(String, String)>,
+    /// Products left as they were because only groups give them, with the groups' names.
+    pub kept_inherited: Vec<(String, String)>,
 }
 
 /// Manage product licenses on several users, in one transaction. A product with fewer
@@ -119,6 +130,7 @@ pub fn manage_licenses(
         lock(conn, tenant)?;
         let mut outcomes: BTreeMap<i64, ManageOutcome> = BTreeMap::new();
         let mut held: BTreeMap<i64, BTreeSet<ProductId>> = BTreeMap::new();
+        let mut inherited_only: BTreeMap<i64, BTreeMap<ProductId, String>> = BTreeMap::new();
         for user in users_chosen {
             let detail = load_detail(conn, tenant, *user)?;
             if detail.state.is_deleted() {
@@ -133,6 +145,15 @@ pub fn manage_licenses(
                     .map(|l| l.product)
                     .collect(),
             );
+            inherited_only.insert(
+                user.0,
+                detail
+                    .licenses
+                    .iter()
+                    .filter(|l| l.only_inherited())
+                    .map(|l| (l.product, l.inherited_from.join(", ")))
+                    .collect(),
+            );
             outcomes.insert(
                 user.0,
                 ManageOutcome {
@@ -141,6 +162,7 @@ pub fn manage_licenses(
                     assigned: vec![],
                     unassigned: vec![],
                     not_assigned: vec![],
+                    kept_inherited: vec![],
                 },
             );
         }
@@ -160,8 +182,20 @@ pub fn manage_licenses(
                     ManageMode::Replace => !chosen.contains(product),
                     ManageMode::UnassignAll => true,
                 };
-                if remove {
-                    to_remove.entry(*product).or_default().push(UserId(*user));
+                if !remove {
+                    continue;
+                }
+                // Inherited only: changed through the group; the user keeps it.
+                match inherited_only.get(user).and_then(|p| p.get(product)) {
+                    Some(groups) => {
+                        if let Some(o) = outcomes.get_mut(user) {
+                            o.kept_inherited.push((
+                                names.get(&product.0).cloned().unwrap_or_default(),
+                                groups.clone(),
+                            ));
+                        }
+                    }
+                    None => to_remove.entry(*product).or_default().push(UserId(*user)),
                 }
             }
         }

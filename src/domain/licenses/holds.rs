@@ -11,6 +11,17 @@ pub struct HeldLicense {
     pub assigned_at: DateTime<Utc>,
     /// False when the user is beyond the count of a pool in conflict.
     pub usable: bool,
+    /// Assigned to the user directly (it may come from groups as well).
+    pub direct: bool,
+    /// The groups it is inherited from, by name.
+    pub inherited_from: Vec<String>,
+}
+
+impl HeldLicense {
+    /// Only groups give it: it is changed through the group, not on the user.
+    pub fn only_inherited(&self) -> bool {
+        !self.direct && !self.inherited_from.is_empty()
+    }
 }
 
 /// The licenses `user` holds, each with whether it admits them to the service now.
@@ -19,20 +30,23 @@ pub(crate) fn held_by(
     tenant: TenantId,
     user: UserId,
 ) -> Result<Vec<HeldLicense>, DomainError> {
-    let rows: Vec<(i64, String, Option<i64>, chrono::NaiveDateTime)> = license_assignments::table
-        .inner_join(products::table)
-        .filter(license_assignments::user_id.eq(user.0))
-        .filter(license_assignments::tenant_id.eq(tenant.0))
-        .order(products::name)
-        .select((
-            products::id,
-            products::name,
-            license_assignments::self_service_subscription_id,
-            license_assignments::assigned_at,
-        ))
-        .load(conn)?;
+    let mut sources = sources_of(conn, user)?;
+    let rows: Vec<(i64, String, Option<i64>, chrono::NaiveDateTime, bool)> =
+        license_assignments::table
+            .inner_join(products::table)
+            .filter(license_assignments::user_id.eq(user.0))
+            .filter(license_assignments::tenant_id.eq(tenant.0))
+            .order(products::name)
+            .select((
+                products::id,
+                products::name,
+                license_assignments::self_service_subscription_id,
+                license_assignments::assigned_at,
+                license_assignments::direct,
+            ))
+            .load(conn)?;
     let mut held = Vec::with_capacity(rows.len());
-    for (product, name, self_service, at) in rows {
+    for (product, name, self_service, at, direct) in rows {
         let pool = match self_service {
             Some(sub) => PoolRef::SelfService(SubscriptionId(sub)),
             None => PoolRef::Tenant(ProductId(product)),
@@ -46,6 +60,8 @@ pub(crate) fn held_by(
             pool,
             assigned_at: utc(at),
             usable,
+            direct,
+            inherited_from: sources.remove(&product).unwrap_or_default(),
         });
     }
     Ok(held)

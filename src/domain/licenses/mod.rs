@@ -5,12 +5,14 @@ mod assign;
 mod bulk;
 mod holders;
 mod holds;
+mod inherited;
 mod take_over;
 
 pub use assign::*;
 pub use bulk::*;
 pub use holders::*;
 pub use holds::*;
+pub use inherited::*;
 pub use take_over::*;
 
 use chrono::{DateTime, Duration, Utc};

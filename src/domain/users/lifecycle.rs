@@ -158,11 +158,15 @@ pub fn delete(
     crate::domain::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let email = user_email(conn, tenant, user, false)?;
+        // Only direct assignments are remembered: a restore gets the inherited ones from the
+        // groups, which the user stays a member of.
         let held: Vec<i64> = license_assignments::table
             .filter(license_assignments::user_id.eq(user.0))
             .filter(license_assignments::self_service_subscription_id.is_null())
+            .filter(license_assignments::direct.eq(true))
             .select(license_assignments::product_id)
             .load(conn)?;
+        crate::domain::groups::forget_inherited(conn, user)?;
         for product in &held {
             diesel::insert_into(deleted_user_licenses::table)
                 .values((
@@ -257,6 +261,9 @@ pub struct Restored {
     pub licenses_back: Vec<String>,
     /// Licenses the user had that could not be given back: no license left in the pool.
     pub licenses_not_back: Vec<String>,
+    /// Licenses their groups gave back, and those they could not (listed on the groups).
+    pub inherited_back: usize,
+    pub inherited_not_back: usize,
 }
 
 /// Restore a deleted user within 30 days, giving back the licenses they had where the pool
@@ -301,6 +308,8 @@ pub fn restore(
             email: email.clone(),
             licenses_back: vec![],
             licenses_not_back: vec![],
+            inherited_back: 0,
+            inherited_not_back: 0,
         };
         for (product, name) in had {
             match licenses::assign_locked(
@@ -318,6 +327,9 @@ pub fn restore(
                 Err(e) => return Err(e),
             }
         }
+        let inherited = crate::domain::groups::rejoin(conn, actor, now, tenant, user)?;
+        restored.inherited_back = inherited.assigned;
+        restored.inherited_not_back = inherited.failed;
         audit::record(
             conn,
             actor,
@@ -375,6 +387,7 @@ pub fn purge_deleted(
                 deleted_user_licenses::table.filter(deleted_user_licenses::user_id.eq(id)),
             )
             .execute(conn)?;
+            crate::domain::groups::leave_all(conn, UserId(*id))?;
             audit::record(
                 conn,
                 &actor,

@@ -18,11 +18,12 @@ use super::accounts::{self, EmailAddress, UserState};
 use super::authz::Target;
 use super::licenses::{self, HeldLicense, PoolRef};
 use super::schema::{
-    data_holds, deleted_user_licenses, license_assignments, products, tenants, user_roles, users,
+    data_holds, deleted_user_licenses, group_members, license_assignments, products, tenants,
+    user_roles, users,
 };
 use super::{
-    Action, Actor, DbConnection, DomainError, ProductId, Role, TenantId, UserId, audit, authz,
-    naive, passwords, utc,
+    Action, Actor, DbConnection, DomainError, GroupId, ProductId, Role, TenantId, UserId, audit,
+    authz, naive, passwords, utc,
 };
 
 /// A deleted user can be restored this long; then `tick` purges them (DESIGN.md).

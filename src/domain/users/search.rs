@@ -13,6 +13,10 @@ pub enum UserFilter {
     HasProduct(ProductId),
     /// Users who don't hold the product: the candidates for assigning it.
     LacksProduct(ProductId),
+    /// The members of a group.
+    InGroup(GroupId),
+    /// Users not in the group: the candidates for Add members.
+    NotInGroup(GroupId),
 }
 
 /// How Active users is sorted.
@@ -176,6 +180,16 @@ pub(crate) fn visible(tenant: TenantId, filter: UserFilter) -> UserQuery {
             license_assignments::table
                 .filter(license_assignments::user_id.eq(users::id))
                 .filter(license_assignments::product_id.eq(product.0)),
+        ))),
+        UserFilter::InGroup(group) => query.filter(exists(
+            group_members::table
+                .filter(group_members::user_id.eq(users::id))
+                .filter(group_members::group_id.eq(group.0)),
+        )),
+        UserFilter::NotInGroup(group) => query.filter(diesel::dsl::not(exists(
+            group_members::table
+                .filter(group_members::user_id.eq(users::id))
+                .filter(group_members::group_id.eq(group.0)),
         ))),
     }
 }
