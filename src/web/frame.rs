@@ -91,6 +91,7 @@ const ADMIN_PAGES: &[Page] = &[
     ("", "/", "Home", |p| p.view_admin_center),
     ("Users", "/users", "Active users", |p| p.view_users),
     ("Users", "/users/deleted", "Deleted users", |p| p.view_users),
+    ("Users", "/groups", "Groups", |p| p.view_groups),
     ("Billing", "/billing/products", "Your products", |p| {
         p.view_billing
     }),

@@ -46,13 +46,13 @@ pub async fn list(
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
     #[serde(default)]
-    q: String,
+    pub q: String,
     after_key: Option<String>,
     after_id: Option<i64>,
 }
 
 impl ListQuery {
-    fn after(&self) -> Option<(String, i64)> {
+    pub fn after(&self) -> Option<(String, i64)> {
         Some((self.after_key.clone()?, self.after_id?))
     }
 }
@@ -66,6 +66,9 @@ pub struct ProductPage {
     q: String,
     can_assign: bool,
     can_take_over: bool,
+    /// The groups carrying the product and the others (a tenant pool, for who may see groups).
+    groups: Option<crate::domain::groups::ProductGroups>,
+    can_assign_groups: bool,
     self_service_note: &'static str,
 }
 
@@ -81,14 +84,26 @@ async fn product_page(
     query: ListQuery,
 ) -> Result<HttpResponse, WebError> {
     let (q, after) = (query.q.clone(), query.after());
-    let detail = state
-        .db(move |conn| licenses::pool_detail(conn, &actor, tenant, pool, &q, after))
+    let view_groups = session.permissions().view_groups;
+    let (detail, groups) = state
+        .db(move |conn| {
+            let detail = licenses::pool_detail(conn, &actor, tenant, pool, &q, after)?;
+            let groups = match pool {
+                PoolRef::Tenant(product) if view_groups => Some(
+                    crate::domain::groups::for_product(conn, &actor, tenant, product)?,
+                ),
+                _ => None,
+            };
+            Ok((detail, groups))
+        })
         .await?;
     let page = ProductPage {
         frame: Frame::new(&detail.summary.product_name, &session, "/licenses"),
         base: pool_path(pool),
         can_assign: detail.offer.assign,
         can_take_over: detail.offer.take_over,
+        can_assign_groups: session.permissions().assign_group_licenses,
+        groups,
         self_service_note: licenses::SELF_SERVICE_REFUSAL,
         detail,
         q: query.q,

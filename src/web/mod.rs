@@ -9,6 +9,7 @@ mod csrf;
 mod errors;
 mod forms;
 mod frame;
+mod groups;
 mod headers;
 mod home;
 mod licenses;
@@ -201,6 +202,31 @@ pub fn app(
                 .route("/users/manage", web::get().to(users::manage_form))
                 .route("/users/manage", web::post().to(users::manage))
                 .route("/users/deleted", web::get().to(users::deleted))
+                .route("/groups", web::get().to(groups::list))
+                .route("/groups", web::post().to(groups::create))
+                .route("/groups/new", web::get().to(groups::new_form))
+                .route("/groups/{id}", web::get().to(groups::show))
+                .route(
+                    "/groups/{id}/members/add",
+                    web::get().to(groups::add_members_form),
+                )
+                .route("/groups/{id}/members", web::post().to(groups::add_members))
+                .route(
+                    "/groups/{id}/members/remove",
+                    web::post().to(groups::remove_members),
+                )
+                .route("/groups/{id}/licenses", web::post().to(groups::assign))
+                .route(
+                    "/licenses/{product}/groups",
+                    web::post().to(groups::assign_from_product),
+                )
+                .route(
+                    "/groups/{id}/licenses/{product}/unassign",
+                    web::post().to(groups::unassign),
+                )
+                .route("/groups/{id}/reprocess", web::post().to(groups::reprocess))
+                .route("/groups/{id}/delete", web::get().to(groups::delete_form))
+                .route("/groups/{id}/delete", web::post().to(groups::delete))
                 .route("/users/{id}", web::get().to(users::show))
                 .route("/users/{id}/licenses", web::post().to(users::save_licenses))
                 .route("/users/{id}/block", web::post().to(users::block))

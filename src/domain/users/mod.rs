@@ -52,6 +52,23 @@ impl UserDetail {
     pub fn holds(&self, product: &ProductId) -> bool {
         self.licenses.iter().any(|l| l.product == *product)
     }
+
+    /// The groups giving `product`, by name, when only groups give it: its box is shown
+    /// checked and disabled, as it is changed through the group.
+    pub fn inherited_only(&self, product: &ProductId) -> Option<String> {
+        self.licenses
+            .iter()
+            .find(|l| l.product == *product && l.only_inherited())
+            .map(|l| l.inherited_from.join(", "))
+    }
+
+    /// The groups that give `product` as well as a direct assignment.
+    pub fn also_inherited(&self, product: &ProductId) -> Option<String> {
+        self.licenses
+            .iter()
+            .find(|l| l.product == *product && l.direct && !l.inherited_from.is_empty())
+            .map(|l| l.inherited_from.join(", "))
+    }
 }
 
 /// One user of `tenant`. A user of another tenant is not found, so ids of other tenants

@@ -128,6 +128,10 @@ pub struct UserPage {
     products: Vec<PoolSummary>,
     can_assign: bool,
     can_manage_users: bool,
+    /// Some license comes only from a group: the page says how to change it.
+    has_inherited: bool,
+    /// The groups the user is a member of.
+    groups: Vec<(crate::domain::GroupId, String)>,
     /// Sign out everywhere.
     can_end_sessions: bool,
     /// Every admin role and whether the user holds it, when the actor may give and take roles.
@@ -146,12 +150,13 @@ pub async fn show(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
     let id = UserId(path.into_inner());
-    let (user, products, offer) = state
+    let (user, products, offer, groups) = state
         .db(move |conn| {
             Ok((
                 users::get(conn, &actor, tenant, id)?,
                 users::assignable_products(conn, &actor, tenant)?,
                 users::offer(conn, &actor, tenant, id)?,
+                crate::domain::groups::of_user(conn, &actor, tenant, id)?,
             ))
         })
         .await?;
@@ -165,6 +170,8 @@ pub async fn show(
             .filter(|p| p.self_service.is_none())
             .collect(),
         can_assign: offer.assign,
+        has_inherited: user.licenses.iter().any(|l| l.only_inherited()),
+        groups,
         can_manage_users: offer.change,
         can_end_sessions: offer.end_sessions,
         role_choices: session.permissions().manage_roles.then(|| {
