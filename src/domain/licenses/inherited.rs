@@ -228,7 +228,9 @@ pub(crate) fn take_inherited(
     }
     freed.sort();
     adjust_count(conn, tenant, gp.product, None, -(freed.len() as i64))?;
-    let held_until = hold_data(conn, now, tenant, gp.product, &freed)?;
+    // No seat freed, no data held: the answer must not say data is kept when none was.
+    let held_until =
+        hold_data(conn, now, tenant, gp.product, &freed)?.filter(|_| !freed.is_empty());
     let names = emails(conn, &freed)?;
     let mut count = assigned_before;
     let hold = held_until
