@@ -47,9 +47,13 @@ pub(crate) fn start(
             .filter(group_jobs::group_id.eq(group.0))
             .filter(group_jobs::state.eq(JobState::Running)),
     )
+    // The walk starts again, so the members still without a seat are counted again: the
+    // failures so far are forgotten. The seats given so far stay given (the walk finds them
+    // held), so they stay counted.
     .set((
         group_jobs::total.eq(total),
         group_jobs::done.eq(0),
+        group_jobs::failed.eq(0),
         group_jobs::after_user.eq(None::<i64>),
     ))
     .execute(conn)?;

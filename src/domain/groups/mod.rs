@@ -151,13 +151,18 @@ pub fn create(
             .filter(user_groups::name_key.eq(&key))
             .count()
             .get_result(conn)?;
-        if taken > 0 {
-            return Err(DomainError::invalid(
+        let exists = || {
+            DomainError::invalid(
                 "name",
                 format!("A group named {name} already exists. Choose another name."),
-            ));
+            )
+        };
+        if taken > 0 {
+            return Err(exists());
         }
-        let id: i64 = diesel::insert_into(user_groups::table)
+        // Two adds of one name at once both find it free; the unique key lets one in, and
+        // the other hears what it would have heard a moment later.
+        let id: i64 = match diesel::insert_into(user_groups::table)
             .values((
                 user_groups::tenant_id.eq(tenant.0),
                 user_groups::name.eq(&name),
@@ -166,7 +171,14 @@ pub fn create(
                 user_groups::created_at.eq(naive(now)),
             ))
             .returning(user_groups::id)
-            .get_result(conn)?;
+            .get_result(conn)
+        {
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => return Err(exists()),
+            other => other?,
+        };
         audit::record(
             conn,
             actor,

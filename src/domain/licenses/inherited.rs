@@ -136,6 +136,9 @@ pub(crate) fn give_inherited(
     // Errors: the members who have the product now have none; the others get this one.
     let all: Vec<i64> = ids.iter().map(|u| u.0).collect();
     clear_errors(conn, gp.group, gp.product, &all)?;
+    // A seat given now is one the members' other groups waiting for it give as well: their
+    // errors turn into sources, as when the seat is assigned directly.
+    settle_errors(conn, tenant, gp.product, &seated)?;
     let reason = format!("Not enough licenses: 0 of {licenses} available");
     let error_rows: Vec<_> = failed
         .iter()
@@ -225,7 +228,9 @@ pub(crate) fn take_inherited(
     }
     freed.sort();
     adjust_count(conn, tenant, gp.product, None, -(freed.len() as i64))?;
-    let held_until = hold_data(conn, now, tenant, gp.product, &freed)?;
+    // No seat freed, no data held: the answer must not say data is kept when none was.
+    let held_until =
+        hold_data(conn, now, tenant, gp.product, &freed)?.filter(|_| !freed.is_empty());
     let names = emails(conn, &freed)?;
     let mut count = assigned_before;
     let hold = held_until
