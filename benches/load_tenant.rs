@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! DATABASE_URL=/tmp/bench.db cargo bench --bench load_tenant -- --users 100000 \
-//!     [--products 20] [--assignments-per-user 2] [--bulk-ids FILE]
+//!     [--products 20] [--assignments-per-user 2] [--bulk-ids FILE] \
+//!     [--renewals-due 1000 [--renewals-due-at RFC3339]…]
 //! ```
 //!
 //! Loads the normal demo first (Contoso, admin@contoso.example / allot-demo), then adds to
@@ -14,16 +15,26 @@
 //! never get it, and its pool has that many licenses to spare, so the benchmark can assign it to
 //! 10,000 of them (three times at 100k users). Their ids go to `--bulk-ids` (one a line), and
 //! the product's id is printed as `BULK_PRODUCT=<id>`.
+//!
+//! `--renewals-due N` (the crash test, scripts/crash_test) adds to Contoso, for each
+//! `--renewals-due-at` time (default: one, a day from now), a product "Bench Renewals k" with N
+//! monthly subscriptions of one license each, paid by card with recurring billing on, whose
+//! terms all end in the 10 minutes before that time, so one `allot tick --now <that time>`
+//! renews every one of them (and none of a later time's). The demo's Visa expires too soon for
+//! that, so they are paid by a card of their own (4242, valid for years), which the test
+//! gateway approves. They share Contoso's license lock with the bulk assignment. Printed as
+//! `RENEWAL_PRODUCT_k=<id>` and `RENEWALS_DUE_AT_k=<RFC 3339 time>`, k from 1. Times a month or
+//! more apart are not needed (nor wanted: a tick a month ahead ends today's sessions).
 
 use std::io::Write;
 use std::time::Instant;
 
-use chrono::{Duration, Months, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 
 use allot::domain::db::{self, Backend, DbConnection};
 use allot::domain::schema::{
-    license_assignments, product_services, products, subscriptions, tenants, users,
+    license_assignments, payment_methods, product_services, products, subscriptions, tenants, users,
 };
 use allot::domain::{demo, passwords};
 
@@ -249,12 +260,16 @@ struct Options {
     products: usize,
     per_user: usize,
     bulk_ids: Option<String>,
+    /// Card subscriptions to add whose renewal is due by each of `renewals_due_at`.
+    renewals: usize,
+    renewals_due_at: Vec<DateTime<Utc>>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: DATABASE_URL=… cargo bench --bench load_tenant -- --users N \
-         [--products 20] [--assignments-per-user 2] [--bulk-ids FILE]"
+         [--products 20] [--assignments-per-user 2] [--bulk-ids FILE] \
+         [--renewals-due N [--renewals-due-at RFC3339]…]"
     );
     std::process::exit(2);
 }
@@ -265,6 +280,8 @@ fn options() -> Options {
         products: 20,
         per_user: 2,
         bulk_ids: None,
+        renewals: 0,
+        renewals_due_at: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -281,6 +298,15 @@ fn options() -> Options {
             "--products" => o.products = number("--products"),
             "--assignments-per-user" => o.per_user = number("--assignments-per-user"),
             "--bulk-ids" => o.bulk_ids = Some(args.next().unwrap_or_else(|| usage())),
+            "--renewals-due" => o.renewals = number("--renewals-due"),
+            "--renewals-due-at" => {
+                let at = args.next().unwrap_or_else(|| usage());
+                let at = DateTime::parse_from_rfc3339(&at).unwrap_or_else(|_| {
+                    eprintln!("--renewals-due-at needs an RFC 3339 time, not {at}");
+                    usage()
+                });
+                o.renewals_due_at.push(at.with_timezone(&Utc));
+            }
             // `cargo bench` passes --bench to every bench binary.
             "--bench" => {}
             "-h" | "--help" => usage(),
@@ -507,6 +533,26 @@ fn run(o: Options) -> Result<(), String> {
     allot::domain::licenses::recount(conn, allot::domain::TenantId(contoso))
         .map_err(|e| e.to_string())?;
 
+    let mut renewals = Vec::new();
+    if o.renewals > 0 {
+        let mut times = o.renewals_due_at.clone();
+        if times.is_empty() {
+            times.push((now + Duration::days(1)).trunc_subsecs(0));
+        }
+        for (k, due_at) in times.into_iter().enumerate() {
+            let t = Instant::now();
+            let product = load_renewals(conn, contoso, k + 1, o.renewals, due_at, at)
+                .map_err(|e| format!("loading the renewals: {e}"))?;
+            println!(
+                "  {} card subscriptions due to renew by {} ({:.2} s)",
+                o.renewals,
+                due_at.to_rfc3339(),
+                t.elapsed().as_secs_f64()
+            );
+            renewals.push((product, due_at));
+        }
+    }
+
     // PostgreSQL's autovacuum would analyze these tables within a minute of such a load; do it
     // now so the measurements don't depend on when it ran. SQLite has no such thing and allot
     // never runs ANALYZE, so SQLite is measured as the app leaves it.
@@ -553,5 +599,76 @@ fn run(o: Options) -> Result<(), String> {
             .unwrap_or_default()
     );
     println!("BULK_PRODUCT={bulk}");
+    for (k, (product, due_at)) in renewals.iter().enumerate() {
+        println!("RENEWAL_PRODUCT_{}={product}", k + 1);
+        println!(
+            "RENEWALS_DUE_AT_{}={}",
+            k + 1,
+            due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+    }
     Ok(())
+}
+
+/// Adds `n` monthly card subscriptions of one license of a new product, "Bench Renewals k", to
+/// Contoso, each paid by the same good card, whose terms end one second apart (up to 10
+/// minutes) before `due_at`. Returns the product's id.
+fn load_renewals(
+    conn: &mut DbConnection,
+    contoso: i64,
+    k: usize,
+    n: usize,
+    due_at: DateTime<Utc>,
+    at: NaiveDateTime,
+) -> Result<i64, diesel::result::Error> {
+    conn.transaction(|conn| {
+        let product: i64 = diesel::insert_into(products::table)
+            .values((
+                products::code.eq(format!("BENCH_RENEWALS_{k}")),
+                products::name.eq(format!("Bench Renewals {k}")),
+                products::family.eq("online_services"),
+                products::monthly_price_cents.eq(1200_i64),
+                products::cancellation_window_days.eq(7),
+            ))
+            .returning(products::id)
+            .get_result(conn)?;
+        // Not the tenant's default: the demo's story keeps its expiring Visa.
+        let card: i64 = diesel::insert_into(payment_methods::table)
+            .values((
+                payment_methods::tenant_id.eq(contoso),
+                payment_methods::holder.eq(format!("Renewals Bench {k}")),
+                payment_methods::brand.eq("Visa"),
+                payment_methods::last4.eq("4242"),
+                payment_methods::exp_month.eq(12),
+                payment_methods::exp_year.eq(due_at.year() + 5),
+                payment_methods::gateway_token.eq("test:approve"),
+                payment_methods::is_default.eq(false),
+                payment_methods::created_at.eq(at),
+            ))
+            .returning(payment_methods::id)
+            .get_result(conn)?;
+        let rows: Vec<_> = (0..n)
+            .map(|k| {
+                let end = (due_at - Duration::seconds(1 + (k % 600) as i64)).naive_utc();
+                let start = (end.and_utc() - Months::new(1)).naive_utc();
+                (
+                    subscriptions::tenant_id.eq(contoso),
+                    subscriptions::product_id.eq(product),
+                    subscriptions::quantity.eq(1),
+                    subscriptions::billing_period.eq("monthly"),
+                    subscriptions::term_start.eq(start),
+                    subscriptions::term_end.eq(end),
+                    subscriptions::recurring_billing.eq(true),
+                    subscriptions::purchase_channel.eq("credit_card"),
+                    subscriptions::state.eq("active"),
+                    subscriptions::payment_method_id.eq(Some(card)),
+                    subscriptions::created_at.eq(at),
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(CHUNK) {
+            insert_rows!(conn, subscriptions::table, chunk)?;
+        }
+        Ok(product)
+    })
 }

@@ -28,9 +28,11 @@ pub struct Config {
 
 /// The payment gateways built in. Only the test gateway so far: its documented test card
 /// numbers decide charges, like a payment provider's test mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayChoice {
-    Test,
+    /// With `ledger` (`ALLOT_TEST_GATEWAY_LEDGER`), it keeps the keys it has answered in that
+    /// directory, shared by every process, instead of in memory (`billing::LedgerGateway`).
+    Test { ledger: Option<PathBuf> },
 }
 
 const SECRET_FILE: &str = "allot.secret";
@@ -113,7 +115,9 @@ impl Config {
             },
         };
         let payment_gateway = match var("ALLOT_PAYMENT_GATEWAY").as_deref() {
-            None | Some("test") => GatewayChoice::Test,
+            None | Some("test") => GatewayChoice::Test {
+                ledger: var("ALLOT_TEST_GATEWAY_LEDGER").map(PathBuf::from),
+            },
             Some(other) => {
                 return Err(format!(
                     "ALLOT_PAYMENT_GATEWAY must be 'test' (the built-in test gateway, the only one so far), not '{other}'"

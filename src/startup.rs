@@ -6,7 +6,7 @@ use actix_web::HttpServer;
 use std::sync::Arc;
 
 use crate::config::{Config, GatewayChoice};
-use crate::domain::billing::{PaymentGateway, TestGateway};
+use crate::domain::billing::{LedgerGateway, PaymentGateway, TestGateway};
 use crate::domain::outbox::Mailer;
 use crate::domain::{Clock, Pool};
 use crate::web::{self, AppState};
@@ -43,8 +43,9 @@ impl Dependencies {
 /// The payment gateway `ALLOT_PAYMENT_GATEWAY` names; the built-in test gateway is the default
 /// and the only one built in so far (a real one implements `PaymentGateway`).
 pub fn gateway(config: &Config) -> Arc<dyn PaymentGateway> {
-    match config.payment_gateway {
-        GatewayChoice::Test => Arc::new(TestGateway),
+    match &config.payment_gateway {
+        GatewayChoice::Test { ledger: None } => Arc::new(TestGateway),
+        GatewayChoice::Test { ledger: Some(path) } => Arc::new(LedgerGateway::new(path)),
     }
 }
 
@@ -80,7 +81,7 @@ pub fn serve(
     bind: &str,
 ) -> std::io::Result<()> {
     match config.payment_gateway {
-        GatewayChoice::Test => tracing::warn!(
+        GatewayChoice::Test { .. } => tracing::warn!(
             "payments go to the built-in test gateway: no card is really charged \
              (ALLOT_PAYMENT_GATEWAY=test)"
         ),

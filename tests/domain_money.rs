@@ -483,3 +483,68 @@ fn only_one_tick_runs_at_a_time_on_postgresql_and_the_lock_is_let_go() {
     db::unlock_jobs(&mut other).unwrap();
     drop(session);
 }
+
+#[test]
+fn the_ledger_gateway_answers_a_repeated_key_with_its_first_answer_across_processes() {
+    // Two gateways on one directory stand for two processes (a server and `allot tick`, or a
+    // server before and after a crash): the second is asked the keys the first answered.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    let now = common::test_now();
+    let good = CardOnFile {
+        token: "test:approve",
+        exp_month: 12,
+        exp_year: 2030,
+    };
+    let refused = CardOnFile {
+        token: "test:decline",
+        ..good
+    };
+    let first = billing::LedgerGateway::new(&ledger);
+    let taken = first.charge("allot-renewal-t1-s1-00", &good, 1200, now);
+    let declined = first.charge("allot-renewal-t1-s2-00", &refused, 900, now);
+    let after_restart = billing::LedgerGateway::new(&ledger);
+    assert_eq!(
+        after_restart.charge("allot-renewal-t1-s1-00", &good, 1200, now),
+        taken
+    );
+    assert_eq!(
+        after_restart.charge("allot-renewal-t1-s2-00", &good, 900, now),
+        declined,
+        "a declined key stays declined, whatever card it comes with later"
+    );
+    assert_eq!(
+        declined,
+        Err(ChargeFailure::Declined(billing::Decline::Declined))
+    );
+    let reference = taken.expect("the good card is charged").reference;
+    let mut filed: Vec<(String, String)> = std::fs::read_dir(&ledger)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (
+                entry.file_name().into_string().unwrap(),
+                std::fs::read_to_string(entry.path()).unwrap(),
+            )
+        })
+        .collect();
+    filed.sort();
+    assert_eq!(
+        filed,
+        [
+            (
+                "allot-renewal-t1-s1-00".to_owned(),
+                format!("1200\t{reference}\n")
+            ),
+            (
+                "allot-renewal-t1-s2-00".to_owned(),
+                "900\tdeclined\n".to_owned()
+            ),
+        ],
+        "one file per key, written when it was first asked, and no draft left"
+    );
+    assert!(
+        first.charge("../escape", &good, 100, now).is_err(),
+        "a key that is no plain file name is not answered"
+    );
+}

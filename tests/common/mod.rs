@@ -128,7 +128,7 @@ pub fn test_config(db: &TestDb) -> Config {
         smtp_from: "allot <no-reply@localhost>".into(),
         public_url: "http://localhost:8080".into(),
         purchase_order_minutes: 12 * 60,
-        payment_gateway: allot::config::GatewayChoice::Test,
+        payment_gateway: allot::config::GatewayChoice::Test { ledger: None },
     }
 }
 
