@@ -30,7 +30,7 @@ fn the_demo_shows_business_premium_with_13_licenses_10_assigned_3_available() {
         rows,
         vec![
             ("Business Premium".into(), 13, 10, 3, false),
-            ("Sales Professional".into(), 10, 4, 6, false),
+            ("Sales Professional".into(), 15, 9, 6, false),
             ("Project Plan 3".into(), 2, 1, 1, true),
         ]
     );
@@ -46,7 +46,7 @@ fn the_demo_shows_business_premium_with_13_licenses_10_assigned_3_available() {
             counts.assigned,
             counts.available
         ),
-        (44, 3, 15, 10)
+        (44, 3, 20, 10)
     );
 }
 

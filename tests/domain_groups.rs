@@ -133,6 +133,28 @@ fn setup() -> Setup {
     let admin = actor(&db, "admin@contoso.example");
     let premium = product_id(&db, PREMIUM);
     let sales = product_id(&db, SALES);
+    // Each scenario builds its own groups: the demo's Sales team (user11–15 with Sales
+    // Professional) is taken apart first, through the domain, so only direct seats remain.
+    let demo_team = groups::list(&mut db.conn(), &admin, contoso)
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == "Sales team")
+        .expect("the demo's Sales team")
+        .id;
+    let now = test_now();
+    groups::unassign_product(&mut db.conn(), &admin, now, contoso, demo_team, sales).unwrap();
+    groups::delete(&mut db.conn(), &admin, now, contoso, demo_team).unwrap();
+    // And its five licenses with it: the scenarios count on Sales Professional's 10 of old.
+    diesel::update(
+        subscriptions::table
+            .filter(subscriptions::tenant_id.eq(contoso.0))
+            .filter(subscriptions::product_id.eq(sales.0))
+            .filter(subscriptions::quantity.eq(15)),
+    )
+    .set(subscriptions::quantity.eq(10))
+    .execute(&mut db.conn())
+    .unwrap();
+    assert_eq!(pool_counts(&db, contoso, SALES), (10, 4, 6));
     Setup {
         db,
         contoso,
@@ -1038,7 +1060,8 @@ fn a_group_carrying_licenses_cannot_be_deleted_until_they_are_unassigned() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(audit_count(&s.db, s.contoso, "Deleted group"), 1);
+    // The demo's Sales team, taken apart by setup(), and this one.
+    assert_eq!(audit_count(&s.db, s.contoso, "Deleted group"), 2);
     assert_books_balance(&s.db);
 }
 
@@ -1436,4 +1459,28 @@ fn ten_concurrent_adds_of_one_group_name_make_one_group() {
             .len(),
         1
     );
+}
+
+#[test]
+fn the_demo_sales_team_gives_user11_to_user15_sales_professional() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let admin = actor(&db, "admin@contoso.example");
+    let team = groups::list(&mut db.conn(), &admin, contoso)
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == "Sales team")
+        .expect("the demo's Sales team");
+    assert_eq!(team.members, 5);
+    assert_eq!(team.licenses, vec![SALES.to_owned()]);
+    assert_eq!(pool_counts(&db, contoso, SALES), (15, 9, 6));
+    for n in 11..=15 {
+        let user = user_id(&db, &format!("user{n:02}@contoso.example"));
+        let detail = allot::domain::users::get(&mut db.conn(), &admin, contoso, user).unwrap();
+        assert_eq!(
+            detail.inherited_only(&product_id(&db, SALES)),
+            Some("Sales team".into())
+        );
+    }
+    assert_books_balance(&db);
 }

@@ -497,12 +497,14 @@ fn fifty_concurrent_assignments_to_a_pool_with_five_left_exactly_five_succeed() 
         &contoso_users(&db, 5, 5),
     )
     .unwrap();
-    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (10, 5, 5));
+    // Four users directly and user05 now, the Sales team's five (user11–15) by the group.
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (15, 10, 5));
     let audited_before = audit_count(&db, contoso, "Assigned license");
 
-    // 50 different users without the product: user06..user40 and 15 new ones.
-    let mut requests = contoso_users(&db, 6, 40);
-    for i in 0..15 {
+    // 50 different users without the product: user06..user40 but the Sales team, and 20 new.
+    let mut requests = contoso_users(&db, 6, 10);
+    requests.extend(contoso_users(&db, 16, 40));
+    for i in 0..20 {
         let new = allot::domain::users::NewUser {
             display_name: format!("Extra {i}"),
             email: format!("extra{i}@contoso.example"),
@@ -542,7 +544,7 @@ fn fifty_concurrent_assignments_to_a_pool_with_five_left_exactly_five_succeed() 
         .filter(|r| matches!(r, Err(DomainError::NoLicensesLeft { available: 0 })))
         .count();
     assert_eq!((granted, refused), (5, 45), "answers: {results:?}");
-    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (10, 10, 0));
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (15, 15, 0));
     assert_eq!(
         audit_count(&db, contoso, "Assigned license") - audited_before,
         5

@@ -94,7 +94,7 @@ async fn licenses_and_apps_saves_the_checked_products() {
             .await
             .contains("Saved changes: 0 assigned, 1 unassigned.")
     );
-    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (10, 3, 7));
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (15, 8, 7));
     assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 10, 3));
 }
 
@@ -125,7 +125,7 @@ async fn manage_product_licenses_unassigns_all_then_says_who_got_what() {
             && result.contains("Done")
     );
     assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 8, 5));
-    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (10, 2, 8));
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (15, 7, 8));
 }
 
 #[actix_web::test]
@@ -134,7 +134,8 @@ async fn manage_product_licenses_assigns_what_fits_and_says_why_not_for_the_rest
     let (contoso, _) = tenants(&db);
     let premium = product_id(&db, "Business Premium").0.to_string();
     let sales = product_id(&db, "Sales Professional").0.to_string();
-    let ids: Vec<String> = contoso_users(&db, 11, 14)
+    // user16–19: outside the Sales team, so none holds Sales Professional yet.
+    let ids: Vec<String> = contoso_users(&db, 16, 19)
         .iter()
         .map(|u| u.0.to_string())
         .collect();
@@ -153,7 +154,7 @@ async fn manage_product_licenses_assigns_what_fits_and_says_why_not_for_the_rest
         result.body
     );
     assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 10, 3));
-    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (10, 8, 2));
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (15, 13, 2));
     let no_mode = admin
         .submit("/users", "/users/manage", &[("users", ids[0].as_str())])
         .await;
@@ -266,16 +267,17 @@ async fn delete_frees_the_licenses_and_restore_gives_back_what_is_still_availabl
         .await;
     assert_eq!(deleted.location.as_deref(), Some("/users"));
     assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 9, 4));
-    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (10, 3, 7));
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (15, 8, 7));
     assert!(admin.get("/users/deleted").await.contains("Alex Wilber"));
     assert_eq!(
         admin.get(&format!("/users/{user01}")).await.status,
         StatusCode::NOT_FOUND
     );
 
-    // Meanwhile the freed Sales Professional license goes to seven others, filling the pool.
+    // Meanwhile the freed Sales Professional license goes to seven others (outside the Sales
+    // team, who have it), filling the pool.
     let sales = product_id(&db, "Sales Professional");
-    let others = contoso_users(&db, 11, 17);
+    let others = contoso_users(&db, 16, 22);
     allot::domain::licenses::assign(
         &mut db.conn(),
         &actor(&db, "admin@contoso.example"),

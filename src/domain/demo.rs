@@ -195,11 +195,12 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             None,
             now,
         )?;
+        // 15: four users directly, the Sales team's five through the group, six to spare.
         subscription(
             conn,
             contoso,
             sales,
-            10,
+            15,
             BillingPeriod::Monthly,
             started,
             PurchaseChannel::Invoice,
@@ -239,6 +240,9 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             )?;
         }
         assign(conn, contoso, buyer, project, Some(self_service), started)?;
+        // The Sales team inherits Sales Professional from its group (user11–15), loaded as
+        // rows like the rest of the demo (no audit entries but "Loaded demo data").
+        sales_team(conn, contoso, sales, &contoso_users[10..15], started)?;
         super::licenses::recount(conn, contoso)?;
         audit::record(
             conn,
@@ -580,6 +584,64 @@ fn assign(
             license_assignments::assigned_at.eq(naive(at)),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Contoso's "Sales team" group: `members` inherit `product` from it.
+fn sales_team(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    product: i64,
+    members: &[UserId],
+    at: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    use super::schema::{group_licenses, group_members, inherited_licenses, user_groups};
+    let group: i64 = diesel::insert_into(user_groups::table)
+        .values((
+            user_groups::tenant_id.eq(tenant.0),
+            user_groups::name.eq("Sales team"),
+            user_groups::name_key.eq("sales team"),
+            user_groups::description
+                .eq("Everyone who sells: they get Sales Professional from the group."),
+            user_groups::created_at.eq(naive(at)),
+        ))
+        .returning(user_groups::id)
+        .get_result(conn)?;
+    diesel::insert_into(group_licenses::table)
+        .values((
+            group_licenses::tenant_id.eq(tenant.0),
+            group_licenses::group_id.eq(group),
+            group_licenses::product_id.eq(product),
+            group_licenses::assigned_at.eq(naive(at)),
+        ))
+        .execute(conn)?;
+    for (i, user) in members.iter().enumerate() {
+        diesel::insert_into(group_members::table)
+            .values((
+                group_members::tenant_id.eq(tenant.0),
+                group_members::group_id.eq(group),
+                group_members::user_id.eq(user.0),
+                group_members::added_at.eq(naive(at)),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(license_assignments::table)
+            .values((
+                license_assignments::tenant_id.eq(tenant.0),
+                license_assignments::user_id.eq(user.0),
+                license_assignments::product_id.eq(product),
+                license_assignments::assigned_at.eq(naive(at + Duration::minutes(20 + i as i64))),
+                license_assignments::direct.eq(false),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(inherited_licenses::table)
+            .values((
+                inherited_licenses::tenant_id.eq(tenant.0),
+                inherited_licenses::user_id.eq(user.0),
+                inherited_licenses::product_id.eq(product),
+                inherited_licenses::group_id.eq(group),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
