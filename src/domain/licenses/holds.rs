@@ -77,14 +77,23 @@ pub fn purge_held_data(
     let due: Vec<(i64, i64, String, String)> = data_holds::table
         .inner_join(users::table)
         .inner_join(products::table)
+        .left_join(
+            product_services::table.on(data_holds::service_id.eq(product_services::id.nullable())),
+        )
         .filter(data_holds::held_until.le(naive(now)))
         .select((
             data_holds::id,
             data_holds::tenant_id,
             users::email,
             products::name,
+            product_services::name.nullable(),
         ))
-        .load(conn)?;
+        .load::<(i64, i64, String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, tenant, email, product, app)| {
+            (id, tenant, email, held_name(&product, app.as_deref()))
+        })
+        .collect();
     let actor = Actor::System("scheduled purge");
     let mut deleted = 0;
     for (id, tenant, email, product) in &due {
@@ -109,6 +118,15 @@ pub fn purge_held_data(
         }
     }
     Ok(deleted)
+}
+
+/// What a hold keeps, as pages and the audit log name it: the product of a removed license,
+/// or one app turned off ("Business Premium: Exchange Online mailbox").
+pub(crate) fn held_name(product: &str, app: Option<&str>) -> String {
+    match app {
+        Some(app) => format!("{product}: {app}"),
+        None => product.to_owned(),
+    }
 }
 
 impl HeldLicense {

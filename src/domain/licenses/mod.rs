@@ -1,6 +1,7 @@
 //! License pools: the licenses of one product in one tenant, pooled over its usable
 //! subscriptions, and the users they are assigned to. Assigning and unassigning happen here.
 
+mod apps;
 mod assign;
 mod bulk;
 mod holders;
@@ -8,6 +9,7 @@ mod holds;
 mod inherited;
 mod take_over;
 
+pub use apps::*;
 pub use assign::*;
 pub use bulk::*;
 pub use holders::*;
