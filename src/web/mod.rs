@@ -203,6 +203,10 @@ pub fn app(
                 .route("/users/deleted", web::get().to(users::deleted))
                 .route("/users/{id}", web::get().to(users::show))
                 .route("/users/{id}/licenses", web::post().to(users::save_licenses))
+                .route(
+                    "/users/{id}/apps/{product}",
+                    web::post().to(users::save_apps),
+                )
                 .route("/users/{id}/block", web::post().to(users::block))
                 .route(
                     "/users/{id}/reset-password",
