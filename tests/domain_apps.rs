@@ -551,3 +551,72 @@ fn the_demo_has_allan_deyoung_with_office_apps_turned_off() {
     // The README's numbers hold: turning an app off takes no license.
     assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 10, 3));
 }
+
+#[test]
+fn a_group_that_gives_the_license_too_gives_every_app_and_keeps_the_apps_data() {
+    use allot::domain::groups;
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let admin = actor(&db, "admin@contoso.example");
+    let premium = product_id(&db, "Business Premium");
+    let user = user_id(&db, "user05@contoso.example");
+    licenses::set_apps(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        contoso,
+        user,
+        premium,
+        &all_but_mailbox(&db),
+    )
+    .unwrap();
+    let group = groups::create(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        contoso,
+        "Sales team",
+        "",
+    )
+    .unwrap();
+    groups::add_members(&mut db.conn(), &admin, test_now(), contoso, group, &[user]).unwrap();
+    groups::assign_product(&mut db.conn(), &admin, test_now(), contoso, group, premium).unwrap();
+
+    // The group turns every app on, and its apps are changed through the group.
+    let apps = licenses::apps_of(&mut db.conn(), &admin, contoso, user).unwrap();
+    let premium_apps = license(&apps, "Business Premium");
+    assert!(premium_apps.apps.iter().all(|a| a.on));
+    assert_eq!(premium_apps.from_groups, vec!["Sales team"]);
+    let refused = licenses::set_apps(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        contoso,
+        user,
+        premium,
+        &[],
+    );
+    assert!(
+        matches!(refused, Err(DomainError::Conflict(_))),
+        "{refused:?}"
+    );
+    // The mailbox is in use again: its hold runs out without deleting it.
+    let tick = jobs::tick(
+        &mut db.conn(),
+        &allot::domain::billing::TestGateway,
+        test_now() + Duration::days(30),
+    )
+    .unwrap();
+    assert_eq!(tick.held_data_deleted, 0);
+    assert_eq!(audit_count(&db, contoso, "Kept held data"), 1);
+
+    // Unassigned directly, the seat stays through the group with every app, and the direct
+    // assignment's apps go with it: assigning directly again starts with every app on.
+    let pool = PoolRef::Tenant(premium);
+    let done =
+        licenses::unassign(&mut db.conn(), &admin, test_now(), contoso, pool, &[user]).unwrap();
+    assert_eq!(done.kept_through_groups, vec![user]);
+    assert_eq!(rows_off(&db, user), 0);
+    licenses::assign(&mut db.conn(), &admin, test_now(), contoso, pool, &[user]).unwrap();
+    assert_eq!(rows_off(&db, user), 0);
+}

@@ -5,7 +5,6 @@
 
 use super::*;
 use crate::domain::ServiceId;
-use crate::domain::schema::apps_turned_off;
 use crate::domain::users::user_email;
 
 /// One app of a product in a user's license.
@@ -28,6 +27,9 @@ pub struct LicenseApps {
     pub self_service: bool,
     /// False when the user is beyond the count of a pool in conflict.
     pub usable: bool,
+    /// The groups it comes from (besides a direct assignment or not): its apps are changed
+    /// through the group, not on the user.
+    pub from_groups: Vec<String>,
     pub apps: Vec<App>,
 }
 
@@ -48,8 +50,13 @@ impl LicenseApps {
 }
 
 /// Which apps are off for `user`, per product they hold. The one place that decides it: the
-/// pages, the portal and whatever else turns apps off for a user (a group, later) go through
-/// here.
+/// pages, the portal and the purge of held data go through here, and so should whatever else
+/// turns apps off for a user (a group, later).
+///
+/// Each source of a seat (the direct assignment, each group) turns on some apps, and the user
+/// has every app one of them turns on, as in Microsoft 365. A group turns every app on (groups
+/// can't turn apps off yet), so only a seat nothing but the direct assignment gives has apps
+/// off: those in `apps_turned_off`.
 pub(crate) fn apps_off(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -60,13 +67,40 @@ pub(crate) fn apps_off(
         .filter(apps_turned_off::user_id.eq(user.0))
         .select((apps_turned_off::product_id, apps_turned_off::service_id))
         .load(conn)?;
+    if rows.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let from_groups = sources_of(conn, user)?;
     let mut off: BTreeMap<ProductId, BTreeSet<ServiceId>> = BTreeMap::new();
     for (product, service) in rows {
+        if from_groups.contains_key(&product) {
+            continue;
+        }
         off.entry(ProductId(product))
             .or_default()
             .insert(ServiceId(service));
     }
     Ok(off)
+}
+
+/// Whether `user` has `service` of `product` now: holds the license and the app is on.
+pub(crate) fn has_app(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    product: ProductId,
+    service: ServiceId,
+) -> Result<bool, DomainError> {
+    let holds: i64 = license_assignments::table
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .filter(license_assignments::user_id.eq(user.0))
+        .filter(license_assignments::product_id.eq(product.0))
+        .count()
+        .get_result(conn)?;
+    Ok(holds > 0
+        && !apps_off(conn, tenant, user)?
+            .get(&product)
+            .is_some_and(|off| off.contains(&service)))
 }
 
 /// The licenses `user` holds, each with its apps (in the order the product lists them) on or
@@ -119,6 +153,7 @@ pub(crate) fn effective_apps(
                     })
                     .collect(),
                 self_service: l.from_self_service(),
+                from_groups: l.inherited_from.clone(),
                 usable: l.usable,
                 product: l.product,
                 product_name: l.product_name,
@@ -202,6 +237,14 @@ pub fn set_apps(
             .find(product.0)
             .select(products::name)
             .first(conn)?;
+        // Inherited licenses are changed through the group (DESIGN.md, Group); while a group
+        // gives the seat too, it gives every app, so none could go off here.
+        if let Some(groups) = sources_of(conn, user)?.remove(&product.0) {
+            return Err(DomainError::Conflict(format!(
+                "{email} has {product_name} through a group ({}), which gives every app: change its apps through the group.",
+                groups.join(", ")
+            )));
+        }
         let services: Vec<(i64, String, bool)> = product_services::table
             .filter(product_services::product_id.eq(product.0))
             .order(product_services::id)

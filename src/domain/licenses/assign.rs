@@ -245,6 +245,21 @@ pub(crate) fn unassign_locked(
             )
             .set(license_assignments::direct.eq(false))
             .execute(conn)?;
+            // The direct assignment goes with the apps it turned off; the groups give every
+            // app, so data held for those apps is in use again.
+            diesel::delete(
+                apps_turned_off::table
+                    .filter(apps_turned_off::product_id.eq(product.0))
+                    .filter(apps_turned_off::user_id.eq_any(chunk)),
+            )
+            .execute(conn)?;
+            diesel::delete(
+                data_holds::table
+                    .filter(data_holds::product_id.eq(product.0))
+                    .filter(data_holds::user_id.eq_any(chunk))
+                    .filter(data_holds::service_id.is_not_null()),
+            )
+            .execute(conn)?;
         }
     }
     let ids: Vec<i64> = all_ids

@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::accounts::UserState;
 use super::authz::Target;
 use super::schema::{
-    data_holds, license_assignments, license_counts, product_services, products, subscriptions,
-    tenants, users,
+    apps_turned_off, data_holds, license_assignments, license_counts, product_services, products,
+    subscriptions, tenants, users,
 };
 use super::subscriptions::SubscriptionState;
 use super::{

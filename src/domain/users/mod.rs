@@ -19,8 +19,7 @@ use super::authz::Target;
 use super::licenses::{self, HeldLicense, PoolRef};
 use super::schema::{
     data_holds, deleted_user_licenses, group_members, license_assignments, product_services,
-    products, tenants,
-    user_roles, users,
+    products, tenants, user_roles, users,
 };
 use super::{
     Action, Actor, DbConnection, DomainError, GroupId, ProductId, Role, TenantId, UserId, audit,
