@@ -7,7 +7,8 @@ use diesel::prelude::*;
 
 use super::accounts::{self, EmailAddress};
 use super::schema::{
-    license_assignments, payment_methods, product_services, products, subscriptions, tenants,
+    apps_turned_off, license_assignments, payment_methods, product_services, products,
+    subscriptions, tenants,
 };
 use super::subscriptions::{BillingPeriod, ProductFamily, PurchaseChannel, SubscriptionState};
 use super::{
@@ -243,6 +244,16 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
         // The Sales team inherits Sales Professional from its group (user11–15), loaded as
         // rows like the rest of the demo (no audit entries but "Loaded demo data").
         sales_team(conn, contoso, sales, &contoso_users[10..15], started)?;
+        // Allan Deyoung (user02) has Business Premium with Office apps turned off: a license
+        // with an app off, which holds no data (so no hold runs out in the demo's story).
+        turn_off_app(
+            conn,
+            contoso,
+            contoso_users[1],
+            premium,
+            "Office apps",
+            started,
+        )?;
         super::licenses::recount(conn, contoso)?;
         audit::record(
             conn,
@@ -642,6 +653,31 @@ fn sales_team(
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+fn turn_off_app(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    product: i64,
+    app: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let service: i64 = product_services::table
+        .filter(product_services::product_id.eq(product))
+        .filter(product_services::name.eq(app))
+        .select(product_services::id)
+        .first(conn)?;
+    diesel::insert_into(apps_turned_off::table)
+        .values((
+            apps_turned_off::tenant_id.eq(tenant.0),
+            apps_turned_off::user_id.eq(user.0),
+            apps_turned_off::product_id.eq(product),
+            apps_turned_off::service_id.eq(service),
+            apps_turned_off::turned_off_at.eq(naive(at)),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -88,6 +88,8 @@ id_type!(
     StaffId,
     /// A product (a SKU).
     ProductId,
+    /// An app (service plan) of a product: a mailbox, file storage, chat.
+    ServiceId,
     /// A subscription of one tenant to one product.
     SubscriptionId,
     /// A tenant's service request; its number on every page and email.

@@ -15,14 +15,25 @@ pub struct PortalView {
     pub display_name: String,
     pub email: String,
     pub tenant_name: String,
-    /// Products the service admits them to now.
+    /// Products the service admits them to now: usable, with at least one app on.
     pub usable: Vec<String>,
+    /// The same products, each with the apps they have (those turned on).
+    pub products: Vec<PortalProduct>,
+    /// Products they hold with every app turned off: no service from them.
+    pub no_apps: Vec<String>,
     /// Products they hold but may not use: beyond the count in a license conflict.
     pub beyond_the_count: Vec<String>,
     /// Whom to ask for a license: the tenant's admins who may assign licenses.
     pub ask: Vec<String>,
     /// Self-service purchases they bought and still manage.
     pub purchases: Vec<PoolSummary>,
+}
+
+/// A product the portal offers, with the apps the user has in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalProduct {
+    pub name: String,
+    pub apps: Vec<String>,
 }
 
 impl PortalView {
@@ -67,8 +78,9 @@ pub fn view(conn: &mut DbConnection, actor: &Actor) -> Result<PortalView, Domain
         .find(tenant.0)
         .select(tenants::name)
         .first(conn)?;
-    let held = licenses::held_by(conn, *tenant, *user)?;
+    let held = licenses::effective_apps(conn, *tenant, *user)?;
     let (usable, beyond): (Vec<_>, Vec<_>) = held.into_iter().partition(|l| l.usable);
+    let (no_apps, usable): (Vec<_>, Vec<_>) = usable.into_iter().partition(|l| l.every_app_off());
     let ask = users::table
         .inner_join(user_roles::table)
         .filter(users::tenant_id.eq(tenant.0))
@@ -90,7 +102,15 @@ pub fn view(conn: &mut DbConnection, actor: &Actor) -> Result<PortalView, Domain
         display_name,
         email,
         tenant_name,
-        usable: usable.into_iter().map(|l| l.product_name).collect(),
+        usable: usable.iter().map(|l| l.product_name.clone()).collect(),
+        products: usable
+            .iter()
+            .map(|l| PortalProduct {
+                name: l.product_name.clone(),
+                apps: l.apps_on(),
+            })
+            .collect(),
+        no_apps: no_apps.into_iter().map(|l| l.product_name).collect(),
         beyond_the_count: beyond.into_iter().map(|l| l.product_name).collect(),
         ask,
         purchases,

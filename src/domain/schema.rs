@@ -175,6 +175,17 @@ diesel::table! {
         product_id -> BigInt,
         held_until -> Timestamp,
         created_at -> Timestamp,
+        service_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    apps_turned_off (user_id, product_id, service_id) {
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        product_id -> BigInt,
+        service_id -> BigInt,
+        turned_off_at -> Timestamp,
     }
 }
 
@@ -442,6 +453,7 @@ diesel::joinable!(license_assignments -> products (product_id));
 diesel::joinable!(data_holds -> users (user_id));
 diesel::joinable!(data_holds -> products (product_id));
 diesel::joinable!(deleted_user_licenses -> products (product_id));
+diesel::joinable!(apps_turned_off -> product_services (service_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(bill_lines -> bills (bill_id));
 diesel::joinable!(charges -> tenants (tenant_id));
@@ -475,6 +487,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_assignments,
     license_counts,
     data_holds,
+    apps_turned_off,
     deleted_user_licenses,
     audit_log,
     outbox,

@@ -229,6 +229,10 @@ pub fn app(
                 .route("/groups/{id}/delete", web::post().to(groups::delete))
                 .route("/users/{id}", web::get().to(users::show))
                 .route("/users/{id}/licenses", web::post().to(users::save_licenses))
+                .route(
+                    "/users/{id}/apps/{product}",
+                    web::post().to(users::save_apps),
+                )
                 .route("/users/{id}/block", web::post().to(users::block))
                 .route(
                     "/users/{id}/reset-password",

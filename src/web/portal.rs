@@ -120,6 +120,8 @@ pub async fn home(
     };
     let title = if view.has_access() {
         "Your products"
+    } else if view.beyond_the_count.is_empty() && !view.no_apps.is_empty() {
+        "No apps turned on"
     } else {
         "No license"
     };

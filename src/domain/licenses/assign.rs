@@ -137,7 +137,8 @@ pub(crate) fn assign_locked(
     if self_service.is_none() {
         settle_errors(conn, tenant, product, &new_ids)?;
     }
-    // A license given back brings back the data still held for it.
+    // A license given back brings back the data still held for it, its apps' too: it comes
+    // back with every app on (unassigning dropped the apps turned off, with the assignment).
     for chunk in new_ids.chunks(5000) {
         diesel::delete(
             data_holds::table
@@ -244,6 +245,21 @@ pub(crate) fn unassign_locked(
             )
             .set(license_assignments::direct.eq(false))
             .execute(conn)?;
+            // The direct assignment goes with the apps it turned off; the groups give every
+            // app, so data held for those apps is in use again.
+            diesel::delete(
+                apps_turned_off::table
+                    .filter(apps_turned_off::product_id.eq(product.0))
+                    .filter(apps_turned_off::user_id.eq_any(chunk)),
+            )
+            .execute(conn)?;
+            diesel::delete(
+                data_holds::table
+                    .filter(data_holds::product_id.eq(product.0))
+                    .filter(data_holds::user_id.eq_any(chunk))
+                    .filter(data_holds::service_id.is_not_null()),
+            )
+            .execute(conn)?;
         }
     }
     let ids: Vec<i64> = all_ids
@@ -330,7 +346,8 @@ pub(crate) fn unassign_locked(
     })
 }
 
-/// Starts the 30-day data hold for `users` and `product` when the product holds data.
+/// Starts the 30-day data hold for `users` and `product` when the product holds data. The
+/// apps the users had turned off go with the assignment (`apps_turned_off` cascades).
 pub(crate) fn hold_data(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
@@ -347,11 +364,13 @@ pub(crate) fn hold_data(
         return Ok(None);
     }
     let until = now + DATA_HOLD;
+    // The holds of apps turned off earlier keep their own (earlier) dates.
     for chunk in users.chunks(5000) {
         diesel::delete(
             data_holds::table
                 .filter(data_holds::product_id.eq(product.0))
-                .filter(data_holds::user_id.eq_any(chunk)),
+                .filter(data_holds::user_id.eq_any(chunk))
+                .filter(data_holds::service_id.is_null()),
         )
         .execute(conn)?;
     }

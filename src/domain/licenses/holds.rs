@@ -74,30 +74,84 @@ pub fn purge_held_data(
     now: DateTime<Utc>,
     failures: &mut usize,
 ) -> Result<usize, DomainError> {
-    let due: Vec<(i64, i64, String, String)> = data_holds::table
+    type Due = (i64, i64, String, String, Option<(i64, i64, i64)>);
+    let due: Vec<Due> = data_holds::table
         .inner_join(users::table)
         .inner_join(products::table)
+        .left_join(
+            product_services::table.on(data_holds::service_id.eq(product_services::id.nullable())),
+        )
         .filter(data_holds::held_until.le(naive(now)))
         .select((
             data_holds::id,
             data_holds::tenant_id,
             users::email,
             products::name,
+            product_services::name.nullable(),
+            data_holds::user_id,
+            data_holds::product_id,
+            data_holds::service_id,
         ))
-        .load(conn)?;
+        .load::<(
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            i64,
+            i64,
+            Option<i64>,
+        )>(conn)?
+        .into_iter()
+        .map(
+            |(id, tenant, email, product, app, user, product_id, service)| {
+                let app_of = service.map(|s| (user, product_id, s));
+                (
+                    id,
+                    tenant,
+                    email,
+                    held_name(&product, app.as_deref()),
+                    app_of,
+                )
+            },
+        )
+        .collect();
     let actor = Actor::System("scheduled purge");
     let mut deleted = 0;
-    for (id, tenant, email, product) in &due {
+    for (id, tenant, email, product, app_of) in &due {
+        let tenant = TenantId(*tenant);
         let purged = crate::domain::db::transaction(conn, |conn| {
             // Gone already: a tick beside this one took it.
             if diesel::delete(data_holds::table.find(id)).execute(conn)? == 0 {
+                return Ok(false);
+            }
+            // An app the user has again (a group gave the seat since, say) is in use: its
+            // data stays.
+            if let Some((user, product, service)) = app_of
+                && has_app(
+                    conn,
+                    tenant,
+                    UserId(*user),
+                    ProductId(*product),
+                    crate::domain::ServiceId(*service),
+                )?
+            {
+                audit::record(
+                    conn,
+                    &actor,
+                    now,
+                    Some(tenant),
+                    "Kept held data",
+                    email,
+                    &format!("{product}: the app is on again"),
+                )?;
                 return Ok(false);
             }
             audit::record(
                 conn,
                 &actor,
                 now,
-                Some(TenantId(*tenant)),
+                Some(tenant),
                 "Deleted held data",
                 email,
                 product,
@@ -109,6 +163,15 @@ pub fn purge_held_data(
         }
     }
     Ok(deleted)
+}
+
+/// What a hold keeps, as pages and the audit log name it: the product of a removed license,
+/// or one app turned off ("Business Premium: Exchange Online mailbox").
+pub(crate) fn held_name(product: &str, app: Option<&str>) -> String {
+    match app {
+        Some(app) => format!("{product}: {app}"),
+        None => product.to_owned(),
+    }
 }
 
 impl HeldLicense {

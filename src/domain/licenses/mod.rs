@@ -1,6 +1,7 @@
 //! License pools: the licenses of one product in one tenant, pooled over its usable
 //! subscriptions, and the users they are assigned to. Assigning and unassigning happen here.
 
+mod apps;
 mod assign;
 mod bulk;
 mod holders;
@@ -8,6 +9,7 @@ mod holds;
 mod inherited;
 mod take_over;
 
+pub use apps::*;
 pub use assign::*;
 pub use bulk::*;
 pub use holders::*;
@@ -23,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::accounts::UserState;
 use super::authz::Target;
 use super::schema::{
-    data_holds, license_assignments, license_counts, product_services, products, subscriptions,
-    tenants, users,
+    apps_turned_off, data_holds, license_assignments, license_counts, product_services, products,
+    subscriptions, tenants, users,
 };
 use super::subscriptions::SubscriptionState;
 use super::{

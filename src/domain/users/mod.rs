@@ -18,8 +18,8 @@ use super::accounts::{self, EmailAddress, UserState};
 use super::authz::Target;
 use super::licenses::{self, HeldLicense, PoolRef};
 use super::schema::{
-    data_holds, deleted_user_licenses, group_members, license_assignments, products, tenants,
-    user_roles, users,
+    data_holds, deleted_user_licenses, group_members, license_assignments, product_services,
+    products, tenants, user_roles, users,
 };
 use super::{
     Action, Actor, DbConnection, DomainError, GroupId, ProductId, Role, TenantId, UserId, audit,
@@ -43,7 +43,8 @@ pub struct UserDetail {
     pub state: UserState,
     pub roles: Vec<Role>,
     pub licenses: Vec<HeldLicense>,
-    /// Product names whose data is held after unassigning, and until when.
+    /// What is held after unassigning (a product) or turning an app off ("Product: App"),
+    /// and until when.
     pub data_held: Vec<(String, DateTime<Utc>)>,
     pub deleted_at: Option<DateTime<Utc>>,
 }
@@ -141,14 +142,23 @@ pub(crate) fn load_detail(
         .first(conn)?;
     let roles = roles_of(conn, user)?;
     let held = licenses::held_by(conn, tenant, user)?;
-    let data_held = data_holds::table
+    let mut holds = data_holds::table
         .inner_join(products::table)
+        .left_join(
+            product_services::table.on(data_holds::service_id.eq(product_services::id.nullable())),
+        )
         .filter(data_holds::user_id.eq(id))
-        .order(products::name)
-        .select((products::name, data_holds::held_until))
-        .load::<(String, chrono::NaiveDateTime)>(conn)?
+        .select((
+            products::name,
+            product_services::name.nullable(),
+            data_holds::held_until,
+        ))
+        .load::<(String, Option<String>, chrono::NaiveDateTime)>(conn)?;
+    // By product, a license's hold before its apps' (the backends order NULLs differently).
+    holds.sort();
+    let data_held = holds
         .into_iter()
-        .map(|(name, until)| (name, utc(until)))
+        .map(|(name, app, until)| (licenses::held_name(&name, app.as_deref()), utc(until)))
         .collect();
     Ok(UserDetail {
         id: UserId(id),

@@ -17,12 +17,12 @@ use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::session::{TenantRequest, flash};
 use super::{WebError, redirect};
-use crate::domain::licenses::PoolSummary;
-use crate::domain::licenses::{self, ManageMode, ManageOutcome};
+use crate::domain::licenses::{self, AppsChanged, LicenseApps, ManageMode, ManageOutcome};
+use crate::domain::licenses::{DATA_HOLD, PoolSummary};
 use crate::domain::users::{
     self, DeletedUser, NewUser, Restored, UserDetail, UserFilter, UserRow, UserSort,
 };
-use crate::domain::{Actor, DomainError, ProductId, Role, UserId, sessions};
+use crate::domain::{Actor, DomainError, ProductId, Role, ServiceId, UserId, sessions};
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -126,6 +126,10 @@ pub struct UserPage {
     frame: Frame,
     user: UserDetail,
     products: Vec<PoolSummary>,
+    /// Licenses and apps > Apps: each license the user holds with its apps.
+    apps: Vec<LicenseApps>,
+    /// Until when the data of an app turned off now would be kept, for the Apps section's note.
+    hold_if_now: String,
     can_assign: bool,
     can_manage_users: bool,
     /// Some license comes only from a group: the page says how to change it.
@@ -145,17 +149,24 @@ pub async fn show(
         state,
         actor,
         tenant,
-        ..
+        now,
     }: TenantRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, WebError> {
     let id = UserId(path.into_inner());
-    let (user, products, offer, groups) = state
+    let (user, products, offer, apps, groups) = state
         .db(move |conn| {
+            let user = users::get(conn, &actor, tenant, id)?;
+            let apps = if user.state.is_deleted() {
+                Vec::new()
+            } else {
+                licenses::apps_of(conn, &actor, tenant, id)?
+            };
             Ok((
-                users::get(conn, &actor, tenant, id)?,
+                user,
                 users::assignable_products(conn, &actor, tenant)?,
                 users::offer(conn, &actor, tenant, id)?,
+                apps,
                 crate::domain::groups::of_user(conn, &actor, tenant, id)?,
             ))
         })
@@ -169,6 +180,8 @@ pub async fn show(
             .into_iter()
             .filter(|p| p.self_service.is_none())
             .collect(),
+        apps,
+        hold_if_now: long_date(now + DATA_HOLD),
         can_assign: offer.assign,
         has_inherited: user.licenses.iter().any(|l| l.only_inherited()),
         groups,
@@ -214,4 +227,63 @@ pub async fn save_licenses(
     };
     flash(&session.session, message);
     Ok(redirect(&format!("/users/{}", id.0)))
+}
+
+/// A date as the pages and confirmations write it: "December 5, 2026".
+fn long_date(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%B %-d, %Y").to_string()
+}
+
+#[derive(Deserialize)]
+pub struct AppsForm {
+    /// The apps left checked: those to keep on.
+    #[serde(default)]
+    apps: Vec<i64>,
+}
+
+/// POST /users/{id}/apps/{product}: Licenses and apps > Apps → Save apps.
+pub async fn save_apps(
+    TenantRequest {
+        session,
+        state,
+        actor,
+        tenant,
+        now,
+    }: TenantRequest,
+    path: web::Path<(i64, i64)>,
+    form: Form<AppsForm>,
+) -> Result<HttpResponse, WebError> {
+    let (id, product) = path.into_inner();
+    let (id, product) = (UserId(id), ProductId(product));
+    let on: Vec<ServiceId> = form.0.apps.into_iter().map(ServiceId).collect();
+    let done = state
+        .db(move |conn| licenses::set_apps(conn, &actor, now, tenant, id, product, &on))
+        .await?;
+    flash(&session.session, apps_message(&done));
+    Ok(redirect(&format!("/users/{}", id.0)))
+}
+
+/// What Save apps says it did: each app turned off or on, and until when held data is kept.
+fn apps_message(done: &AppsChanged) -> String {
+    if done.turned_off.is_empty() && done.turned_on.is_empty() {
+        return "No changes to save.".to_owned();
+    }
+    let product = &done.product_name;
+    let mut said = Vec::new();
+    for app in &done.turned_off {
+        said.push(format!("Turned off {} ({product}).", app.name));
+        if let Some(until) = app.held_until {
+            said.push(format!(
+                "Its data is kept until {}, then deleted; turning it back on before then keeps it.",
+                long_date(until)
+            ));
+        }
+    }
+    for app in &done.turned_on {
+        said.push(format!("Turned on {} ({product}).", app.name));
+        if app.data_kept {
+            said.push("Its data was still held and is kept.".to_owned());
+        }
+    }
+    said.join(" ")
 }
