@@ -221,10 +221,17 @@ pub async fn unassign(
                 )
             })
             .unwrap_or_default();
+        let kept = match done.kept_through_groups.len() {
+            0 => String::new(),
+            n => format!(
+                " {n} {} it through a group.",
+                plural(n, "user keeps", "users keep")
+            ),
+        };
         flash(
             &request.session.session,
             format!(
-                "Unassigned licenses from {} {}.{held}",
+                "Unassigned licenses from {} {}.{held}{kept}",
                 done.unassigned.len(),
                 plural(done.unassigned.len(), "user", "users")
             ),
