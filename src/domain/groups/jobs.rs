@@ -235,7 +235,7 @@ pub(crate) fn progress(
             total: total.into(),
             assigned: assigned.into(),
             failed: failed.into(),
-            finished_at: finished_at.map(when),
+            finished_at: finished_at.map(utc),
         },
     ))
 }

@@ -232,15 +232,20 @@ pub fn for_product(
         .load::<i64>(conn)?
         .into_iter()
         .collect();
+    // The errors of every group for this product in one query, not one a group.
+    let failures: std::collections::BTreeMap<i64, i64> = group_license_errors::table
+        .filter(group_license_errors::tenant_id.eq(tenant.0))
+        .filter(group_license_errors::product_id.eq(product.0))
+        .group_by(group_license_errors::group_id)
+        .select((group_license_errors::group_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
     let mut with = Vec::new();
     let mut without = Vec::new();
     for g in all {
         if carrying.contains(&g.id.0) {
-            let failed = group_license_errors::table
-                .filter(group_license_errors::group_id.eq(g.id.0))
-                .filter(group_license_errors::product_id.eq(product.0))
-                .count()
-                .get_result(conn)?;
+            let failed = failures.get(&g.id.0).copied().unwrap_or(0);
             with.push(ProductGroup {
                 id: g.id,
                 name: g.name,

@@ -431,7 +431,3 @@ pub(crate) fn leave_all(conn: &mut DbConnection, user: UserId) -> Result<(), Dom
     diesel::delete(group_members::table.filter(group_members::user_id.eq(user.0))).execute(conn)?;
     Ok(())
 }
-
-pub(crate) fn when(at: chrono::NaiveDateTime) -> DateTime<Utc> {
-    utc(at)
-}
