@@ -400,6 +400,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    group_apps_turned_off (group_id, product_id, service_id) {
+        tenant_id -> BigInt,
+        group_id -> BigInt,
+        product_id -> BigInt,
+        service_id -> BigInt,
+        turned_off_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     group_license_errors (group_id, product_id, user_id) {
         tenant_id -> BigInt,
         group_id -> BigInt,
@@ -446,6 +456,7 @@ diesel::joinable!(group_license_errors -> users (user_id));
 diesel::joinable!(group_license_errors -> products (product_id));
 diesel::joinable!(inherited_licenses -> user_groups (group_id));
 diesel::joinable!(group_jobs -> user_groups (group_id));
+diesel::joinable!(group_apps_turned_off -> product_services (service_id));
 diesel::joinable!(subscriptions -> tenants (tenant_id));
 diesel::joinable!(subscriptions -> products (product_id));
 diesel::joinable!(license_assignments -> users (user_id));
@@ -508,4 +519,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     inherited_licenses,
     group_license_errors,
     group_jobs,
+    group_apps_turned_off,
 );

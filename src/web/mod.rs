@@ -224,6 +224,14 @@ pub fn app(
                     "/groups/{id}/licenses/{product}/unassign",
                     web::post().to(groups::unassign),
                 )
+                .route(
+                    "/groups/{id}/licenses/{product}/apps",
+                    web::get().to(groups::apps_form),
+                )
+                .route(
+                    "/groups/{id}/licenses/{product}/apps",
+                    web::post().to(groups::save_apps),
+                )
                 .route("/groups/{id}/reprocess", web::post().to(groups::reprocess))
                 .route("/groups/{id}/delete", web::get().to(groups::delete_form))
                 .route("/groups/{id}/delete", web::post().to(groups::delete))

@@ -385,3 +385,18 @@ pub fn audit_count(db: &TestDb, tenant: allot::domain::TenantId, action: &str) -
         .get_result(&mut db.conn())
         .unwrap()
 }
+
+/// The id of one app (service) of a product, by names.
+pub fn app_id(db: &TestDb, product: &str, app: &str) -> allot::domain::ServiceId {
+    use allot::domain::schema::product_services;
+    use diesel::prelude::*;
+    let product = product_id(db, product);
+    allot::domain::ServiceId(
+        product_services::table
+            .filter(product_services::product_id.eq(product.0))
+            .filter(product_services::name.eq(app))
+            .select(product_services::id)
+            .first(&mut db.conn())
+            .unwrap_or_else(|_| panic!("no app {app}")),
+    )
+}

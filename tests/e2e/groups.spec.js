@@ -13,63 +13,13 @@
 // Read only: the Sales team (Gerhart Moller…Isaiah Langer, user11–15) and its Sales Professional.
 const { test, expect } = require('@playwright/test');
 const { signIn, licenseCounts, openUser, datesAround, toInt } = require('./helpers');
+const { bodyRows, rowOf, flash, openGroups, openGroup, removeGroup } = require('./groups-helpers');
 
 const ADMIN = 'admin@contoso.example';
 const PREMIUM = 'Business Premium';
 const SALES = 'Sales Professional';
 const MEMBERS = ['Johanna Lorenz', 'Joni Sherman', 'Jordan Miller'];
 const SALES_TEAM = ['Gerhart Moller', 'Grady Archie', 'Henrietta Mueller', 'Irvin Sayers', 'Isaiah Langer'];
-
-/** The body rows of a table (the rows with a cell). */
-function bodyRows(table) {
-  return table.getByRole('row').filter({ has: table.page().getByRole('cell') });
-}
-
-/** The row of `name` (a row header's link or text) in `table`. */
-function rowOf(table, name) {
-  return table.getByRole('row').filter({ has: table.page().getByRole('rowheader', { name, exact: true }) });
-}
-
-/** The flash after a post/redirect/get: the first status in the page's main area. */
-function flash(page) {
-  return page.getByRole('main').getByRole('status').first();
-}
-
-/** Opens Users > Groups from the side navigation. */
-async function openGroups(page) {
-  await page.goto('/users');
-  await page.getByRole('navigation', { name: 'Admin center' }).getByRole('link', { name: 'Groups', exact: true }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Groups', exact: true })).toBeVisible();
-}
-
-/** Opens Users > Groups and selects the group's link; lands on the group's page. */
-async function openGroup(page, name) {
-  await openGroups(page);
-  await page.getByRole('table', { name: 'Groups' }).getByRole('link', { name, exact: true }).click();
-  await expect(page.getByRole('heading', { level: 1, name, exact: true })).toBeVisible();
-}
-
-/**
- * Unassigns every product from the group named `name` and deletes it, when it exists.
- * Leaves the page on Groups.
- */
-async function removeGroup(page, name) {
-  await openGroups(page);
-  const link = page.getByRole('table', { name: 'Groups' }).getByRole('link', { name, exact: true });
-  if ((await link.count()) === 0) return;
-  await link.click();
-  await expect(page.getByRole('heading', { level: 1, name, exact: true })).toBeVisible();
-  const unassign = page.getByRole('button', { name: new RegExp(`^Unassign .* from ${name}$`) });
-  while ((await unassign.count()) > 0) {
-    await unassign.first().click();
-    await expect(flash(page)).toContainText('from the group.');
-  }
-  await page.getByRole('link', { name: 'Delete group', exact: true }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Delete group', exact: true })).toBeVisible();
-  await page.getByRole('button', { name: 'Delete', exact: true }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Groups', exact: true })).toBeVisible();
-  await expect(flash(page)).toHaveText('Deleted the group.');
-}
 
 const GROUP = `Falcon project ${Date.now().toString(36)}`;
 let created = false;

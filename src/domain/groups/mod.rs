@@ -3,16 +3,20 @@
 //! Members who can't get a seat are listed as errors until reprocessed. Big groups are given
 //! their licenses in the background (jobs).
 
+mod apps;
 mod jobs;
 mod licensing;
 mod members;
 
+pub use apps::*;
 pub use jobs::*;
 pub use licensing::*;
 pub use members::*;
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::count_star;
 use diesel::prelude::*;
+use std::collections::BTreeMap;
 
 use super::authz::Target;
 use super::licenses::{self, GroupProduct};
@@ -61,6 +65,8 @@ pub struct GroupLicense {
     pub assigned: i64,
     /// Members it could not be given to.
     pub failed: i64,
+    /// The apps it turns off for its members, by name.
+    pub apps_off: Vec<String>,
 }
 
 /// A member a group could not give a product (Errors & issues).
@@ -228,25 +234,32 @@ pub fn detail(
         .order(products::name)
         .select((products::id, products::name))
         .load(conn)?;
-    let mut licenses = Vec::with_capacity(products_of.len());
-    for (product, product_name) in products_of {
-        let assigned = inherited_licenses::table
-            .filter(inherited_licenses::group_id.eq(group.0))
-            .filter(inherited_licenses::product_id.eq(product))
-            .count()
-            .get_result(conn)?;
-        let failed = group_license_errors::table
-            .filter(group_license_errors::group_id.eq(group.0))
-            .filter(group_license_errors::product_id.eq(product))
-            .count()
-            .get_result(conn)?;
-        licenses.push(GroupLicense {
+    // One query for each count, whatever the number of products.
+    let assigned: BTreeMap<i64, i64> = inherited_licenses::table
+        .filter(inherited_licenses::group_id.eq(group.0))
+        .group_by(inherited_licenses::product_id)
+        .select((inherited_licenses::product_id, count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let failed: BTreeMap<i64, i64> = group_license_errors::table
+        .filter(group_license_errors::group_id.eq(group.0))
+        .group_by(group_license_errors::product_id)
+        .select((group_license_errors::product_id, count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let mut apps_off = apps_turned_off_by(conn, group)?;
+    let licenses = products_of
+        .into_iter()
+        .map(|(product, product_name)| GroupLicense {
             product: ProductId(product),
             product_name,
-            assigned,
-            failed,
-        });
-    }
+            assigned: assigned.get(&product).copied().unwrap_or(0),
+            failed: failed.get(&product).copied().unwrap_or(0),
+            apps_off: apps_off.remove(&product).unwrap_or_default(),
+        })
+        .collect();
     let errors = group_license_errors::table
         .inner_join(users::table)
         .inner_join(products::table)

@@ -49,40 +49,6 @@ impl LicenseApps {
     }
 }
 
-/// Which apps are off for `user`, per product they hold. The one place that decides it: the
-/// pages, the portal and the purge of held data go through here, and so should whatever else
-/// turns apps off for a user (a group, later).
-///
-/// Each source of a seat (the direct assignment, each group) turns on some apps, and the user
-/// has every app one of them turns on, as in Microsoft 365. A group turns every app on (groups
-/// can't turn apps off yet), so only a seat nothing but the direct assignment gives has apps
-/// off: those in `apps_turned_off`.
-pub(crate) fn apps_off(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    user: UserId,
-) -> Result<BTreeMap<ProductId, BTreeSet<ServiceId>>, DomainError> {
-    let rows: Vec<(i64, i64)> = apps_turned_off::table
-        .filter(apps_turned_off::tenant_id.eq(tenant.0))
-        .filter(apps_turned_off::user_id.eq(user.0))
-        .select((apps_turned_off::product_id, apps_turned_off::service_id))
-        .load(conn)?;
-    if rows.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let from_groups = sources_of(conn, user)?;
-    let mut off: BTreeMap<ProductId, BTreeSet<ServiceId>> = BTreeMap::new();
-    for (product, service) in rows {
-        if from_groups.contains_key(&product) {
-            continue;
-        }
-        off.entry(ProductId(product))
-            .or_default()
-            .insert(ServiceId(service));
-    }
-    Ok(off)
-}
-
 /// Whether `user` has `service` of `product` now: holds the license and the app is on.
 pub(crate) fn has_app(
     conn: &mut DbConnection,
@@ -237,11 +203,11 @@ pub fn set_apps(
             .find(product.0)
             .select(products::name)
             .first(conn)?;
-        // Inherited licenses are changed through the group (DESIGN.md, Group); while a group
-        // gives the seat too, it gives every app, so none could go off here.
+        // Inherited licenses are changed through the group (DESIGN.md, Group): while a group
+        // gives the seat, the user has every app it turns on, whatever is chosen here.
         if let Some(groups) = sources_of(conn, user)?.remove(&product.0) {
             return Err(DomainError::Conflict(format!(
-                "{email} has {product_name} through a group ({}), which gives every app: change its apps through the group.",
+                "{email} has {product_name} through a group ({}): change its apps through the group.",
                 groups.join(", ")
             )));
         }

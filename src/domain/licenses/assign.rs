@@ -121,8 +121,10 @@ pub(crate) fn assign_locked(
         crate::domain::db::insert_batch!(conn, license_assignments::table, chunk)?;
     }
     adjust_count(conn, tenant, product, self_service, new.len() as i64)?;
-    // A seat a group gives becomes direct too, so removing the user from the group keeps it.
+    // A seat a group gives becomes direct too, so removing the user from the group keeps it;
+    // the direct assignment turns every app on.
     let already_ids: Vec<i64> = already.iter().map(|(u, _)| u.0).collect();
+    let apps_then = apps_before(conn, product, &already_ids)?;
     for chunk in already_ids.chunks(5000) {
         diesel::update(
             license_assignments::table
@@ -133,6 +135,7 @@ pub(crate) fn assign_locked(
         .set(license_assignments::direct.eq(true))
         .execute(conn)?;
     }
+    settle_apps(conn, actor, now, tenant, apps_then, "assigned directly")?;
     let new_ids: Vec<i64> = new.iter().map(|(u, _)| u.0).collect();
     if self_service.is_none() {
         settle_errors(conn, tenant, product, &new_ids)?;
@@ -237,6 +240,7 @@ pub(crate) fn unassign_locked(
             )));
         }
         let kept: Vec<i64> = inherited.iter().copied().collect();
+        let apps_then = apps_before(conn, product, &kept)?;
         for chunk in kept.chunks(5000) {
             diesel::update(
                 license_assignments::table
@@ -245,22 +249,23 @@ pub(crate) fn unassign_locked(
             )
             .set(license_assignments::direct.eq(false))
             .execute(conn)?;
-            // The direct assignment goes with the apps it turned off; the groups give every
-            // app, so data held for those apps is in use again.
+            // The direct assignment goes with the apps it turned off; the groups' choice of
+            // apps is what is left.
             diesel::delete(
                 apps_turned_off::table
                     .filter(apps_turned_off::product_id.eq(product.0))
                     .filter(apps_turned_off::user_id.eq_any(chunk)),
             )
             .execute(conn)?;
-            diesel::delete(
-                data_holds::table
-                    .filter(data_holds::product_id.eq(product.0))
-                    .filter(data_holds::user_id.eq_any(chunk))
-                    .filter(data_holds::service_id.is_not_null()),
-            )
-            .execute(conn)?;
         }
+        settle_apps(
+            conn,
+            actor,
+            now,
+            tenant,
+            apps_then,
+            "kept through a group, no longer assigned directly",
+        )?;
     }
     let ids: Vec<i64> = all_ids
         .iter()

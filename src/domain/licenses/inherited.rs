@@ -101,6 +101,8 @@ pub(crate) fn give_inherited(
     }
     adjust_count(conn, tenant, gp.product, None, seats.len() as i64)?;
 
+    // Members who held the seat already may gain apps this group turns on.
+    let apps_then = apps_before(conn, gp.product, &already)?;
     let newly_sourced: Vec<i64> = seats
         .iter()
         .map(|(id, _)| *id)
@@ -122,8 +124,10 @@ pub(crate) fn give_inherited(
         crate::domain::db::insert_batch!(conn, inherited_licenses::table, chunk)?;
     }
 
-    // A seat given back brings back the data still held for it.
+    // A seat given back brings back the data still held for it (but for the apps this seat
+    // has off, below).
     let seated: Vec<i64> = seats.iter().map(|(id, _)| *id).collect();
+    let license_held = license_holds_of(conn, gp.product, &seated)?;
     for chunk in seated.chunks(5000) {
         diesel::delete(
             data_holds::table
@@ -139,6 +143,15 @@ pub(crate) fn give_inherited(
     // A seat given now is one the members' other groups waiting for it give as well: their
     // errors turn into sources, as when the seat is assigned directly.
     settle_errors(conn, tenant, gp.product, &seated)?;
+    keep_holding_apps_off(conn, now, tenant, gp.product, &license_held)?;
+    settle_apps(
+        conn,
+        actor,
+        now,
+        tenant,
+        apps_then,
+        &format!("inherited from {}", gp.group_name),
+    )?;
     let reason = format!("Not enough licenses: 0 of {licenses} available");
     let error_rows: Vec<_> = failed
         .iter()
@@ -195,6 +208,9 @@ pub(crate) fn take_inherited(
     let sourced: Vec<i64> = sourced_by(conn, gp.group, gp.product, members)?
         .into_iter()
         .collect();
+    // Members who keep the seat (directly or by another group) may lose apps this group
+    // turned on.
+    let apps_then = apps_before(conn, gp.product, &sourced)?;
     for chunk in sourced.chunks(5000) {
         diesel::delete(
             inherited_licenses::table
@@ -228,6 +244,14 @@ pub(crate) fn take_inherited(
     }
     freed.sort();
     adjust_count(conn, tenant, gp.product, None, -(freed.len() as i64))?;
+    settle_apps(
+        conn,
+        actor,
+        now,
+        tenant,
+        apps_then,
+        &format!("no longer inherited from {}", gp.group_name),
+    )?;
     // No seat freed, no data held: the answer must not say data is kept when none was.
     let held_until =
         hold_data(conn, now, tenant, gp.product, &freed)?.filter(|_| !freed.is_empty());
@@ -338,7 +362,7 @@ fn clear_errors(
     Ok(())
 }
 
-fn emails(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<String>, DomainError> {
+pub(super) fn emails(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<String>, DomainError> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(5000) {
         found.extend(

@@ -1,6 +1,7 @@
 //! License pools: the licenses of one product in one tenant, pooled over its usable
 //! subscriptions, and the users they are assigned to. Assigning and unassigning happen here.
 
+mod app_sources;
 mod apps;
 mod assign;
 mod bulk;
@@ -9,6 +10,7 @@ mod holds;
 mod inherited;
 mod take_over;
 
+pub(crate) use app_sources::*;
 pub use apps::*;
 pub use assign::*;
 pub use bulk::*;

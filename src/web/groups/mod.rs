@@ -2,9 +2,11 @@
 //! and Delete group (here); Add and Remove members (members); assigning a product to a group
 //! and Reprocess (licensing).
 
+mod apps;
 mod licensing;
 mod members;
 
+pub use apps::*;
 pub use licensing::*;
 pub use members::*;
 

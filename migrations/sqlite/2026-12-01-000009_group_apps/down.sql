@@ -1,0 +1,1 @@
+DROP TABLE group_apps_turned_off;
