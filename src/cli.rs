@@ -102,13 +102,10 @@ enum StaffCommand {
 /// Parses the command line and runs it; errors are one line on stderr.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,actix_server=warn".into()),
-        )
-        .with_target(false)
-        .init();
+    if let Err(message) = init_logs() {
+        eprintln!("allot: {message}");
+        return ExitCode::FAILURE;
+    }
     match execute(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -116,6 +113,36 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs as text lines, or with `ALLOT_LOG_FORMAT=json` as JSON lines: one a request when it
+/// ends (its method, route, status, time and `request_id`, the `X-Request-Id` it answered
+/// with), and every line logged within a request carries its span and so the same id.
+fn init_logs() -> Result<(), String> {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| "info,actix_server=warn".into())
+    };
+    match std::env::var("ALLOT_LOG_FORMAT").ok().as_deref() {
+        None | Some("") | Some("text") => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_target(false)
+            .init(),
+        Some("json") => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter())
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_span_events(FmtSpan::CLOSE)
+            .init(),
+        Some(other) => {
+            return Err(format!(
+                "ALLOT_LOG_FORMAT must be text or json, not '{other}'"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn execute(command: Command) -> Result<(), String> {
@@ -133,7 +160,11 @@ fn execute(command: Command) -> Result<(), String> {
         }
         _ => {}
     }
-    let pool = db::connect(&config.database_url, 16)?;
+    let pool = db::connect_tuned(
+        &config.database_url,
+        config.pool_size,
+        config.statement_timeout_ms,
+    )?;
     let dependencies = Dependencies::from_config(&config)?;
     let clock = dependencies.clock.clone();
     let mut conn = pool.get().map_err(|e| e.to_string())?;

@@ -3,6 +3,8 @@
 use rand::RngCore;
 use std::fs;
 use std::io::Write;
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -24,6 +26,19 @@ pub struct Config {
     pub purchase_order_minutes: i64,
     /// Who charges cards (`ALLOT_PAYMENT_GATEWAY`).
     pub payment_gateway: GatewayChoice,
+    /// Database connections this process keeps at most (`ALLOT_DB_POOL_SIZE`).
+    pub pool_size: u32,
+    /// PostgreSQL: a statement running longer is cancelled (`ALLOT_DB_STATEMENT_TIMEOUT_MS`).
+    pub statement_timeout_ms: u64,
+    /// Peer addresses allowed to read `/metrics` without its token (`ALLOT_METRICS_ALLOW`).
+    pub metrics_allow: Vec<IpAddr>,
+    /// A bearer token that reads `/metrics` from anywhere (`ALLOT_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
+    /// On SIGTERM, how long `/readyz` says "draining" before the server stops taking new
+    /// connections (`ALLOT_DRAIN_SECONDS`): the balancer's health checks see it first.
+    pub drain_seconds: u64,
+    /// Then how long requests in flight may take to finish (`ALLOT_SHUTDOWN_TIMEOUT_SECONDS`).
+    pub shutdown_timeout_seconds: u64,
 }
 
 /// The payment gateways built in. Only the test gateway so far: its documented test card
@@ -67,28 +82,14 @@ impl Config {
                 return Err(format!("ALLOT_COOKIE_SECURE must be 0 or 1, not '{other}'"));
             }
         };
-        let session_idle_minutes = match var("ALLOT_SESSION_IDLE_MINUTES") {
-            None => 8 * 60,
-            Some(v) => match v.parse::<i64>() {
-                Ok(m) if (1..=7 * 24 * 60).contains(&m) => m,
-                _ => {
-                    return Err(format!(
-                        "ALLOT_SESSION_IDLE_MINUTES must be a number of minutes from 1 to 10080, not '{v}'"
-                    ));
-                }
-            },
-        };
-        let session_max_hours = match var("ALLOT_SESSION_MAX_HOURS") {
-            None => 12,
-            Some(v) => match v.parse::<i64>() {
-                Ok(h) if (1..=30 * 24).contains(&h) => h,
-                _ => {
-                    return Err(format!(
-                        "ALLOT_SESSION_MAX_HOURS must be a number of hours from 1 to 720, not '{v}'"
-                    ));
-                }
-            },
-        };
+        let session_idle_minutes = number(
+            &var,
+            "ALLOT_SESSION_IDLE_MINUTES",
+            1..=7 * 24 * 60,
+            8 * 60,
+            "minutes",
+        )?;
+        let session_max_hours = number(&var, "ALLOT_SESSION_MAX_HOURS", 1..=30 * 24, 12, "hours")?;
         let smtp_url = var("ALLOT_SMTP_URL");
         let smtp_from =
             var("ALLOT_SMTP_FROM").unwrap_or_else(|| "allot <no-reply@localhost>".into());
@@ -103,17 +104,13 @@ impl Config {
                 ));
             }
         };
-        let purchase_order_minutes = match var("ALLOT_PURCHASE_ORDER_MINUTES") {
-            None => 12 * 60,
-            Some(v) => match v.parse::<i64>() {
-                Ok(m) if (0..=12 * 60).contains(&m) => m,
-                _ => {
-                    return Err(format!(
-                        "ALLOT_PURCHASE_ORDER_MINUTES must be a number of minutes from 0 to 720, not '{v}'"
-                    ));
-                }
-            },
-        };
+        let purchase_order_minutes = number(
+            &var,
+            "ALLOT_PURCHASE_ORDER_MINUTES",
+            0..=12 * 60,
+            12 * 60,
+            "minutes",
+        )?;
         let payment_gateway = match var("ALLOT_PAYMENT_GATEWAY").as_deref() {
             None | Some("test") => GatewayChoice::Test {
                 ledger: var("ALLOT_TEST_GATEWAY_LEDGER").map(PathBuf::from),
@@ -124,6 +121,40 @@ impl Config {
                 ));
             }
         };
+        let pool_size = number(&var, "ALLOT_DB_POOL_SIZE", 1..=256, 16, "connections")?;
+        let statement_timeout_ms = number(
+            &var,
+            "ALLOT_DB_STATEMENT_TIMEOUT_MS",
+            0..=3_600_000,
+            30_000,
+            "milliseconds (0: none)",
+        )?;
+        let metrics_allow = match var("ALLOT_METRICS_ALLOW") {
+            None => vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])],
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse::<IpAddr>().map_err(|_| {
+                        format!("ALLOT_METRICS_ALLOW must list IP addresses separated by commas, not '{a}'")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let metrics_token = match var("ALLOT_METRICS_TOKEN") {
+            Some(t) if t.len() >= 16 => Some(t),
+            Some(_) => return Err("ALLOT_METRICS_TOKEN must have at least 16 characters".into()),
+            None => None,
+        };
+        let drain_seconds = number(&var, "ALLOT_DRAIN_SECONDS", 0..=300, 0, "seconds")?;
+        let shutdown_timeout_seconds = number(
+            &var,
+            "ALLOT_SHUTDOWN_TIMEOUT_SECONDS",
+            1..=600,
+            30,
+            "seconds",
+        )?;
         Ok(Config {
             database_url,
             data_dir,
@@ -136,7 +167,38 @@ impl Config {
             public_url,
             purchase_order_minutes,
             payment_gateway,
+            pool_size,
+            statement_timeout_ms,
+            metrics_allow,
+            metrics_token,
+            drain_seconds,
+            shutdown_timeout_seconds,
         })
+    }
+}
+
+/// A whole number from `name` within `range` (`default` when unset), or the one line that says
+/// what it must be.
+fn number<T>(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    range: RangeInclusive<T>,
+    default: T,
+    unit: &str,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<T>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{name} must be a number of {unit} from {} to {}, not '{v}'",
+                range.start(),
+                range.end()
+            )),
+        },
     }
 }
 

@@ -84,8 +84,17 @@ pub async fn every_minute(pool: crate::domain::Pool, dependencies: crate::startu
         let ran = actix_web::rt::task::spawn_blocking(move || -> Result<(), DomainError> {
             let now = deps.clock.now();
             let mut conn = pool.get()?;
-            if let Err(e) = tick(&mut conn, deps.gateway.as_ref(), now) {
-                tracing::error!("scheduled jobs failed: {e}");
+            match tick(&mut conn, deps.gateway.as_ref(), now) {
+                Ok(report) if report.ran => {
+                    metrics::counter!("allot_job_runs_total").increment(1);
+                    metrics::counter!("allot_job_step_failures_total")
+                        .increment(report.failures as u64);
+                }
+                Ok(_) => metrics::counter!("allot_job_runs_skipped_total").increment(1),
+                Err(e) => {
+                    metrics::counter!("allot_job_run_failures_total").increment(1);
+                    tracing::error!("scheduled jobs failed: {e}");
+                }
             }
             if let Some(mailer) = &deps.mailer {
                 crate::domain::outbox::deliver(&mut conn, mailer.as_ref(), now, 100)?;
@@ -99,4 +108,21 @@ pub async fn every_minute(pool: crate::domain::Pool, dependencies: crate::startu
             Err(e) => tracing::error!("the scheduled jobs stopped: {e}"),
         }
     }
+}
+
+/// Runs the background group licensing now, on a blocking thread, so a big group doesn't wait
+/// for the next minute's tick (which would do it too, and does after a crash: each step is its
+/// own transaction under the tenant's license lock, so two runs never give a seat twice).
+pub fn kick_group_licensing(pool: crate::domain::Pool, clock: crate::domain::Clock) {
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut failures = 0;
+        match pool.get() {
+            Ok(mut conn) => {
+                if let Err(e) = groups::drain(&mut conn, clock.now(), &mut failures) {
+                    tracing::warn!("group licensing in the background stopped: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("group licensing in the background found no connection: {e}"),
+        }
+    });
 }

@@ -70,6 +70,11 @@ pub fn state(config: &Config, pool: Pool, dependencies: &Dependencies) -> AppSta
         gateway: dependencies.gateway.clone(),
         purchase_order_delay: chrono::Duration::minutes(config.purchase_order_minutes),
         https: config.cookie_secure,
+        draining: Default::default(),
+        metrics_access: web::metrics::MetricsAccess {
+            allow: config.metrics_allow.clone(),
+            token: config.metrics_token.clone(),
+        },
     }
 }
 
@@ -87,10 +92,50 @@ pub fn serve(
         ),
     }
     let state = state(config, pool.clone(), &dependencies);
+    let draining = state.draining.clone();
+    let drain = std::time::Duration::from_secs(config.drain_seconds);
+    let timeout = config.shutdown_timeout_seconds;
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(crate::jobs::every_minute(pool, dependencies));
-        let server = HttpServer::new(move || web::app(state.clone())).bind(bind)?;
+        let server = HttpServer::new(move || web::app(state.clone()))
+            .shutdown_timeout(timeout)
+            .disable_signals()
+            .bind(bind)?
+            .run();
+        let handle = server.handle();
+        // A graceful stop: /readyz first says "draining" so the balancer takes this process
+        // out, then the server stops taking connections and lets those in flight finish.
+        actix_web::rt::spawn(async move {
+            stop_signal().await;
+            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            tracing::info!(
+                "stopping: /readyz says draining for {} s, then requests in flight get up to {timeout} s",
+                drain.as_secs()
+            );
+            actix_web::rt::time::sleep(drain).await;
+            handle.stop(true).await;
+        });
         tracing::info!("allot listens on http://{bind}");
-        server.run().await
+        server.await
     })
+}
+
+/// Resolves on SIGTERM (what a service manager or an orchestrator sends) or Ctrl-C.
+async fn stop_signal() {
+    use actix_web::rt::signal;
+    let interrupt = Box::pin(async {
+        let _ = signal::ctrl_c().await;
+    });
+    let terminate = Box::pin(async {
+        match signal::unix::signal(signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    });
+    futures_util::future::select(interrupt, terminate).await;
 }

@@ -335,3 +335,42 @@ async fn roles_and_tenants_decide_who_sees_and_changes_groups() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[actix_web::test]
+async fn assigning_a_product_to_a_group_says_which_members_had_it_already() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    let added = admin
+        .submit("/groups/new", "/groups", &[("name", "Pilots")])
+        .await;
+    let group = group_of(added.location.as_deref());
+    // user05 holds Business Premium directly, user16 doesn't.
+    let members: Vec<String> = ["user05@contoso.example", "user16@contoso.example"]
+        .iter()
+        .map(|e| user_id(&db, e).0.to_string())
+        .collect();
+    let fields: Vec<(&str, &str)> = members.iter().map(|id| ("users", id.as_str())).collect();
+    admin
+        .submit(
+            &format!("/groups/{group}/members/add"),
+            &format!("/groups/{group}/members"),
+            &fields,
+        )
+        .await;
+    let premium = product_id(&db, "Business Premium").0.to_string();
+    admin
+        .submit(
+            &format!("/groups/{group}"),
+            &format!("/groups/{group}/licenses"),
+            &[("product", &premium)],
+        )
+        .await;
+    let page = admin.get(&format!("/groups/{group}")).await;
+    assert!(
+        page.contains("1 license assigned from the group&#39;s licenses. 1 member had it already, so no license was used for them."),
+        "{}",
+        page.body
+    );
+    assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 11, 2));
+}

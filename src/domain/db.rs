@@ -47,6 +47,8 @@ impl Backend {
 pub struct Manager {
     url: String,
     backend: Backend,
+    /// PostgreSQL's `statement_timeout` for each connection; 0 for none.
+    statement_timeout_ms: u64,
 }
 
 impl ManageConnection for Manager {
@@ -55,9 +57,18 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.url)
-                .map(DbConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                let mut conn =
+                    PgConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+                if self.statement_timeout_ms > 0 {
+                    conn.batch_execute(&format!(
+                        "SET statement_timeout = {}",
+                        self.statement_timeout_ms
+                    ))
+                    .map_err(r2d2::Error::QueryError)?;
+                }
+                Ok(DbConnection::Postgresql(conn))
+            }
             Backend::Sqlite => {
                 let mut conn =
                     SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
@@ -84,10 +95,17 @@ impl ManageConnection for Manager {
 
 /// Builds the pool and brings the schema up to date.
 pub fn connect(url: &str, max_size: u32) -> Result<Pool, String> {
+    connect_tuned(url, max_size, 0)
+}
+
+/// `connect`, with PostgreSQL cancelling a statement that runs longer than
+/// `statement_timeout_ms` (0: never).
+pub fn connect_tuned(url: &str, max_size: u32, statement_timeout_ms: u64) -> Result<Pool, String> {
     let backend = Backend::of_url(url);
     let manager = Manager {
         url: url.to_owned(),
         backend,
+        statement_timeout_ms,
     };
     if backend == Backend::Sqlite {
         // WAL is a property of the file: set it once, before the pool opens connections.
@@ -100,7 +118,7 @@ pub fn connect(url: &str, max_size: u32) -> Result<Pool, String> {
     }
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
-        .min_idle(Some(2))
+        .min_idle(Some(2.min(max_size)))
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .map_err(|e| format!("cannot open the database: {e}"))?;
@@ -271,6 +289,15 @@ pub fn keep_going<T>(
             None
         }
     }
+}
+
+/// Whether every migration this build knows of is applied (`/readyz`).
+pub fn migrations_applied(conn: &mut DbConnection) -> Result<bool, String> {
+    let pending = match conn {
+        DbConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+    };
+    pending.map(|p| !p).map_err(|e| e.to_string())
 }
 
 /// Checks that the database answers.

@@ -130,3 +130,11 @@ pub fn deliver(
     }
     Ok(sent)
 }
+
+/// How many emails wait to be sent (`/metrics`).
+pub fn backlog(conn: &mut DbConnection) -> Result<i64, DomainError> {
+    Ok(outbox::table
+        .filter(outbox::sent_at.is_null())
+        .count()
+        .get_result(conn)?)
+}

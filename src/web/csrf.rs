@@ -32,7 +32,8 @@ pub fn rotate(session: &Session) -> String {
     token
 }
 
-fn same(a: &str, b: &str) -> bool {
+/// Compares two secrets in time independent of where they differ.
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

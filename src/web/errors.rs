@@ -179,6 +179,10 @@ pub async fn not_found() -> HttpResponse {
 /// get our page too, with a message for their status.
 pub fn error_pages<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
+        // Balancers and scrapers read the operations endpoints' plain text as it is.
+        if super::health::PATHS.contains(&res.request().path()) {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
         let is_ours = res
             .response()
             .headers()

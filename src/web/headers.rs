@@ -1,11 +1,12 @@
 //! What every response carries, whatever produced it (a handler, an error page, a refusal of
 //! the router): the security headers, and no caching of anything but our static files.
-//! Also HEAD, answered as GET without the body.
+//! Also HEAD, answered as GET without the body, and the request's id.
 
+use actix_web::HttpMessage;
 use actix_web::body::{self, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -60,4 +61,22 @@ pub async fn head_as_get(
     let res = next.call(req).await?;
     // No body and no length: the GET's length is not known without making its body.
     Ok(res.map_body(|_, _| body::None::new()).map_into_right_body())
+}
+
+/// Returns the request's id (made by the tracing middleware, in every log line of the request)
+/// in `X-Request-Id`, so a report from a user or a balancer's log finds the server's lines.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .and_then(|id| HeaderValue::from_str(&id.to_string()).ok());
+    let mut res = next.call(req).await?;
+    if let Some(id) = id {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), id);
+    }
+    Ok(res)
 }

@@ -11,8 +11,10 @@ mod forms;
 mod frame;
 mod groups;
 mod headers;
+mod health;
 mod home;
 mod licenses;
+pub mod metrics;
 mod portal;
 mod service_requests;
 mod session;
@@ -43,6 +45,11 @@ pub struct AppState {
     pub purchase_order_delay: chrono::Duration,
     /// Served over HTTPS (`ALLOT_COOKIE_SECURE`): responses then ask browsers to keep to it.
     pub https: bool,
+    /// Set when a shutdown began: `/readyz` says so, so the balancer stops sending requests
+    /// before the server stops taking them.
+    pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Who may read `/metrics`.
+    pub metrics_access: metrics::MetricsAccess,
 }
 
 impl AppState {
@@ -78,6 +85,8 @@ pub fn app(
     let admin_sessions = state.sessions.admin_middleware();
     let portal_sessions = state.sessions.portal_middleware();
     let security_headers = headers::security(state.https);
+    // Installed before the first request is counted.
+    metrics::handle();
     // The first `wrap` is the innermost: error pages are made before the headers are added,
     // and HEAD becomes GET before anything else looks at the request.
     App::new()
@@ -87,8 +96,13 @@ pub fn app(
         .wrap(from_fn(headers::no_store))
         .wrap(security_headers)
         .wrap(from_fn(headers::head_as_get))
+        .wrap(from_fn(headers::request_id))
         .wrap(tracing_actix_web::TracingLogger::default())
-        .route("/healthz", web::get().to(healthz))
+        .wrap(from_fn(metrics::record))
+        .route("/livez", web::get().to(health::livez))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/healthz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/{file}", web::get().to(assets::serve))
         .service(
             web::scope("/portal")
@@ -359,14 +373,4 @@ pub fn render_with(
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(html))
-}
-
-/// Answers 200 when the database answers.
-async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db(crate::domain::db::ping).await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("database unreachable"),
-    }
 }

@@ -129,6 +129,12 @@ pub fn test_config(db: &TestDb) -> Config {
         public_url: "http://localhost:8080".into(),
         purchase_order_minutes: 12 * 60,
         payment_gateway: allot::config::GatewayChoice::Test { ledger: None },
+        pool_size: 4,
+        statement_timeout_ms: 30_000,
+        metrics_allow: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        metrics_token: Some("a metrics token for the tests".into()),
+        drain_seconds: 0,
+        shutdown_timeout_seconds: 5,
     }
 }
 

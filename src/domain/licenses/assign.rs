@@ -221,17 +221,23 @@ pub(crate) fn unassign_locked(
     // changed through the group, not here.
     let inherited = sourced_anyhow(conn, product, &all_ids)?;
     if !inherited.is_empty() && matches!(pool, PoolRef::Tenant(_)) {
-        let only_inherited: Vec<(i64, String)> = license_assignments::table
-            .filter(license_assignments::product_id.eq(product.0))
-            .filter(
-                license_assignments::user_id.eq_any(inherited.iter().copied().collect::<Vec<_>>()),
-            )
-            .filter(license_assignments::direct.eq(false))
-            .inner_join(users::table)
-            .select((users::id, users::email))
-            .load(conn)?;
-        if let Some((user, email)) = only_inherited.first() {
-            let groups = sources_of(conn, UserId(*user))?
+        let kept: Vec<i64> = inherited.iter().copied().collect();
+        let mut only_inherited = None;
+        for chunk in kept.chunks(5000) {
+            only_inherited = license_assignments::table
+                .filter(license_assignments::product_id.eq(product.0))
+                .filter(license_assignments::user_id.eq_any(chunk))
+                .filter(license_assignments::direct.eq(false))
+                .inner_join(users::table)
+                .select((users::id, users::email))
+                .first::<(i64, String)>(conn)
+                .optional()?;
+            if only_inherited.is_some() {
+                break;
+            }
+        }
+        if let Some((user, email)) = only_inherited {
+            let groups = sources_of(conn, UserId(user))?
                 .remove(&product.0)
                 .unwrap_or_default()
                 .join(", ");
@@ -239,7 +245,6 @@ pub(crate) fn unassign_locked(
                 "{email} has {product_name} through a group ({groups}), so it can't be unassigned here. Remove them from the group, or unassign {product_name} from the group."
             )));
         }
-        let kept: Vec<i64> = inherited.iter().copied().collect();
         let apps_then = apps_before(conn, product, &kept)?;
         for chunk in kept.chunks(5000) {
             diesel::update(

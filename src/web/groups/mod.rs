@@ -225,7 +225,7 @@ pub async fn delete(
 fn licenses_said(given: Option<&Given>) -> String {
     match given {
         None => " Their licenses are being assigned in the background: the group's page shows the progress.".into(),
-        Some(g) if g.assigned == 0 && g.failed == 0 => String::new(),
+        Some(g) if g.assigned == 0 && g.failed == 0 => already_said(g),
         Some(g) => {
             let mut said = format!(
                 " {} {} assigned from the group's licenses.",
@@ -238,27 +238,26 @@ fn licenses_said(given: Option<&Given>) -> String {
                     g.failed
                 ));
             }
+            said.push_str(&already_said(g));
             said
         }
     }
 }
 
-/// Kicks the background group licensing at once, so a big group doesn't wait for the next
-/// minute's tick (which would also do it, and does after a crash).
+/// Members who held the product already take no license: say so, or they'd seem missed.
+fn already_said(g: &Given) -> String {
+    match g.already {
+        0 => String::new(),
+        n => format!(
+            " {n} {} it already, so no license was used for them.",
+            plural(n, "member had", "members had")
+        ),
+    }
+}
+
+/// Starts the background group licensing at once (`jobs::kick_group_licensing`).
 fn run_in_background(state: &web::Data<AppState>) {
-    let pool = state.pool.clone();
-    let clock = state.clock.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        let mut failures = 0;
-        match pool.get() {
-            Ok(mut conn) => {
-                if let Err(e) = groups::drain(&mut conn, clock.now(), &mut failures) {
-                    tracing::warn!("group licensing in the background stopped: {e}");
-                }
-            }
-            Err(e) => tracing::warn!("group licensing in the background found no connection: {e}"),
-        }
-    });
+    crate::jobs::kick_group_licensing(state.pool.clone(), state.clock.clone());
 }
 
 fn held_said(until: Option<chrono::DateTime<chrono::Utc>>) -> String {
