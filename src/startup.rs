@@ -70,6 +70,7 @@ pub fn state(config: &Config, pool: Pool, dependencies: &Dependencies) -> AppSta
         gateway: dependencies.gateway.clone(),
         purchase_order_delay: chrono::Duration::minutes(config.purchase_order_minutes),
         https: config.cookie_secure,
+        api: web::api::ApiSettings::new(&config.public_url),
     }
 }
 

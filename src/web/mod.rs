@@ -2,6 +2,8 @@
 
 mod account;
 mod agreements;
+pub mod api;
+mod api_access;
 mod assets;
 mod audit;
 mod billing;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub purchase_order_delay: chrono::Duration,
     /// Served over HTTPS (`ALLOT_COOKIE_SECURE`): responses then ask browsers to keep to it.
     pub https: bool,
+    /// The JSON API's address and its per-token rate limit.
+    pub api: api::ApiSettings,
 }
 
 impl AppState {
@@ -90,6 +94,8 @@ pub fn app(
         .wrap(tracing_actix_web::TracingLogger::default())
         .route("/healthz", web::get().to(healthz))
         .route("/static/{file}", web::get().to(assets::serve))
+        // Bearer tokens only: no session cookie, no CSRF (a browser never sends a token itself).
+        .service(api::scope())
         .service(
             web::scope("/portal")
                 .wrap(from_fn(csrf::protect))
@@ -248,6 +254,16 @@ pub fn app(
                 .route("/users/{id}/roles", web::post().to(users::save_roles))
                 .route("/settings/roles", web::get().to(settings::roles))
                 .route("/settings/audit-log", web::get().to(audit::log))
+                .route("/settings/api-access", web::get().to(api_access::list))
+                .route("/settings/api-access", web::post().to(api_access::create))
+                .route(
+                    "/settings/api-access/new",
+                    web::get().to(api_access::new_form),
+                )
+                .route(
+                    "/settings/api-access/{id}/revoke",
+                    web::post().to(api_access::revoke),
+                )
                 .route("/support", web::get().to(support::queue))
                 .route("/support/outbox", web::get().to(support::outbox))
                 .route("/support/requests", web::get().to(service_requests::list))

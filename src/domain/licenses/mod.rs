@@ -7,6 +7,7 @@ mod bulk;
 mod holders;
 mod holds;
 mod inherited;
+mod skus;
 mod take_over;
 
 pub use apps::*;
@@ -15,6 +16,7 @@ pub use bulk::*;
 pub use holders::*;
 pub use holds::*;
 pub use inherited::*;
+pub use skus::*;
 pub use take_over::*;
 
 use chrono::{DateTime, Duration, Utc};
