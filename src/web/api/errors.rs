@@ -141,6 +141,11 @@ pub fn for_status(status: StatusCode) -> HttpResponse {
     envelope(status, code, message, None)
 }
 
+/// A method an endpoint doesn't take.
+pub async fn method_not_allowed() -> HttpResponse {
+    for_status(StatusCode::METHOD_NOT_ALLOWED)
+}
+
 /// Any address under `/api` that is not an endpoint.
 pub async fn not_found() -> HttpResponse {
     for_status(StatusCode::NOT_FOUND)

@@ -41,10 +41,15 @@ impl ApiSettings {
 pub fn scope() -> actix_web::Scope {
     web::scope("/api")
         .app_data(errors::json_config())
-        .route("/v1/subscribedSkus", web::get().to(skus::list))
-        .route("/v1/users", web::get().to(users::list))
-        .route("/v1/users/{id}", web::get().to(users::get))
+        .service(resource("/v1/subscribedSkus").route(web::get().to(skus::list)))
+        .service(resource("/v1/users").route(web::get().to(users::list)))
+        .service(resource("/v1/users/{id}").route(web::get().to(users::get)))
         .default_service(web::to(errors::not_found))
+}
+
+/// An endpoint's address: a method it doesn't take is a JSON 405, not the scope's 404.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(errors::method_not_allowed))
 }
 
 /// A 200 with `body` as JSON.
