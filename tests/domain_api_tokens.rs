@@ -403,10 +403,8 @@ fn a_token_acts_through_the_domain_by_its_scopes_and_is_audited_by_its_name() {
         products: vec![premium],
     };
     assert_eq!(
-        users::create(&mut conn, &writer, test_now(), contoso, &with_license)
-            .err()
-            .map(|e| e.to_string()),
-        Some(DomainError::Forbidden.to_string())
+        users::create(&mut conn, &writer, test_now(), contoso, &with_license).err(),
+        Some(DomainError::Forbidden)
     );
 }
 
