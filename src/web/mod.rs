@@ -94,7 +94,8 @@ pub fn app(
         .wrap(tracing_actix_web::TracingLogger::default())
         .route("/healthz", web::get().to(healthz))
         .route("/static/{file}", web::get().to(assets::serve))
-        // Bearer tokens only: no session cookie, no CSRF (a browser never sends a token itself).
+        // The JSON API, its routes listed in api/mod.rs. Bearer tokens only: no session cookie,
+        // no CSRF (a browser never sends a token on its own).
         .service(api::scope())
         .service(
             web::scope("/portal")
