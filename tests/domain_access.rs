@@ -3,8 +3,11 @@
 
 mod common;
 
-use allot::domain::authz::{self, Action, Role, StaffRole, Target};
-use allot::domain::{Actor, DomainError, StaffId, TenantId, UserId, licenses, tenants, users};
+use allot::domain::api_tokens::{self, Authentication};
+use allot::domain::authz::{self, Action, Role, Scope, StaffRole, Target};
+use allot::domain::{
+    Actor, ApiTokenId, DomainError, StaffId, TenantId, UserId, licenses, tenants, users,
+};
 use common::*;
 use strum::IntoEnumIterator;
 
@@ -34,7 +37,9 @@ fn row(action: Action) -> ([bool; 4], [bool; 2]) {
         Action::ViewAgreement | Action::ReserveLicenses => (BILLING, [false, true]),
         Action::FileServiceRequests => (ALL, [false, false]),
         Action::ViewServiceRequest => (ALL, [true, true]),
-        Action::ViewAuditLog | Action::ManageRoles => ([true, false, false, false], [false, false]),
+        Action::ViewAuditLog | Action::ManageRoles | Action::ManageApiTokens => {
+            ([true, false, false, false], [false, false])
+        }
         Action::ViewSupportQueue | Action::WorkServiceRequest => (NONE, [true, true]),
         Action::CarryOutServiceRequest | Action::ViewOutbox => (NONE, [true, false]),
         Action::ManageAgreements => (NONE, [false, true]),
@@ -577,5 +582,295 @@ fn the_operator_alone_does_the_operators_work_and_may_do_anything() {
             Action::ViewUsers,
             &Target::Tenant(TenantId(1))
         ));
+    }
+}
+
+// ---------------------------------------------------------------- API tokens
+
+/// The README's scopes table, written out apart from `Action::for_tokens`: the scopes that let
+/// a token do each action (any one of them); none, never for a token. Exhaustive like `row`.
+fn token_row(action: Action) -> &'static [Scope] {
+    use Scope::*;
+    match action {
+        Action::ViewLicenses => &[LicensesRead, LicensesWrite],
+        Action::AssignLicenses | Action::AssignGroupLicenses => &[LicensesWrite],
+        Action::ViewUsers => &[UsersRead, UsersWrite, Scim],
+        Action::ManageUsers | Action::BlockUser | Action::DeleteUser | Action::EndSessions => {
+            &[UsersWrite, Scim]
+        }
+        Action::ViewGroups => &[UsersRead, UsersWrite, GroupsWrite, Scim],
+        Action::ManageGroups => &[GroupsWrite, Scim],
+        Action::ViewBilling | Action::ViewServiceRequest | Action::ViewAgreement => &[BillingRead],
+        Action::ViewAdminCenter
+        | Action::ResetPassword
+        | Action::ManageBilling
+        | Action::FileServiceRequests
+        | Action::ViewAuditLog
+        | Action::ManageRoles
+        | Action::ManageApiTokens
+        | Action::ViewSupportQueue
+        | Action::WorkServiceRequest
+        | Action::CarryOutServiceRequest
+        | Action::ManageAgreements
+        | Action::ReserveLicenses
+        | Action::ActivateAgreement
+        | Action::ViewOutbox
+        | Action::UseService
+        | Action::Operate => &[],
+    }
+}
+
+fn token(scopes: &[Scope], tenant: TenantId) -> Actor {
+    Actor::ApiToken {
+        tenant,
+        token: ApiTokenId(1),
+        name: "Okta provisioning".into(),
+        scopes: scopes.to_vec(),
+    }
+}
+
+#[test]
+fn each_scope_alone_grants_exactly_its_actions_in_its_own_tenant_and_nothing_in_another() {
+    let own = TenantId(1);
+    let other = TenantId(2);
+    for action in Action::iter() {
+        for scope in Scope::iter() {
+            let actor = token(&[scope], own);
+            assert_eq!(
+                authz::can(&actor, action, &Target::Tenant(own)),
+                token_row(action).contains(&scope),
+                "{scope} {action:?} own tenant"
+            );
+            assert_eq!(
+                authz::may(&actor, action, &Target::Tenant(other)),
+                Err(DomainError::Forbidden),
+                "{scope} {action:?} other tenant"
+            );
+            assert!(
+                !authz::can(&actor, action, &Target::Provider),
+                "{scope} {action:?} across tenants"
+            );
+            assert!(!authz::can(&actor, action, &Target::Operator));
+        }
+    }
+}
+
+#[test]
+fn a_token_with_every_scope_does_only_what_some_scope_grants_and_one_without_scopes_nothing() {
+    let own = TenantId(1);
+    let every: Vec<Scope> = Scope::iter().collect();
+    for action in Action::iter() {
+        assert_eq!(
+            authz::can(&token(&every, own), action, &Target::Tenant(own)),
+            !token_row(action).is_empty(),
+            "{action:?}"
+        );
+        assert!(!authz::can(&token(&[], own), action, &Target::Tenant(own)));
+        // Never what the token's tenant's admins could not do in it with some role.
+        if !token_row(action).is_empty() {
+            assert!(row(action).0.contains(&true), "{action:?}");
+        }
+    }
+    // Buying, roles, tokens, the support console and passwords: never, with any scope.
+    for action in [
+        Action::ManageBilling,
+        Action::ReserveLicenses,
+        Action::ManageRoles,
+        Action::ManageApiTokens,
+        Action::ViewAuditLog,
+        Action::ResetPassword,
+        Action::ViewSupportQueue,
+        Action::CarryOutServiceRequest,
+        Action::ViewOutbox,
+    ] {
+        assert!(token_row(action).is_empty(), "{action:?}");
+        assert_eq!(
+            authz::may(&token(&every, own), action, &Target::Tenant(own)),
+            Err(DomainError::Forbidden),
+            "{action:?}"
+        );
+    }
+}
+
+#[test]
+fn a_licenses_token_never_does_what_a_license_admin_could_not() {
+    let own = TenantId(1);
+    let license_admin = admin(Role::License, own);
+    let license = Role::ALL.iter().position(|r| *r == Role::License).unwrap();
+    let targets = [
+        Target::Tenant(own),
+        Target::Pool {
+            tenant: own,
+            buyer: None,
+        },
+        Target::Pool {
+            tenant: own,
+            buyer: Some(UserId(5)),
+        },
+    ];
+    for action in Action::iter() {
+        let licensing = token_row(action)
+            .iter()
+            .any(|s| matches!(s, Scope::LicensesRead | Scope::LicensesWrite));
+        if !licensing {
+            continue;
+        }
+        assert!(row(action).0[license], "{action:?}");
+        for target in &targets {
+            let by_token = authz::may(
+                &token(&[Scope::LicensesRead, Scope::LicensesWrite], own),
+                action,
+                target,
+            );
+            let by_admin = authz::may(&license_admin, action, target);
+            if by_token.is_ok() {
+                assert_eq!(by_admin, Ok(()), "{action:?} {target:?}");
+            }
+            if by_admin.is_err() && token_row(action).contains(&Scope::LicensesWrite) {
+                assert_eq!(by_token, by_admin, "{action:?} {target:?}");
+            }
+        }
+    }
+    // A self-service purchase is its buyer's: the token hears what an admin hears.
+    assert_eq!(
+        authz::may(
+            &token(&[Scope::LicensesWrite], own),
+            Action::AssignLicenses,
+            &targets[2]
+        ),
+        Err(DomainError::Conflict(licenses::SELF_SERVICE_REFUSAL.into()))
+    );
+}
+
+#[test]
+fn a_users_token_changes_only_the_users_a_user_admin_may_change() {
+    let own = TenantId(1);
+    let cases: &[(&[Role], bool)] = &[
+        (&[], true),
+        (&[Role::User], true),
+        (&[Role::Global], false),
+        (&[Role::Billing], false),
+        (&[Role::License], false),
+        (&[Role::User, Role::Billing], false),
+    ];
+    for scope in [Scope::UsersWrite, Scope::Scim] {
+        let actor = token(&[scope], own);
+        for (theirs, allowed) in cases {
+            let target = Target::user(own, UserId(2), theirs.to_vec());
+            for action in [Action::BlockUser, Action::DeleteUser, Action::EndSessions] {
+                let result = authz::may(&actor, action, &target);
+                assert_eq!(
+                    result.is_ok(),
+                    *allowed,
+                    "{scope} {action:?} {theirs:?}: {result:?}"
+                );
+                if !allowed {
+                    assert!(
+                        matches!(result, Err(DomainError::Refused(ref m)) if m.starts_with("Only a Global admin can change")),
+                        "{scope} {action:?} {theirs:?}: {result:?}"
+                    );
+                }
+            }
+            assert_eq!(
+                authz::may(&actor, Action::ResetPassword, &target),
+                Err(DomainError::Forbidden)
+            );
+        }
+    }
+}
+
+#[test]
+fn another_tenants_request_or_agreement_is_not_found_for_a_billing_token() {
+    let actor = token(&[Scope::BillingRead], TenantId(1));
+    let request = |tenant| Target::Request {
+        tenant: Some(tenant),
+        volume_licensing: false,
+    };
+    assert_eq!(
+        authz::may(&actor, Action::ViewServiceRequest, &request(TenantId(1))),
+        Ok(())
+    );
+    assert_eq!(
+        authz::may(&actor, Action::ViewServiceRequest, &request(TenantId(2))),
+        Err(DomainError::NotFound)
+    );
+    assert_eq!(
+        authz::may(
+            &actor,
+            Action::ViewAgreement,
+            &Target::Agreement {
+                tenant: Some(TenantId(2))
+            }
+        ),
+        Err(DomainError::NotFound)
+    );
+}
+
+/// A token that is expired, revoked or unknown never becomes an actor: it is refused at
+/// authentication, before `may` is asked anything.
+#[test]
+fn an_expired_revoked_or_unknown_token_is_refused_at_authentication() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let global = actor(&db, "admin@contoso.example");
+    let mut conn = db.conn();
+    let made = api_tokens::create(
+        &mut conn,
+        &global,
+        test_now(),
+        contoso,
+        "Okta provisioning",
+        &[Scope::LicensesRead],
+        30,
+    )
+    .unwrap();
+    let Authentication::Valid(as_token) =
+        api_tokens::authenticate(&mut conn, test_now(), &made.secret).unwrap()
+    else {
+        panic!("a new token authenticates");
+    };
+    assert_eq!(as_token, token_of(contoso, made.id, &[Scope::LicensesRead]));
+    assert!(licenses::pools(&mut conn, &as_token, contoso).is_ok());
+    assert_eq!(
+        users::admins(&mut conn, &as_token, contoso).err(),
+        Some(DomainError::Forbidden)
+    );
+    assert_eq!(
+        api_tokens::authenticate(
+            &mut conn,
+            made.expires_at - chrono::Duration::seconds(1),
+            &made.secret
+        )
+        .unwrap(),
+        Authentication::Valid(as_token.clone())
+    );
+    assert_eq!(
+        api_tokens::authenticate(&mut conn, made.expires_at, &made.secret).unwrap(),
+        Authentication::Expired
+    );
+    api_tokens::revoke(&mut conn, &global, test_now(), contoso, made.id).unwrap();
+    assert_eq!(
+        api_tokens::authenticate(&mut conn, test_now(), &made.secret).unwrap(),
+        Authentication::Revoked
+    );
+    for unknown in [
+        "allot_0000000000000000000000000000000000000000000000000000000000000000",
+        "not-a-token",
+        "",
+    ] {
+        assert_eq!(
+            api_tokens::authenticate(&mut conn, test_now(), unknown).unwrap(),
+            Authentication::Unknown,
+            "{unknown}"
+        );
+    }
+}
+
+fn token_of(tenant: TenantId, id: ApiTokenId, scopes: &[Scope]) -> Actor {
+    Actor::ApiToken {
+        tenant,
+        token: id,
+        name: "Okta provisioning".into(),
+        scopes: scopes.to_vec(),
     }
 }

@@ -243,6 +243,7 @@ pub(crate) fn insert_user(
             users::password_hash.eq(password_hash),
             users::state.eq(UserState::Active),
             users::created_at.eq(naive(now)),
+            users::guid.eq(uuid::Uuid::new_v4().to_string()),
         ))
         .returning(users::id)
         .get_result(conn)?;

@@ -9,6 +9,7 @@ use diesel::deserialize::FromSqlRow;
 use diesel::expression::AsExpression;
 use std::fmt;
 use std::str::FromStr;
+use strum::IntoEnumIterator;
 
 /// A tenant admin role (DESIGN.md, "Who uses it"). Stored as its `as_str` text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
@@ -26,6 +27,75 @@ pub enum Role {
 pub enum StaffRole {
     Support,
     Partner,
+}
+
+/// What an API token may be granted (Settings > API access). A token may do an action only
+/// with one of the scopes `Action::for_tokens` names, and then no more than the admin role it
+/// names would. Stored as `as_str`, space-separated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::EnumIter)]
+pub enum Scope {
+    UsersRead,
+    UsersWrite,
+    LicensesRead,
+    LicensesWrite,
+    GroupsWrite,
+    BillingRead,
+    Scim,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::UsersRead => "users.read",
+            Scope::UsersWrite => "users.write",
+            Scope::LicensesRead => "licenses.read",
+            Scope::LicensesWrite => "licenses.write",
+            Scope::GroupsWrite => "groups.write",
+            Scope::BillingRead => "billing.read",
+            Scope::Scim => "scim",
+        }
+    }
+
+    /// What the scope lets a token do, as Add a token explains it.
+    pub fn description(self) -> &'static str {
+        match self {
+            Scope::UsersRead => "Read users and groups",
+            Scope::UsersWrite => "Add, change, block and delete users (not admins)",
+            Scope::LicensesRead => "Read license pools and counts",
+            Scope::LicensesWrite => "Assign and unassign licenses, also to groups",
+            Scope::GroupsWrite => "Add, change and delete groups and their members",
+            Scope::BillingRead => "Read subscriptions, bills and service requests",
+            Scope::Scim => "SCIM provisioning of users and groups",
+        }
+    }
+
+    /// Scopes from their stored or sent names, sorted, each once; an unknown name is refused.
+    pub fn parse_list<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Scope>, DomainError> {
+        let mut scopes = names
+            .into_iter()
+            .map(str::parse)
+            .collect::<Result<Vec<Scope>, _>>()?;
+        scopes.sort();
+        scopes.dedup();
+        Ok(scopes)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::iter()
+            .find(|scope| scope.as_str() == s)
+            .ok_or_else(|| DomainError::invalid("scopes", format!("Unknown scope '{s}'.")))
+    }
 }
 
 /// Everything an actor can ask to do. Each is decided by `may`; `Action::iter()` lists them
@@ -68,6 +138,8 @@ pub enum Action {
     ViewAuditLog,
     /// Give and take admin roles.
     ManageRoles,
+    /// Add and revoke the tenant's API tokens (Settings > API access).
+    ManageApiTokens,
     /// Open the support console's queue (billing support: all requests; partner: volume licensing).
     ViewSupportQueue,
     /// Take, assign, answer and move a service request (billing support; partners on volume
@@ -182,7 +254,10 @@ impl Role {
                     users
                         || billing
                         || groups
-                        || matches!(action, AssignLicenses | ViewAuditLog | ManageRoles)
+                        || matches!(
+                            action,
+                            AssignLicenses | ViewAuditLog | ManageRoles | ManageApiTokens
+                        )
                 }
                 Role::Billing => billing,
                 Role::License => {
@@ -292,8 +367,8 @@ impl FromStr for StaffRole {
 text_sql!(Role);
 text_sql!(StaffRole);
 
-/// May `actor` do `action` to `target`? The one decision: every door (pages, and later API
-/// tokens and SCIM) asks it, and nothing else in the domain refuses for a role or an owner.
+/// May `actor` do `action` to `target`? The one decision: every door (pages, API tokens, and
+/// later SCIM) asks it, and nothing else in the domain refuses for a role or an owner.
 pub fn may(actor: &Actor, action: Action, target: &Target) -> Result<(), DomainError> {
     match actor {
         // The command line and scheduled jobs run with the operator's authority.
@@ -303,37 +378,20 @@ pub fn may(actor: &Actor, action: Action, target: &Target) -> Result<(), DomainE
             tenant,
             roles,
             ..
-        } => {
-            if target.tenant() != Some(*tenant) {
-                // Another tenant's request or agreement, asked for by its id or number, answers
-                // as a missing one would: its existence is not for this tenant to learn.
-                return Err(match target {
-                    Target::Request { .. }
-                    | Target::Agreement { .. }
-                    | Target::NamedAgreement { .. } => DomainError::NotFound,
-                    _ => DomainError::Forbidden,
-                });
-            }
-            if let Target::User { user: who, .. } = target {
-                // Anyone may sign themselves out everywhere.
-                if action == Action::EndSessions && who == user {
-                    return Ok(());
-                }
-            }
-            if !roles.iter().any(|r| r.grants(action)) {
+        } => as_admin(Some(*user), *tenant, roles, action, target),
+        Actor::ApiToken { tenant, scopes, .. } => {
+            in_tenant(*tenant, target)?;
+            // Never for a token (buying, roles, the console…), or not with these scopes.
+            let Some((needs, role)) = action.for_tokens() else {
+                return Err(DomainError::Forbidden);
+            };
+            if !scopes.iter().any(|scope| needs.contains(scope)) {
                 return Err(DomainError::Forbidden);
             }
-            match target {
-                Target::User {
-                    user: who,
-                    roles: theirs,
-                    ..
-                } if action.changes_an_account() => contained(user, roles, action, *who, theirs),
-                Target::Pool { buyer: Some(_), .. } if action == Action::AssignLicenses => Err(
-                    DomainError::Conflict(super::licenses::SELF_SERVICE_REFUSAL.into()),
-                ),
-                _ => Ok(()),
-            }
+            // Then as the admin role the scope stands for: a `licenses.*` token does no more
+            // than a License admin, a `users.*` one no more than a User admin (who changes no
+            // admin but User admins).
+            as_admin(None, *tenant, &[role], action, target)
         }
         Actor::Staff { staff, role, .. } => {
             // Anyone may sign themselves out everywhere; staff only themselves.
@@ -383,17 +441,63 @@ pub fn may(actor: &Actor, action: Action, target: &Target) -> Result<(), DomainE
     }
 }
 
+/// Refuses a target outside `tenant`. Another tenant's request or agreement, asked for by its
+/// id or number, answers as a missing one would: its existence is not for this tenant to learn.
+fn in_tenant(tenant: TenantId, target: &Target) -> Result<(), DomainError> {
+    if target.tenant() == Some(tenant) {
+        return Ok(());
+    }
+    Err(match target {
+        Target::Request { .. } | Target::Agreement { .. } | Target::NamedAgreement { .. } => {
+            DomainError::NotFound
+        }
+        _ => DomainError::Forbidden,
+    })
+}
+
+/// The decision for an admin holding `roles` in `tenant`; `user` is the admin's own account
+/// (`None` for a token acting as a role, which has no account).
+fn as_admin(
+    user: Option<UserId>,
+    tenant: TenantId,
+    roles: &[Role],
+    action: Action,
+    target: &Target,
+) -> Result<(), DomainError> {
+    in_tenant(tenant, target)?;
+    if let Target::User { user: who, .. } = target {
+        // Anyone may sign themselves out everywhere.
+        if action == Action::EndSessions && Some(*who) == user {
+            return Ok(());
+        }
+    }
+    if !roles.iter().any(|r| r.grants(action)) {
+        return Err(DomainError::Forbidden);
+    }
+    match target {
+        Target::User {
+            user: who,
+            roles: theirs,
+            ..
+        } if action.changes_an_account() => contained(user, roles, action, *who, theirs),
+        Target::Pool { buyer: Some(_), .. } if action == Action::AssignLicenses => Err(
+            DomainError::Conflict(super::licenses::SELF_SERVICE_REFUSAL.into()),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The containment rule (DESIGN.md, as in Microsoft 365): nobody changes their own account
 /// this way; an admin holding a role the actor lacks is changed only by a Global admin, so a
 /// User admin changes only users without admin roles and other User admins.
 fn contained(
-    me: &UserId,
+    me: Option<UserId>,
     mine: &[Role],
     action: Action,
     who: UserId,
     theirs: &[Role],
 ) -> Result<(), DomainError> {
-    if who == *me {
+    if Some(who) == me {
         return Err(DomainError::Conflict(format!(
             "You can't {} your own account.",
             action.verb()
@@ -417,6 +521,43 @@ fn contained(
 }
 
 impl Action {
+    /// What lets an API token do this action: any one of the scopes, and then only what the
+    /// role may (so `licenses.*` never exceeds a License admin). `None`: never for a token:
+    /// buying, payment methods, roles, tokens, the audit log, the support console, passwords.
+    pub fn for_tokens(self) -> Option<(&'static [Scope], Role)> {
+        use Action::*;
+        use Scope::*;
+        match self {
+            ViewLicenses => Some((&[LicensesRead, LicensesWrite], Role::License)),
+            AssignLicenses | AssignGroupLicenses => Some((&[LicensesWrite], Role::License)),
+            ViewUsers => Some((&[UsersRead, UsersWrite, Scim], Role::User)),
+            ManageUsers | BlockUser | DeleteUser | EndSessions => {
+                Some((&[UsersWrite, Scim], Role::User))
+            }
+            ViewGroups => Some((&[UsersRead, UsersWrite, GroupsWrite, Scim], Role::User)),
+            ManageGroups => Some((&[GroupsWrite, Scim], Role::User)),
+            ViewBilling | ViewServiceRequest | ViewAgreement => {
+                Some((&[BillingRead], Role::Billing))
+            }
+            ViewAdminCenter
+            | ResetPassword
+            | ManageBilling
+            | FileServiceRequests
+            | ViewAuditLog
+            | ManageRoles
+            | ManageApiTokens
+            | ViewSupportQueue
+            | WorkServiceRequest
+            | CarryOutServiceRequest
+            | ManageAgreements
+            | ReserveLicenses
+            | ActivateAgreement
+            | ViewOutbox
+            | UseService
+            | Operate => None,
+        }
+    }
+
     /// Actions that change another person's account, to which the containment rule applies.
     fn changes_an_account(self) -> bool {
         matches!(
@@ -474,6 +615,7 @@ pub struct Permissions {
     pub file_service_requests: bool,
     pub view_audit_log: bool,
     pub manage_roles: bool,
+    pub manage_api_tokens: bool,
     pub view_agreements: bool,
     pub reserve_licenses: bool,
     pub view_support_queue: bool,
@@ -503,6 +645,7 @@ impl Permissions {
             file_service_requests: at(Action::FileServiceRequests),
             view_audit_log: at(Action::ViewAuditLog),
             manage_roles: at(Action::ManageRoles),
+            manage_api_tokens: at(Action::ManageApiTokens),
             view_agreements: at(Action::ViewAgreement),
             reserve_licenses: at(Action::ReserveLicenses),
             view_support_queue: at(Action::ViewSupportQueue),

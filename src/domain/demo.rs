@@ -615,6 +615,7 @@ fn sales_team(
             user_groups::description
                 .eq("Everyone who sells: they get Sales Professional from the group."),
             user_groups::created_at.eq(naive(at)),
+            user_groups::guid.eq(uuid::Uuid::new_v4().to_string()),
         ))
         .returning(user_groups::id)
         .get_result(conn)?;

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod agreements;
+pub mod api_tokens;
 pub mod audit;
 pub mod authz;
 pub mod backup;
@@ -31,7 +32,7 @@ pub mod users;
 
 use std::fmt;
 
-pub use authz::{Action, Role, StaffRole};
+pub use authz::{Action, Role, Scope, StaffRole};
 pub use clock::Clock;
 pub use db::{DbConnection, Pool};
 
@@ -102,6 +103,8 @@ id_type!(
     AgreementId,
     /// A tenant's group of users.
     GroupId,
+    /// A tenant's API token (Settings > API access).
+    ApiTokenId,
 );
 
 /// Who is acting. Every domain function that reads or changes a tenant's data takes one,
@@ -127,6 +130,14 @@ pub enum Actor {
         tenant: TenantId,
         email: String,
     },
+    /// An API token of a tenant, calling `/api/v1`: it may do what its scopes grant, and no
+    /// more than the admin role each scope stands for (`authz::may`).
+    ApiToken {
+        tenant: TenantId,
+        token: ApiTokenId,
+        name: String,
+        scopes: Vec<Scope>,
+    },
     /// The command line or a scheduled job.
     System(&'static str),
 }
@@ -138,13 +149,16 @@ impl Actor {
             Actor::Admin { email, .. }
             | Actor::Staff { email, .. }
             | Actor::EndUser { email, .. } => email.clone(),
+            Actor::ApiToken { name, .. } => format!("API token '{name}'"),
             Actor::System(what) => format!("system ({what})"),
         }
     }
 
     pub fn tenant(&self) -> Option<TenantId> {
         match self {
-            Actor::Admin { tenant, .. } | Actor::EndUser { tenant, .. } => Some(*tenant),
+            Actor::Admin { tenant, .. }
+            | Actor::EndUser { tenant, .. }
+            | Actor::ApiToken { tenant, .. } => Some(*tenant),
             Actor::Staff { .. } | Actor::System(_) => None,
         }
     }

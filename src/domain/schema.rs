@@ -23,6 +23,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         purged_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        guid -> Text,
     }
 }
 
@@ -369,6 +370,7 @@ diesel::table! {
         name_key -> Text,
         description -> Text,
         created_at -> Timestamp,
+        guid -> Text,
     }
 }
 
@@ -437,7 +439,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        scopes -> Text,
+        secret_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    license_pools (tenant_id, product_id) {
+        tenant_id -> BigInt,
+        product_id -> BigInt,
+        sku_id -> Text,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(api_tokens -> tenants (tenant_id));
+diesel::joinable!(license_pools -> tenants (tenant_id));
+diesel::joinable!(license_pools -> products (product_id));
 diesel::joinable!(agreement_subscriptions -> subscriptions (subscription_id));
 diesel::joinable!(agreement_subscriptions -> agreements (agreement_id));
 diesel::joinable!(subscription_addons -> subscriptions (subscription_id));
@@ -520,4 +549,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_license_errors,
     group_jobs,
     group_apps_turned_off,
+    api_tokens,
+    license_pools,
 );

@@ -274,8 +274,8 @@ fn own_account(actor: &Actor) -> Result<(Principal, Target, Option<TenantId>), D
             Some(*tenant),
         )),
         Actor::Staff { staff, .. } => Ok((Principal::Staff(*staff), Target::Staff(*staff), None)),
-        // Scheduled work has no account, so no sessions of its own to end.
-        Actor::System(_) => Err(DomainError::NotFound),
+        // Scheduled work and API tokens have no account, so no sessions of their own to end.
+        Actor::System(_) | Actor::ApiToken { .. } => Err(DomainError::NotFound),
     }
 }
 

@@ -183,6 +183,23 @@ pub fn error_pages<B: 'static>() -> ErrorHandlers<B> {
         if super::health::PATHS.contains(&res.request().path()) {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }
+        // The API answers in JSON, its own errors and these alike.
+        if res.request().path() == "/api" || res.request().path().starts_with("/api/") {
+            let is_json = res
+                .response()
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/json"));
+            if is_json {
+                return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+            }
+            let status = res.status();
+            let (req, _) = res.into_parts();
+            return Ok(ErrorHandlerResponse::Response(
+                ServiceResponse::new(req, super::api::for_status(status)).map_into_right_body(),
+            ));
+        }
         let is_ours = res
             .response()
             .headers()

@@ -115,6 +115,9 @@ const ADMIN_PAGES: &[Page] = &[
     ("Settings", "/settings/agreements", "Agreements", |p| {
         p.view_agreements
     }),
+    ("Settings", "/settings/api-access", "API access", |p| {
+        p.manage_api_tokens
+    }),
 ];
 
 const STAFF_PAGES: &[Page] = &[

@@ -2,6 +2,8 @@
 
 mod account;
 mod agreements;
+pub mod api;
+mod api_access;
 mod assets;
 mod audit;
 mod billing;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Who may read `/metrics`.
     pub metrics_access: metrics::MetricsAccess,
+    /// The JSON API's address and its per-token rate limit.
+    pub api: api::ApiSettings,
 }
 
 impl AppState {
@@ -104,6 +108,9 @@ pub fn app(
         .route("/healthz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/{file}", web::get().to(assets::serve))
+        // The JSON API, its routes listed in api/mod.rs. Bearer tokens only: no session cookie,
+        // no CSRF (a browser never sends a token on its own).
+        .service(api::scope())
         .service(
             web::scope("/portal")
                 .wrap(from_fn(csrf::protect))
@@ -270,6 +277,16 @@ pub fn app(
                 .route("/users/{id}/roles", web::post().to(users::save_roles))
                 .route("/settings/roles", web::get().to(settings::roles))
                 .route("/settings/audit-log", web::get().to(audit::log))
+                .route("/settings/api-access", web::get().to(api_access::list))
+                .route("/settings/api-access", web::post().to(api_access::create))
+                .route(
+                    "/settings/api-access/new",
+                    web::get().to(api_access::new_form),
+                )
+                .route(
+                    "/settings/api-access/{id}/revoke",
+                    web::post().to(api_access::revoke),
+                )
                 .route("/support", web::get().to(support::queue))
                 .route("/support/outbox", web::get().to(support::outbox))
                 .route("/support/requests", web::get().to(service_requests::list))

@@ -8,6 +8,7 @@ mod bulk;
 mod holders;
 mod holds;
 mod inherited;
+mod skus;
 mod take_over;
 
 pub(crate) use app_sources::*;
@@ -17,6 +18,7 @@ pub use bulk::*;
 pub use holders::*;
 pub use holds::*;
 pub use inherited::*;
+pub use skus::*;
 pub use take_over::*;
 
 use chrono::{DateTime, Duration, Utc};

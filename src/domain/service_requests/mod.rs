@@ -381,7 +381,7 @@ fn side_of(actor: &Actor, head: &Head) -> Result<Side, DomainError> {
     authz::may(actor, Action::ViewServiceRequest, &head.target())?;
     Ok(match actor {
         Actor::Staff { .. } | Actor::System(_) => Side::Staff,
-        Actor::Admin { .. } | Actor::EndUser { .. } => Side::Customer,
+        Actor::Admin { .. } | Actor::EndUser { .. } | Actor::ApiToken { .. } => Side::Customer,
     })
 }
 

@@ -1,10 +1,12 @@
 //! The users of a tenant, as admins manage them: a user's page, the admins and their roles,
 //! the export; Active users in `search`, Add a user, block, delete and restore in `lifecycle`.
 
+mod directory;
 mod lifecycle;
 mod roles;
 mod search;
 
+pub use directory::*;
 pub use lifecycle::*;
 pub use roles::*;
 pub use search::*;
