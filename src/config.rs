@@ -32,6 +32,8 @@ pub struct Config {
     pub statement_timeout_ms: u64,
     /// Peer addresses allowed to read `/metrics` without its token (`ALLOT_METRICS_ALLOW`).
     pub metrics_allow: Vec<IpAddr>,
+    /// Balancers whose `X-Forwarded-For` names the client (`ALLOT_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<IpAddr>,
     /// A bearer token that reads `/metrics` from anywhere (`ALLOT_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
     /// On SIGTERM, how long `/readyz` says "draining" before the server stops taking new
@@ -129,19 +131,12 @@ impl Config {
             30_000,
             "milliseconds (0: none)",
         )?;
-        let metrics_allow = match var("ALLOT_METRICS_ALLOW") {
-            None => vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])],
-            Some(list) => list
-                .split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(|a| {
-                    a.parse::<IpAddr>().map_err(|_| {
-                        format!("ALLOT_METRICS_ALLOW must list IP addresses separated by commas, not '{a}'")
-                    })
-                })
-                .collect::<Result<_, _>>()?,
-        };
+        let loopback = vec![
+            IpAddr::from([127, 0, 0, 1]),
+            IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+        ];
+        let metrics_allow = ip_list(&var, "ALLOT_METRICS_ALLOW", loopback)?;
+        let trusted_proxies = ip_list(&var, "ALLOT_TRUSTED_PROXIES", vec![])?;
         let metrics_token = match var("ALLOT_METRICS_TOKEN") {
             Some(t) if t.len() >= 16 => Some(t),
             Some(_) => return Err("ALLOT_METRICS_TOKEN must have at least 16 characters".into()),
@@ -170,10 +165,32 @@ impl Config {
             pool_size,
             statement_timeout_ms,
             metrics_allow,
+            trusted_proxies,
             metrics_token,
             drain_seconds,
             shutdown_timeout_seconds,
         })
+    }
+}
+
+/// IP addresses separated by commas from `name` (`default` when unset).
+fn ip_list(
+    var: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: Vec<IpAddr>,
+) -> Result<Vec<IpAddr>, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse::<IpAddr>().map_err(|_| {
+                    format!("{name} must list IP addresses separated by commas, not '{a}'")
+                })
+            })
+            .collect(),
     }
 }
 

@@ -75,6 +75,7 @@ pub fn state(config: &Config, pool: Pool, dependencies: &Dependencies) -> AppSta
             allow: config.metrics_allow.clone(),
             token: config.metrics_token.clone(),
         },
+        trusted_proxies: config.trusted_proxies.clone().into(),
         api: web::api::ApiSettings::new(&config.public_url),
     }
 }

@@ -162,6 +162,11 @@ fn a_bad_operations_setting_stops_the_start_with_one_line() {
             "ALLOT_METRICS_ALLOW must list IP addresses separated by commas, not 'localhost'",
         ),
         (
+            "ALLOT_TRUSTED_PROXIES",
+            "10.0.0.0/8",
+            "ALLOT_TRUSTED_PROXIES must list IP addresses separated by commas, not '10.0.0.0/8'",
+        ),
+        (
             "ALLOT_METRICS_TOKEN",
             "short",
             "ALLOT_METRICS_TOKEN must have at least 16 characters",

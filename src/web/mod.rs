@@ -7,6 +7,7 @@ mod api_access;
 mod assets;
 mod audit;
 mod billing;
+mod client;
 mod csrf;
 mod errors;
 mod forms;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Who may read `/metrics`.
     pub metrics_access: metrics::MetricsAccess,
+    /// The balancers whose `X-Forwarded-For` names the client (`ALLOT_TRUSTED_PROXIES`).
+    pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
     /// The JSON API's address and its per-token rate limit.
     pub api: api::ApiSettings,
 }

@@ -103,10 +103,10 @@ pub async fn attempt(
     email: String,
     password: String,
 ) -> Result<Result<Principal, (StatusCode, String)>, WebError> {
-    // The peer address, not a forwarded header a client could set to dodge the throttle.
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    // The peer address, or what a trusted balancer forwarded; never a header any client could
+    // set to dodge the throttle.
+    let address = super::client::client_address(req, &state.trusted_proxies)
+        .map(|a| a.to_string())
         .unwrap_or_else(|| "unknown".into());
     let now = state.clock.now();
     let outcome = state

@@ -132,6 +132,7 @@ pub fn test_config(db: &TestDb) -> Config {
         pool_size: 4,
         statement_timeout_ms: 30_000,
         metrics_allow: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        trusted_proxies: vec![],
         metrics_token: Some("a metrics token for the tests".into()),
         drain_seconds: 0,
         shutdown_timeout_seconds: 5,
