@@ -70,6 +70,8 @@ pub struct ProductPage {
     groups: Option<crate::domain::groups::ProductGroups>,
     can_assign_groups: bool,
     self_service_note: &'static str,
+    /// Export users of the product's assigned users, for those who may see users.
+    export_link: Option<String>,
 }
 
 async fn product_page(
@@ -97,7 +99,14 @@ async fn product_page(
             Ok((detail, groups))
         })
         .await?;
+    let export_link = match pool {
+        PoolRef::Tenant(product) if session.permissions().view_users => {
+            Some(format!("/users/export.csv?filter=product-{product}"))
+        }
+        _ => None,
+    };
     let page = ProductPage {
+        export_link,
         frame: Frame::new(&detail.summary.product_name, &session, "/licenses"),
         base: pool_path(pool),
         can_assign: detail.offer.assign,

@@ -221,6 +221,7 @@ pub fn app(
                     web::get().to(billing::export_page),
                 )
                 .route("/users", web::get().to(users::list))
+                .route("/users/export.csv", web::get().to(users::export_csv))
                 .route("/users/new", web::get().to(users::new_form))
                 .route("/users/new", web::post().to(users::create))
                 .route("/users/manage", web::get().to(users::manage_form))

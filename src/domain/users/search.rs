@@ -56,6 +56,25 @@ pub fn list(
     sort: UserSort,
     after: Option<(String, i64)>,
 ) -> Result<UserPage, DomainError> {
+    list_sized(conn, actor, tenant, search, filter, sort, after, PAGE_SIZE)
+}
+
+/// Pages of Export users, bigger than the page's: the same users, in the same order.
+pub const EXPORT_PAGE_SIZE: i64 = 1000;
+
+/// `list` with pages of `size` users (1 to `EXPORT_PAGE_SIZE`).
+#[allow(clippy::too_many_arguments)]
+pub fn list_sized(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    search: &str,
+    filter: UserFilter,
+    sort: UserSort,
+    after: Option<(String, i64)>,
+    size: i64,
+) -> Result<UserPage, DomainError> {
+    let size = size.clamp(1, EXPORT_PAGE_SIZE);
     authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
     let search = crate::domain::text::search("q", search)?.to_lowercase();
     let after = after
@@ -64,7 +83,7 @@ pub fn list(
         })
         .transpose()?;
     let rows = if search.is_empty() {
-        ordered(conn, visible(tenant, filter), sort, after)?
+        ordered(conn, visible(tenant, filter), sort, after, size)?
     } else {
         // A prefix of the name or of the sign-in name. The page is ordered by one of them;
         // an OR of both ranges would walk the whole tenant in that order. So each range is
@@ -96,26 +115,26 @@ pub fn list(
             .select(ListedUser::as_select())
             .load(conn)?;
         if others.len() as i64 <= MERGE_LIMIT {
-            let mut rows = ordered(conn, primary, sort, after)?;
+            let mut rows = ordered(conn, primary, sort, after, size)?;
             let seen: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
             rows.extend(others.into_iter().filter(|r| !seen.contains(&r.id)));
             rows.sort_by(|a, b| (sort_key(sort, a), a.id).cmp(&(sort_key(sort, b), b.id)));
-            rows.truncate(PAGE_SIZE as usize + 1);
+            rows.truncate(size as usize + 1);
             rows
         } else {
             // Many sign-in names match: walking the order finds a page of them quickly.
             let either = visible(tenant, filter).filter(by_name().or(by_email()));
-            ordered(conn, either, sort, after)?
+            ordered(conn, either, sort, after, size)?
         }
     };
 
-    let next = if rows.len() as i64 > PAGE_SIZE {
-        rows.get(PAGE_SIZE as usize - 1)
+    let next = if rows.len() as i64 > size {
+        rows.get(size as usize - 1)
             .map(|r| (sort_key(sort, r).to_owned(), r.id))
     } else {
         None
     };
-    let rows: Vec<_> = rows.into_iter().take(PAGE_SIZE as usize).collect();
+    let rows: Vec<_> = rows.into_iter().take(size as usize).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut names: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for (user, product) in license_assignments::table
@@ -217,12 +236,13 @@ pub(crate) fn after_key(
     }
 }
 
-/// A page (and one row more, to know whether another follows) in the sort order.
+/// A page of `size` (and one row more, to know whether another follows) in the sort order.
 pub(crate) fn ordered(
     conn: &mut DbConnection,
     query: UserQuery,
     sort: UserSort,
     after: Option<(String, i64)>,
+    size: i64,
 ) -> Result<Vec<ListedUser>, DomainError> {
     let query = after_key(query, sort, after);
     let query = match sort {
@@ -230,7 +250,7 @@ pub(crate) fn ordered(
         UserSort::Email => query.order((users::email, users::id)),
     };
     Ok(query
-        .limit(PAGE_SIZE + 1)
+        .limit(size + 1)
         .select(ListedUser::as_select())
         .load(conn)?)
 }

@@ -90,7 +90,7 @@ pub async fn export(
 }
 
 /// A CSV field, quoted when needed; a leading = + - @ is defused so spreadsheets don't run it.
-pub(super) fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     let value = if value.starts_with(['=', '+', '-', '@']) {
         format!("'{value}")
     } else {

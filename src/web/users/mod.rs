@@ -2,10 +2,12 @@
 //! licenses, Block sign-in, Reset password, Delete user, Deleted users and Restore.
 
 mod access;
+mod export;
 mod lifecycle;
 mod manage;
 
 pub use access::*;
+pub use export::*;
 pub use lifecycle::*;
 pub use manage::*;
 

@@ -1,0 +1,132 @@
+//! Export users through HTTP: Active users' search and filter give the same users in the CSV,
+//! a product's page exports its assigned users, every page of a big tenant is streamed, fields
+//! are formula-safe, and only those who may see users get it.
+
+mod common;
+
+use actix_web::http::StatusCode;
+use allot::domain::schema::users;
+use common::*;
+use diesel::prelude::*;
+
+fn lines(body: &str) -> Vec<&str> {
+    body.split("\r\n").filter(|l| !l.is_empty()).collect()
+}
+
+#[actix_web::test]
+async fn export_users_gives_what_active_users_lists_with_its_search_and_filter() {
+    let db = TestDb::with_demo();
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    let list = admin.get("/users").await;
+    assert!(list.contains("href=\"/users/export.csv?q=&amp;filter=&amp;sort=\""));
+
+    let all = admin.get("/users/export.csv").await;
+    assert_eq!(all.status, StatusCode::OK);
+    let rows = lines(&all.body);
+    assert_eq!(
+        rows[0],
+        "Display name,Sign-in name,Sign-in blocked,Licenses"
+    );
+    // Contoso: 4 admins and 40 users, sorted by name.
+    assert_eq!(rows.len(), 1 + 44);
+    assert!(
+        rows.contains(
+            &"Allan Deyoung,user02@contoso.example,No,Business Premium; Sales Professional"
+        ),
+        "{rows:?}"
+    );
+    assert!(!all.body.contains("fabrikam"), "one tenant only");
+
+    let search = admin.get("/users/export.csv?q=emily").await;
+    assert_eq!(
+        lines(&search.body)[1..],
+        ["Emily Braun,user09@contoso.example,No,Business Premium"]
+    );
+    let premium = product_id(&db, "Business Premium").0;
+    let product = admin.get(&format!("/licenses/{premium}")).await;
+    let link = format!("/users/export.csv?filter=product-{premium}");
+    assert!(
+        product.contains(&format!("href=\"{link}\"")),
+        "{}",
+        product.body
+    );
+    let holders = admin.get(&link).await;
+    assert_eq!(
+        lines(&holders.body).len(),
+        1 + 10,
+        "Business Premium: 10 assigned"
+    );
+    assert!(
+        lines(&holders.body)[1..]
+            .iter()
+            .all(|l| l.contains("Business Premium"))
+    );
+}
+
+#[actix_web::test]
+async fn every_page_of_a_big_tenant_is_exported_once_and_fields_are_formula_safe() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    // Rows as the loader writes them (no password: they never sign in), and one whose name
+    // a spreadsheet would run as a formula.
+    let mut people: Vec<(String, String)> = (0..2_100)
+        .map(|i| {
+            (
+                format!("Bulk {i:04}"),
+                format!("bulk{i:04}@contoso.example"),
+            )
+        })
+        .collect();
+    people.push(("=HYPERLINK(\"x\")".into(), "formula@contoso.example".into()));
+    for (i, (name, email)) in people.iter().enumerate() {
+        diesel::insert_into(users::table)
+            .values((
+                users::tenant_id.eq(contoso.0),
+                users::display_name.eq(name),
+                users::name_key.eq(name.to_lowercase()),
+                users::email.eq(email),
+                users::password_hash.eq("!"),
+                users::state.eq("active"),
+                users::created_at.eq(test_now().naive_utc()),
+                users::guid.eq(format!("00000000-0000-4000-8000-{i:012}")),
+            ))
+            .execute(&mut db.conn())
+            .unwrap();
+    }
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    let export = admin.get("/users/export.csv").await;
+    let rows = lines(&export.body);
+    assert_eq!(
+        rows.len(),
+        1 + 44 + 2_100 + 1,
+        "three pages and a bit, each user once"
+    );
+    let mut emails: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r.split(',').nth(1).unwrap_or(""))
+        .collect();
+    emails.sort();
+    emails.dedup();
+    assert_eq!(emails.len(), 44 + 2_100 + 1);
+    assert!(
+        rows.contains(&"\"'=HYPERLINK(\"\"x\"\")\",formula@contoso.example,No,"),
+        "{:?}",
+        rows.iter().find(|r| r.contains("formula"))
+    );
+}
+
+#[actix_web::test]
+async fn who_may_export_users() {
+    let db = TestDb::with_demo();
+    for (email, status) in [
+        ("licenses@contoso.example", StatusCode::OK),
+        ("users@contoso.example", StatusCode::OK),
+        ("billing@contoso.example", StatusCode::FORBIDDEN),
+    ] {
+        let mut who = signed_in(&db, email).await;
+        assert_eq!(who.get("/users/export.csv").await.status, status, "{email}");
+    }
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    let bad = admin.get("/users/export.csv?q=%07").await;
+    assert!(bad.status.is_client_error(), "{:?}", bad.status);
+}
