@@ -130,3 +130,58 @@ async fn who_may_export_users() {
     let bad = admin.get("/users/export.csv?q=%07").await;
     assert!(bad.status.is_client_error(), "{:?}", bad.status);
 }
+
+#[actix_web::test]
+async fn the_audit_log_exports_its_filtered_entries_newest_first() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    // Unassign and assign back Business Premium for user05: two entries to find.
+    let premium = product_id(&db, "Business Premium").0;
+    let user = user_id(&db, "user05@contoso.example").0.to_string();
+    let product_page = format!("/licenses/{premium}");
+    let done = admin
+        .submit(
+            &product_page,
+            &format!("{product_page}/unassign"),
+            &[("users", &user), ("confirm", "yes")],
+        )
+        .await;
+    assert!(done.status.is_redirection(), "{:?}", done.status);
+
+    let page = admin
+        .get("/settings/audit-log?action=Unassigned+license")
+        .await;
+    assert!(page.contains("href=\"/settings/audit-log/export.csv?user=&#38;product=&#38;action=Unassigned+license&#38;from=&#38;until=\""), "{}", page.body);
+    let export = admin
+        .get("/settings/audit-log/export.csv?action=Unassigned+license")
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    let rows = lines(&export.body);
+    assert_eq!(rows[0], "Date (UTC),By,Action,Target,Detail");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[1].contains(
+            ",Unassigned license,user05@contoso.example,Business Premium: 9 of 13 assigned"
+        ),
+        "{}",
+        rows[1]
+    );
+
+    // Everything, across pages: as many rows as the tenant has entries.
+    use allot::domain::schema::audit_log;
+    let entries: i64 = audit_log::table
+        .filter(audit_log::tenant_id.eq(contoso.0))
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    let all = admin.get("/settings/audit-log/export.csv").await;
+    assert_eq!(lines(&all.body).len() as i64, 1 + entries);
+    let mut billing = signed_in(&db, "users@contoso.example").await;
+    let refused = billing.get("/settings/audit-log/export.csv").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let bad = admin
+        .get("/settings/audit-log/export.csv?from=yesterday")
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

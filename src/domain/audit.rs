@@ -93,6 +93,22 @@ pub fn search(
     filter: &Filter,
     before: Option<i64>,
 ) -> Result<(Vec<Entry>, Option<i64>), DomainError> {
+    search_sized(conn, actor, tenant, filter, before, PAGE_SIZE)
+}
+
+/// Pages of an audit log export: the same entries, in the same order.
+pub const EXPORT_PAGE_SIZE: i64 = 1000;
+
+/// `search` with pages of `size` entries (1 to `EXPORT_PAGE_SIZE`).
+pub fn search_sized(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    filter: &Filter,
+    before: Option<i64>,
+    size: i64,
+) -> Result<(Vec<Entry>, Option<i64>), DomainError> {
+    let size = size.clamp(1, EXPORT_PAGE_SIZE);
     super::authz::may(
         actor,
         super::Action::ViewAuditLog,
@@ -136,7 +152,7 @@ pub fn search(
     }
     let rows: Vec<(i64, chrono::NaiveDateTime, String, String, String, String)> = query
         .order(audit_log::id.desc())
-        .limit(PAGE_SIZE + 1)
+        .limit(size + 1)
         .select((
             audit_log::id,
             audit_log::at,
@@ -146,10 +162,10 @@ pub fn search(
             audit_log::detail,
         ))
         .load(conn)?;
-    let more = rows.len() as i64 > PAGE_SIZE;
+    let more = rows.len() as i64 > size;
     let entries: Vec<Entry> = rows
         .into_iter()
-        .take(PAGE_SIZE as usize)
+        .take(size as usize)
         .map(|(id, at, actor, action, target, detail)| Entry {
             id,
             at: super::utc(at),

@@ -36,6 +36,8 @@ pub struct AuditPage {
     actions: Vec<String>,
     query: AuditQuery,
     next_link: Option<String>,
+    /// Export: the same filters, as a CSV download.
+    export_link: String,
 }
 
 fn day(field: &'static str, text: &str) -> Result<Option<chrono::DateTime<Utc>>, DomainError> {
@@ -51,6 +53,19 @@ fn day(field: &'static str, text: &str) -> Result<Option<chrono::DateTime<Utc>>,
         .ok_or_else(|| DomainError::invalid(field, "Enter dates as YYYY-MM-DD."))
 }
 
+impl AuditQuery {
+    fn filter(&self) -> Result<Filter, DomainError> {
+        Ok(Filter {
+            user: self.user.clone(),
+            product: self.product.clone(),
+            action: self.action.clone(),
+            from: day("from", &self.from)?,
+            // "Until" includes the whole day.
+            until: day("until", &self.until)?.map(|d| d + chrono::Duration::days(1)),
+        })
+    }
+}
+
 /// GET /settings/audit-log
 pub async fn log(
     TenantRequest {
@@ -63,14 +78,7 @@ pub async fn log(
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, WebError> {
     let query = query.0;
-    let filter = Filter {
-        user: query.user.clone(),
-        product: query.product.clone(),
-        action: query.action.clone(),
-        from: day("from", &query.from)?,
-        // "Until" includes the whole day.
-        until: day("until", &query.until)?.map(|d| d + chrono::Duration::days(1)),
-    };
+    let filter = query.filter()?;
     let before = query.before;
     let ((entries, next), actions) = state
         .db(move |conn| {
@@ -80,6 +88,10 @@ pub async fn log(
             ))
         })
         .await?;
+    let export_link = format!(
+        "/settings/audit-log/export.csv?{}",
+        serde_html_form::to_string(&query).unwrap_or_default()
+    );
     let next_link = next.map(|id| {
         format!(
             "/settings/audit-log?{}&before={id}",
@@ -92,5 +104,71 @@ pub async fn log(
         actions,
         query,
         next_link,
+        export_link,
     })
+}
+
+fn csv_entries(entries: &[Entry]) -> String {
+    use super::csv::field;
+    let mut out = String::with_capacity(entries.len() * 120);
+    for e in entries {
+        out.push_str(&format!(
+            "{},{},{},{},{}\r\n",
+            e.at.format("%Y-%m-%dT%H:%M:%SZ"),
+            field(&e.actor),
+            field(&e.action),
+            field(&e.target),
+            field(&e.detail)
+        ));
+    }
+    out
+}
+
+/// GET /settings/audit-log/export.csv: the entries the log shows with the same filters, all
+/// of them, newest first.
+pub async fn export_csv(
+    TenantRequest {
+        state,
+        actor,
+        tenant,
+        ..
+    }: TenantRequest,
+    query: Query<AuditQuery>,
+) -> Result<HttpResponse, WebError> {
+    let filter = query.0.filter()?;
+    let (first, next) = {
+        let (actor, filter) = (actor.clone(), filter.clone());
+        state
+            .db(move |conn| {
+                audit::search_sized(conn, &actor, tenant, &filter, None, audit::EXPORT_PAGE_SIZE)
+            })
+            .await?
+    };
+    let head = format!(
+        "Date (UTC),By,Action,Target,Detail\r\n{}",
+        csv_entries(&first)
+    );
+    Ok(super::csv::streamed(
+        "audit-log.csv",
+        head,
+        next,
+        move |before| {
+            let (state, actor, filter) = (state.clone(), actor.clone(), filter.clone());
+            async move {
+                let (page, next) = state
+                    .db(move |conn| {
+                        audit::search_sized(
+                            conn,
+                            &actor,
+                            tenant,
+                            &filter,
+                            Some(before),
+                            audit::EXPORT_PAGE_SIZE,
+                        )
+                    })
+                    .await?;
+                Ok((csv_entries(&page), next))
+            }
+        },
+    ))
 }

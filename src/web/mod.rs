@@ -9,6 +9,7 @@ mod audit;
 mod billing;
 mod client;
 mod csrf;
+mod csv;
 mod errors;
 mod forms;
 mod frame;
@@ -281,6 +282,10 @@ pub fn app(
                 .route("/users/{id}/roles", web::post().to(users::save_roles))
                 .route("/settings/roles", web::get().to(settings::roles))
                 .route("/settings/audit-log", web::get().to(audit::log))
+                .route(
+                    "/settings/audit-log/export.csv",
+                    web::get().to(audit::export_csv),
+                )
                 .route("/settings/api-access", web::get().to(api_access::list))
                 .route("/settings/api-access", web::post().to(api_access::create))
                 .route(

@@ -89,16 +89,4 @@ pub async fn export(
         .body(body))
 }
 
-/// A CSV field, quoted when needed; a leading = + - @ is defused so spreadsheets don't run it.
-pub(crate) fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
+pub(crate) use crate::web::csv::field as csv_field;

@@ -3,12 +3,9 @@
 //! leave the server without being held in memory at once. Fields are formula-safe, as the
 //! billing export's are.
 
-use actix_web::web::Bytes;
-use futures_util::stream;
-
 use super::*;
 use crate::domain::users::{EXPORT_PAGE_SIZE, UserPage};
-use crate::web::billing::csv_field;
+use crate::web::csv::field as csv_field;
 
 const HEADER: &str = "Display name,Sign-in name,Sign-in blocked,Licenses\r\n";
 
@@ -64,35 +61,31 @@ pub async fn export_csv(
             })
             .await?
     };
-    let head = Bytes::from(format!("{HEADER}{}", csv_rows(&first)));
+    let head = format!("{HEADER}{}", csv_rows(&first));
     let q = query.q;
-    let rest = stream::try_unfold(first.next, move |after| {
-        let (state, actor, q) = (state.clone(), actor.clone(), q.clone());
-        async move {
-            let Some(after) = after else {
-                return Ok(None);
-            };
-            let page = state
-                .db(move |conn| {
-                    users::list_sized(
-                        conn,
-                        &actor,
-                        tenant,
-                        &q,
-                        filter,
-                        sort,
-                        Some(after),
-                        EXPORT_PAGE_SIZE,
-                    )
-                })
-                .await
-                .map_err(actix_web::Error::from)?;
-            Ok::<_, actix_web::Error>(Some((Bytes::from(csv_rows(&page)), page.next)))
-        }
-    });
-    let body = stream::once(async move { Ok::<_, actix_web::Error>(head) });
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"users.csv\""))
-        .streaming(futures_util::StreamExt::chain(body, rest)))
+    Ok(crate::web::csv::streamed(
+        "users.csv",
+        head,
+        first.next,
+        move |after| {
+            let (state, actor, q) = (state.clone(), actor.clone(), q.clone());
+            async move {
+                let page = state
+                    .db(move |conn| {
+                        users::list_sized(
+                            conn,
+                            &actor,
+                            tenant,
+                            &q,
+                            filter,
+                            sort,
+                            Some(after),
+                            EXPORT_PAGE_SIZE,
+                        )
+                    })
+                    .await?;
+                Ok((csv_rows(&page), page.next))
+            }
+        },
+    ))
 }
