@@ -180,6 +180,21 @@ pub fn set_apps(
     authz::may(actor, Action::AssignLicenses, &Target::Tenant(tenant))?;
     crate::domain::db::transaction(conn, |conn| {
         lock(conn, tenant)?;
+        set_apps_locked(conn, actor, now, tenant, user, product, on)
+    })
+}
+
+/// `set_apps` inside a transaction that already holds the tenant's license lock.
+pub(crate) fn set_apps_locked(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+    product: ProductId,
+    on: &[ServiceId],
+) -> Result<AppsChanged, DomainError> {
+    {
         let email = user_email(conn, tenant, user, false)?;
         let self_service: Option<i64> = license_assignments::table
             .filter(license_assignments::tenant_id.eq(tenant.0))
@@ -318,5 +333,5 @@ pub fn set_apps(
             }
         }
         Ok(changed)
-    })
+    }
 }
