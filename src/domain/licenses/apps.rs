@@ -180,143 +180,156 @@ pub fn set_apps(
     authz::may(actor, Action::AssignLicenses, &Target::Tenant(tenant))?;
     crate::domain::db::transaction(conn, |conn| {
         lock(conn, tenant)?;
-        let email = user_email(conn, tenant, user, false)?;
-        let self_service: Option<i64> = license_assignments::table
-            .filter(license_assignments::tenant_id.eq(tenant.0))
-            .filter(license_assignments::user_id.eq(user.0))
-            .filter(license_assignments::product_id.eq(product.0))
-            .select(license_assignments::self_service_subscription_id)
-            .first::<Option<i64>>(conn)
-            .optional()?
-            .ok_or(DomainError::NotFound)?;
-        let pool = match self_service {
-            Some(sub) => PoolRef::SelfService(SubscriptionId(sub)),
-            None => PoolRef::Tenant(product),
-        };
-        // A self-service license's apps are its buyer's to manage, as the license is.
-        authz::may(
-            actor,
-            Action::AssignLicenses,
-            &pool_target(conn, tenant, pool)?,
-        )?;
-        let product_name: String = products::table
-            .find(product.0)
-            .select(products::name)
-            .first(conn)?;
-        // Inherited licenses are changed through the group (DESIGN.md, Group): while a group
-        // gives the seat, the user has every app it turns on, whatever is chosen here.
-        if let Some(groups) = sources_of(conn, user)?.remove(&product.0) {
-            return Err(DomainError::Conflict(format!(
-                "{email} has {product_name} through a group ({}): change its apps through the group.",
-                groups.join(", ")
-            )));
-        }
-        let services: Vec<(i64, String, bool)> = product_services::table
-            .filter(product_services::product_id.eq(product.0))
-            .order(product_services::id)
-            .select((
-                product_services::id,
-                product_services::name,
-                product_services::holds_data,
-            ))
-            .load(conn)?;
-        if on
-            .iter()
-            .any(|s| !services.iter().any(|(id, _, _)| *id == s.0))
-        {
-            return Err(DomainError::invalid(
-                "apps",
-                format!("Choose among the apps of {product_name}."),
-            ));
-        }
-        let off_before: BTreeSet<i64> = apps_turned_off::table
-            .filter(apps_turned_off::user_id.eq(user.0))
-            .filter(apps_turned_off::product_id.eq(product.0))
-            .select(apps_turned_off::service_id)
-            .load::<i64>(conn)?
-            .into_iter()
-            .collect();
-        let mut changed = AppsChanged {
-            product_name: product_name.clone(),
-            turned_off: vec![],
-            turned_on: vec![],
-        };
-        for (id, name, holds_data) in &services {
-            let want_on = on.iter().any(|s| s.0 == *id);
-            let was_on = !off_before.contains(id);
-            let app_hold = data_holds::table
-                .filter(data_holds::user_id.eq(user.0))
-                .filter(data_holds::product_id.eq(product.0))
-                .filter(data_holds::service_id.eq(*id));
-            if was_on && !want_on {
-                diesel::insert_into(apps_turned_off::table)
+        set_apps_locked(conn, actor, now, tenant, user, product, on)
+    })
+}
+
+/// `set_apps` inside a transaction that already holds the tenant's license lock.
+pub(crate) fn set_apps_locked(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+    product: ProductId,
+    on: &[ServiceId],
+) -> Result<AppsChanged, DomainError> {
+    let email = user_email(conn, tenant, user, false)?;
+    let self_service: Option<i64> = license_assignments::table
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .filter(license_assignments::user_id.eq(user.0))
+        .filter(license_assignments::product_id.eq(product.0))
+        .select(license_assignments::self_service_subscription_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound)?;
+    let pool = match self_service {
+        Some(sub) => PoolRef::SelfService(SubscriptionId(sub)),
+        None => PoolRef::Tenant(product),
+    };
+    // A self-service license's apps are its buyer's to manage, as the license is.
+    authz::may(
+        actor,
+        Action::AssignLicenses,
+        &pool_target(conn, tenant, pool)?,
+    )?;
+    let product_name: String = products::table
+        .find(product.0)
+        .select(products::name)
+        .first(conn)?;
+    // Inherited licenses are changed through the group (DESIGN.md, Group): while a group
+    // gives the seat, the user has every app it turns on, whatever is chosen here.
+    if let Some(groups) = sources_of(conn, user)?.remove(&product.0) {
+        return Err(DomainError::Conflict(format!(
+            "{email} has {product_name} through a group ({}): change its apps through the group.",
+            groups.join(", ")
+        )));
+    }
+    let services: Vec<(i64, String, bool)> = product_services::table
+        .filter(product_services::product_id.eq(product.0))
+        .order(product_services::id)
+        .select((
+            product_services::id,
+            product_services::name,
+            product_services::holds_data,
+        ))
+        .load(conn)?;
+    if on
+        .iter()
+        .any(|s| !services.iter().any(|(id, _, _)| *id == s.0))
+    {
+        return Err(DomainError::invalid(
+            "apps",
+            format!("Choose among the apps of {product_name}."),
+        ));
+    }
+    let off_before: BTreeSet<i64> = apps_turned_off::table
+        .filter(apps_turned_off::user_id.eq(user.0))
+        .filter(apps_turned_off::product_id.eq(product.0))
+        .select(apps_turned_off::service_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let mut changed = AppsChanged {
+        product_name: product_name.clone(),
+        turned_off: vec![],
+        turned_on: vec![],
+    };
+    for (id, name, holds_data) in &services {
+        let want_on = on.iter().any(|s| s.0 == *id);
+        let was_on = !off_before.contains(id);
+        let app_hold = data_holds::table
+            .filter(data_holds::user_id.eq(user.0))
+            .filter(data_holds::product_id.eq(product.0))
+            .filter(data_holds::service_id.eq(*id));
+        if was_on && !want_on {
+            diesel::insert_into(apps_turned_off::table)
+                .values((
+                    apps_turned_off::tenant_id.eq(tenant.0),
+                    apps_turned_off::user_id.eq(user.0),
+                    apps_turned_off::product_id.eq(product.0),
+                    apps_turned_off::service_id.eq(*id),
+                    apps_turned_off::turned_off_at.eq(naive(now)),
+                ))
+                .execute(conn)?;
+            let held_until = if *holds_data {
+                let until = now + DATA_HOLD;
+                diesel::delete(app_hold).execute(conn)?;
+                diesel::insert_into(data_holds::table)
                     .values((
-                        apps_turned_off::tenant_id.eq(tenant.0),
-                        apps_turned_off::user_id.eq(user.0),
-                        apps_turned_off::product_id.eq(product.0),
-                        apps_turned_off::service_id.eq(*id),
-                        apps_turned_off::turned_off_at.eq(naive(now)),
+                        data_holds::tenant_id.eq(tenant.0),
+                        data_holds::user_id.eq(user.0),
+                        data_holds::product_id.eq(product.0),
+                        data_holds::service_id.eq(Some(*id)),
+                        data_holds::held_until.eq(naive(until)),
+                        data_holds::created_at.eq(naive(now)),
                     ))
                     .execute(conn)?;
-                let held_until = if *holds_data {
-                    let until = now + DATA_HOLD;
-                    diesel::delete(app_hold).execute(conn)?;
-                    diesel::insert_into(data_holds::table)
-                        .values((
-                            data_holds::tenant_id.eq(tenant.0),
-                            data_holds::user_id.eq(user.0),
-                            data_holds::product_id.eq(product.0),
-                            data_holds::service_id.eq(Some(*id)),
-                            data_holds::held_until.eq(naive(until)),
-                            data_holds::created_at.eq(naive(now)),
-                        ))
-                        .execute(conn)?;
-                    Some(until)
-                } else {
-                    None
-                };
-                let hold = held_until
-                    .map(|d| format!("; data kept until {}", d.format("%Y-%m-%d")))
-                    .unwrap_or_default();
-                audit::record(
-                    conn,
-                    actor,
-                    now,
-                    Some(tenant),
-                    "Turned off app",
-                    &email,
-                    &format!("{product_name}: {name}{hold}"),
-                )?;
-                changed.turned_off.push(TurnedOff {
-                    name: name.clone(),
-                    held_until,
-                });
-            } else if !was_on && want_on {
-                diesel::delete(
-                    apps_turned_off::table
-                        .filter(apps_turned_off::user_id.eq(user.0))
-                        .filter(apps_turned_off::product_id.eq(product.0))
-                        .filter(apps_turned_off::service_id.eq(*id)),
-                )
-                .execute(conn)?;
-                // Back within its hold: the data is kept.
-                let data_kept = diesel::delete(app_hold).execute(conn)? > 0;
-                let kept = if data_kept { "; held data kept" } else { "" };
-                audit::record(
-                    conn,
-                    actor,
-                    now,
-                    Some(tenant),
-                    "Turned on app",
-                    &email,
-                    &format!("{product_name}: {name}{kept}"),
-                )?;
-                changed.turned_on.push(TurnedOn {
-                    name: name.clone(),
-                    data_kept,
-                });
-            }
+                Some(until)
+            } else {
+                None
+            };
+            let hold = held_until
+                .map(|d| format!("; data kept until {}", d.format("%Y-%m-%d")))
+                .unwrap_or_default();
+            audit::record(
+                conn,
+                actor,
+                now,
+                Some(tenant),
+                "Turned off app",
+                &email,
+                &format!("{product_name}: {name}{hold}"),
+            )?;
+            changed.turned_off.push(TurnedOff {
+                name: name.clone(),
+                held_until,
+            });
+        } else if !was_on && want_on {
+            diesel::delete(
+                apps_turned_off::table
+                    .filter(apps_turned_off::user_id.eq(user.0))
+                    .filter(apps_turned_off::product_id.eq(product.0))
+                    .filter(apps_turned_off::service_id.eq(*id)),
+            )
+            .execute(conn)?;
+            // Back within its hold: the data is kept.
+            let data_kept = diesel::delete(app_hold).execute(conn)? > 0;
+            let kept = if data_kept { "; held data kept" } else { "" };
+            audit::record(
+                conn,
+                actor,
+                now,
+                Some(tenant),
+                "Turned on app",
+                &email,
+                &format!("{product_name}: {name}{kept}"),
+            )?;
+            changed.turned_on.push(TurnedOn {
+                name: name.clone(),
+                data_kept,
+            });
         }
-        Ok(changed)
-    })
+    }
+    Ok(changed)
 }

@@ -4,6 +4,7 @@
 mod app_sources;
 mod apps;
 mod assign;
+mod assign_license;
 mod bulk;
 mod holders;
 mod holds;
@@ -14,6 +15,7 @@ mod take_over;
 pub(crate) use app_sources::*;
 pub use apps::*;
 pub use assign::*;
+pub use assign_license::*;
 pub use bulk::*;
 pub use holders::*;
 pub use holds::*;

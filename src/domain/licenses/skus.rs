@@ -245,7 +245,7 @@ pub fn service_plan_id(product_code: &str, service: &str) -> String {
 }
 
 /// Graph's `servicePlanName` style: upper case, words joined by underscores.
-fn service_plan_name(service: &str) -> String {
+pub(crate) fn service_plan_name(service: &str) -> String {
     let mut name = String::new();
     for word in service
         .split(|c: char| !c.is_ascii_alphanumeric())

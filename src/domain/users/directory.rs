@@ -84,6 +84,16 @@ pub fn directory_user(
     key: &UserKey,
 ) -> Result<DirectoryUser, DomainError> {
     authz::may(actor, Action::ViewUsers, &Target::Tenant(tenant))?;
+    find_directory_user(conn, tenant, key)
+}
+
+/// `directory_user` without the permission check: for domain functions that have made their
+/// own (assigning licenses names the user the same way).
+pub(crate) fn find_directory_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    key: &UserKey,
+) -> Result<DirectoryUser, DomainError> {
     let query = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.ne(UserState::Deleted))

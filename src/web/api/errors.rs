@@ -19,6 +19,15 @@ pub enum ApiError {
     BadRequest(String),
     #[error("Too many requests for this token. Try again in {retry_after} seconds.")]
     TooManyRequests { retry_after: u64 },
+    /// Too few licenses left for an assignment (Graph's `CountViolation`): nothing changed.
+    #[error("{0}")]
+    CountViolation(String),
+    /// A value in the body the domain refused, answered as Graph does: a 400 naming it.
+    #[error("{message}")]
+    Rejected {
+        target: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Domain(#[from] DomainError),
     #[error("{0}")]
@@ -41,6 +50,8 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "InvalidAuthenticationToken",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
+            ApiError::CountViolation(_) => "CountViolation",
+            ApiError::Rejected { .. } => "Request_BadRequest",
             ApiError::Internal(_) => "InternalServerError",
             ApiError::Domain(e) => match e {
                 DomainError::Forbidden | DomainError::Refused(_) => "Authorization_RequestDenied",
@@ -60,7 +71,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::CountViolation(_) | ApiError::Rejected { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             // As Graph: too few licenses is a bad request, not a conflict.
@@ -84,6 +97,7 @@ impl ResponseError for ApiError {
         };
         let target = match self {
             ApiError::Domain(DomainError::Invalid { field, .. }) => Some(*field),
+            ApiError::Rejected { target, .. } => Some(*target),
             _ => None,
         };
         let mut response = envelope(status, self.code(), &message, target);

@@ -5,9 +5,10 @@
 //! request, call the domain and write JSON; nothing here decides.
 //!
 //! `tokens_auth`: the bearer token and the rate limit; `errors`: the envelope; one file per
-//! resource (`skus`, `users`).
+//! resource (`skus`, `users`, `licenses`: a user's).
 
 mod errors;
+mod licenses;
 mod skus;
 mod tokens_auth;
 mod users;
@@ -44,6 +45,8 @@ pub fn scope() -> actix_web::Scope {
         .service(resource("/v1/subscribedSkus").route(web::get().to(skus::list)))
         .service(resource("/v1/users").route(web::get().to(users::list)))
         .service(resource("/v1/users/{id}").route(web::get().to(users::get)))
+        .service(resource("/v1/users/{id}/assignLicense").route(web::post().to(licenses::assign)))
+        .service(resource("/v1/users/{id}/licenseDetails").route(web::get().to(licenses::details)))
         .default_service(web::to(errors::not_found))
 }
 

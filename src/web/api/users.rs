@@ -21,6 +21,32 @@ const PROPERTIES: [&str; 6] = [
     "assignedLicenses",
 ];
 
+/// How the address names a user: by GUID or by sign-in name, as Graph accepts either.
+pub(super) fn user_key(id: String) -> UserKey {
+    if id.contains('@') {
+        UserKey::SignInName(id)
+    } else {
+        match uuid::Uuid::parse_str(&id) {
+            Ok(guid) => UserKey::Guid(guid.hyphenated().to_string()),
+            // No user has such an id; the token's rights are still checked first.
+            Err(_) => UserKey::Guid(String::new()),
+        }
+    }
+}
+
+/// The user as Graph's `user` entity, every property, with its `@odata.context`.
+pub(super) fn user_entity(user: DirectoryUser, base: &str) -> Value {
+    let mut body = match user_json(user, &PROPERTIES) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    body.insert(
+        "@odata.context".into(),
+        json!(format!("{base}/$metadata#users/$entity")),
+    );
+    Value::Object(body)
+}
+
 fn user_json(user: DirectoryUser, select: &[&'static str]) -> Value {
     let mut object = Map::new();
     let all = [
@@ -150,16 +176,7 @@ pub async fn get(
     let options = super::query_options(&req)?;
     super::only_options(&options, &["$select"])?;
     let (select, narrowed) = selected(option(&options, "$select"));
-    let id = path.into_inner();
-    let key = if id.contains('@') {
-        UserKey::SignInName(id)
-    } else {
-        match uuid::Uuid::parse_str(&id) {
-            Ok(guid) => UserKey::Guid(guid.hyphenated().to_string()),
-            // No user has such an id; the token's rights are still checked first.
-            Err(_) => UserKey::Guid(String::new()),
-        }
-    };
+    let key = user_key(path.into_inner());
     let user = request
         .db(move |conn, actor, tenant, _| users::directory_user(conn, actor, tenant, &key))
         .await?;
