@@ -3,6 +3,7 @@
 //! ```sh
 //! DATABASE_URL=/tmp/bench.db cargo bench --bench load_tenant -- --users 100000 \
 //!     [--products 20] [--assignments-per-user 2] [--bulk-ids FILE] \
+//!     [--group-members N] [--group-add N [--group-runs K] --group-add-ids FILE] \
 //!     [--renewals-due 1000 [--renewals-due-at RFC3339]…]
 //! ```
 //!
@@ -15,6 +16,17 @@
 //! never get it, and its pool has that many licenses to spare, so the benchmark can assign it to
 //! 10,000 of them (three times at 100k users). Their ids go to `--bulk-ids` (one a line), and
 //! the product's id is printed as `BULK_PRODUCT=<id>`.
+//!
+//! `--group-members N` (issue 13's group page) adds to Contoso the group "Bench group" with the
+//! first N bench users as members and no licenses, printed as `GROUP=<id>`.
+//!
+//! `--group-add N` (issue 13's Add members) adds `--group-runs` K (default 1) groups "Bench
+//! licensed group k", each without members and carrying Bench Product 01, whose pool gets K×N
+//! more licenses, and writes to `--group-add-ids` K×N ids of bench users who lack that product
+//! (spread evenly over the tenant, one a line, run k's N after run k-1's), so each run can add
+//! N members to its own group and they all get a seat. Fewer than N a run when the tenant has
+//! too few such users. Printed as `GROUP_PRODUCT=<id>`, `GROUP_ADD_SIZE=<n>` and
+//! `LICENSED_GROUP_k=<id>`, k from 1.
 //!
 //! `--renewals-due N` (the crash test, scripts/crash_test) adds to Contoso, for each
 //! `--renewals-due-at` time (default: one, a day from now), a product "Bench Renewals k" with N
@@ -34,7 +46,8 @@ use diesel::prelude::*;
 
 use allot::domain::db::{self, Backend, DbConnection};
 use allot::domain::schema::{
-    license_assignments, payment_methods, product_services, products, subscriptions, tenants, users,
+    group_licenses, group_members, license_assignments, payment_methods, product_services,
+    products, subscriptions, tenants, user_groups, users,
 };
 use allot::domain::{demo, passwords};
 
@@ -260,6 +273,12 @@ struct Options {
     products: usize,
     per_user: usize,
     bulk_ids: Option<String>,
+    /// Members of "Bench group" (0: no such group).
+    group_members: usize,
+    /// Users to add to each licensed group (0: no licensed groups).
+    group_add: usize,
+    group_runs: usize,
+    group_add_ids: Option<String>,
     /// Card subscriptions to add whose renewal is due by each of `renewals_due_at`.
     renewals: usize,
     renewals_due_at: Vec<DateTime<Utc>>,
@@ -269,6 +288,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: DATABASE_URL=… cargo bench --bench load_tenant -- --users N \
          [--products 20] [--assignments-per-user 2] [--bulk-ids FILE] \
+         [--group-members N] [--group-add N [--group-runs K] --group-add-ids FILE] \
          [--renewals-due N [--renewals-due-at RFC3339]…]"
     );
     std::process::exit(2);
@@ -280,6 +300,10 @@ fn options() -> Options {
         products: 20,
         per_user: 2,
         bulk_ids: None,
+        group_members: 0,
+        group_add: 0,
+        group_runs: 1,
+        group_add_ids: None,
         renewals: 0,
         renewals_due_at: Vec::new(),
     };
@@ -298,6 +322,10 @@ fn options() -> Options {
             "--products" => o.products = number("--products"),
             "--assignments-per-user" => o.per_user = number("--assignments-per-user"),
             "--bulk-ids" => o.bulk_ids = Some(args.next().unwrap_or_else(|| usage())),
+            "--group-members" => o.group_members = number("--group-members"),
+            "--group-add" => o.group_add = number("--group-add"),
+            "--group-runs" => o.group_runs = number("--group-runs"),
+            "--group-add-ids" => o.group_add_ids = Some(args.next().unwrap_or_else(|| usage())),
             "--renewals-due" => o.renewals = number("--renewals-due"),
             "--renewals-due-at" => {
                 let at = args.next().unwrap_or_else(|| usage());
@@ -318,6 +346,14 @@ fn options() -> Options {
     }
     if o.users == 0 || o.products < 2 || o.per_user == 0 || o.per_user >= o.products {
         eprintln!("need --users ≥ 1, --products ≥ 2 and 1 ≤ --assignments-per-user < --products");
+        usage();
+    }
+    if o.group_members > o.users {
+        eprintln!("--group-members can be at most --users");
+        usage();
+    }
+    if o.group_add > 0 && (o.group_runs == 0 || o.group_add_ids.is_none()) {
+        eprintln!("--group-add needs --group-runs ≥ 1 and --group-add-ids FILE");
         usage();
     }
     o
@@ -398,6 +434,25 @@ fn run(o: Options) -> Result<(), String> {
     let reserved = o.users.min(RESERVED);
     let n_products = o.products;
     let bulk_index = n_products - 1;
+    // The licensed groups' product is the first bench product; the users to add are those
+    // who lack it, evenly spread (bench order is pseudo-random name order).
+    let group_index = 0;
+    let lacking: Vec<usize> = (0..o.users)
+        .filter(|&k| !holdings(k + 1, reserved, n_products, o.per_user).contains(&group_index))
+        .collect();
+    let group_add = if o.group_add > 0 {
+        o.group_add.min(lacking.len() / o.group_runs)
+    } else {
+        0
+    };
+    let to_add: Vec<usize> = if group_add > 0 {
+        let wanted = group_add * o.group_runs;
+        (0..wanted)
+            .map(|j| lacking[j * lacking.len() / wanted])
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let t = Instant::now();
     let (user_ids, product_ids, assigned, quantities) = conn
@@ -495,6 +550,8 @@ fn run(o: Options) -> Result<(), String> {
                 .map(|p| {
                     let extra = if p == bulk_index {
                         reserved as i64 + 100
+                    } else if p == group_index {
+                        per_product[p] / 10 + 100 + to_add.len() as i64
                     } else {
                         per_product[p] / 10 + 100
                     };
@@ -532,6 +589,25 @@ fn run(o: Options) -> Result<(), String> {
     // The rows went in directly, so the pools' assigned counts are counted afresh.
     allot::domain::licenses::recount(conn, allot::domain::TenantId(contoso))
         .map_err(|e| e.to_string())?;
+
+    let t = Instant::now();
+    let groups = load_groups(
+        conn,
+        contoso,
+        &user_ids,
+        o.group_members,
+        product_ids[group_index],
+        if group_add > 0 { o.group_runs } else { 0 },
+        at,
+    )
+    .map_err(|e| format!("loading the groups: {e}"))?;
+    if o.group_members > 0 {
+        println!(
+            "  Bench group: {} members ({:.2} s)",
+            o.group_members,
+            t.elapsed().as_secs_f64()
+        );
+    }
 
     let mut renewals = Vec::new();
     if o.renewals > 0 {
@@ -574,6 +650,16 @@ fn run(o: Options) -> Result<(), String> {
         file.flush().map_err(|e| e.to_string())?;
     }
 
+    if let Some(path) = &o.group_add_ids {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?,
+        );
+        for &k in &to_add {
+            writeln!(file, "{}", user_ids[k]).map_err(|e| e.to_string())?;
+        }
+        file.flush().map_err(|e| e.to_string())?;
+    }
+
     let total_assigned: i64 = assigned.iter().sum();
     let bulk = product_ids[bulk_index];
     println!(
@@ -599,6 +685,29 @@ fn run(o: Options) -> Result<(), String> {
             .unwrap_or_default()
     );
     println!("BULK_PRODUCT={bulk}");
+    if let Some(group) = groups.bench {
+        println!("GROUP={group}");
+    }
+    if !groups.licensed.is_empty() {
+        println!(
+            "licensed groups: {} carrying Bench Product {:02} (id {}), {} users to add to each \
+             of the {} who lack it{}",
+            groups.licensed.len(),
+            group_index + 1,
+            product_ids[group_index],
+            group_add,
+            lacking.len(),
+            o.group_add_ids
+                .as_ref()
+                .map(|p| format!(" (ids in {p})"))
+                .unwrap_or_default()
+        );
+        println!("GROUP_PRODUCT={}", product_ids[group_index]);
+        println!("GROUP_ADD_SIZE={group_add}");
+        for (k, group) in groups.licensed.iter().enumerate() {
+            println!("LICENSED_GROUP_{}={group}", k + 1);
+        }
+    }
     for (k, (product, due_at)) in renewals.iter().enumerate() {
         println!("RENEWAL_PRODUCT_{}={product}", k + 1);
         println!(
@@ -608,6 +717,80 @@ fn run(o: Options) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The groups `load_groups` added.
+struct BenchGroups {
+    bench: Option<i64>,
+    licensed: Vec<i64>,
+}
+
+/// Adds "Bench group" with the first `members` of `user_ids` (none when 0), and `licensed`
+/// groups "Bench licensed group k" without members, each carrying `product`.
+fn load_groups(
+    conn: &mut DbConnection,
+    contoso: i64,
+    user_ids: &[i64],
+    members: usize,
+    product: i64,
+    licensed: usize,
+    at: NaiveDateTime,
+) -> Result<BenchGroups, diesel::result::Error> {
+    conn.transaction(|conn| {
+        let add_group = |conn: &mut DbConnection, name: &str, description: &str| {
+            diesel::insert_into(user_groups::table)
+                .values((
+                    user_groups::tenant_id.eq(contoso),
+                    user_groups::name.eq(name),
+                    user_groups::name_key.eq(name.to_lowercase()),
+                    user_groups::description.eq(description),
+                    user_groups::created_at.eq(at),
+                ))
+                .returning(user_groups::id)
+                .get_result::<i64>(conn)
+        };
+        let bench = if members > 0 {
+            let group = add_group(conn, "Bench group", "The benchmark's big group.")?;
+            let rows: Vec<_> = user_ids[..members]
+                .iter()
+                .map(|user| {
+                    (
+                        group_members::tenant_id.eq(contoso),
+                        group_members::group_id.eq(group),
+                        group_members::user_id.eq(*user),
+                        group_members::added_at.eq(at),
+                    )
+                })
+                .collect();
+            for chunk in rows.chunks(CHUNK) {
+                insert_rows!(conn, group_members::table, chunk)?;
+            }
+            Some(group)
+        } else {
+            None
+        };
+        let mut groups = Vec::with_capacity(licensed);
+        for k in 1..=licensed {
+            let group = add_group(
+                conn,
+                &format!("Bench licensed group {k}"),
+                "The benchmark's Add members target.",
+            )?;
+            diesel::insert_into(group_licenses::table)
+                .values((
+                    group_licenses::tenant_id.eq(contoso),
+                    group_licenses::group_id.eq(group),
+                    group_licenses::product_id.eq(product),
+                    group_licenses::assigned_at.eq(at),
+                ))
+                .execute(conn)?;
+            groups.push(group);
+        }
+        Ok(BenchGroups {
+            bench,
+            licensed: groups,
+        })
+    })
 }
 
 /// Adds `n` monthly card subscriptions of one license of a new product, "Bench Renewals k", to

@@ -2,19 +2,27 @@
 # The performance benchmark (docs/PERFORMANCE.md). Not a test: it measures and prints.
 #
 #   benches/run.sh [--users N] [--backends "sqlite postgres"] [--requests R] [--concurrency C]
-#                  [--search PREFIX] [--bulk-runs K] [--out FILE]
+#                  [--search PREFIX] [--bulk-runs K] [--group-members M] [--group-add A]
+#                  [--group-runs G] [--out FILE]
 #
 # For each backend it loads a large tenant into a fresh database (benches/load_tenant.rs: the
-# demo plus N users, 20 products, 2 assignments per user), starts the release server on
+# demo plus N users, 20 products, 2 assignments per user; "Bench group" with M of them, default
+# N; G groups carrying Bench Product 01, without members), starts the release server on
 # 127.0.0.1, signs in as admin@contoso.example, and measures with a load tool (oha when installed,
 # else wrk, else oha built by cargo), one client at a time and then C at a time:
 #   GET /licenses                the Licenses page
 #   GET /users                   the first page of Active users
 #   GET /users?q=PREFIX          a search of Active users
+#   GET /groups/{id}             Bench group's page (its first page of members)
+#   GET /groups/{id}?after_…     its next page of members by key (the page's Next page link)
 #   GET /static/app.css          a plain static file, the baseline of the same run
 # then times one POST /licenses/{product}/assign of 10,000 users with confirm=yes (up to K
 # times, on fresh users, while a run takes under 30 s), after timing the same POST without
-# confirm (the confirmation page), which shows what the assignment itself adds.
+# confirm (the confirmation page), which shows what the assignment itself adds. Last, it adds
+# A users (default 10,000) who lack Bench Product 01 to a group carrying it, one POST
+# /groups/{id}/members (Add members) to each of the G groups (default 3), and times each from
+# the POST until the background job that gives them the product has finished (polling
+# group_jobs), checking in the database that A assignments were added and no error recorded.
 # PostgreSQL: a throwaway database on postgres://postgres@127.0.0.1:5432 (ALLOT_BENCH_PG to
 # change), dropped on exit. Everything listens on and talks to 127.0.0.1 only.
 #
@@ -29,13 +37,16 @@ CONCURRENCY=8
 SEARCH=mar
 BULK_RUNS=3
 BULK_SIZE=10000
+GROUP_MEMBERS="" # default: USERS
+GROUP_ADD=10000
+GROUP_RUNS=3
 OUT=""
 MAX_SECONDS=45 # per measurement: fewer requests when an endpoint is too slow for REQUESTS
 QUIET_WAIT="${QUIET_WAIT:-900}"
 PG_ADMIN_URL="${ALLOT_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 
 usage() {
-    sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -46,11 +57,15 @@ while [ $# -gt 0 ]; do
     --concurrency) CONCURRENCY="$2"; shift 2 ;;
     --search) SEARCH="$2"; shift 2 ;;
     --bulk-runs) BULK_RUNS="$2"; shift 2 ;;
+    --group-members) GROUP_MEMBERS="$2"; shift 2 ;;
+    --group-add) GROUP_ADD="$2"; shift 2 ;;
+    --group-runs) GROUP_RUNS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h | --help) usage ;;
     *) echo "unknown argument: $1" >&2; usage ;;
     esac
 done
+GROUP_MEMBERS="${GROUP_MEMBERS:-$USERS}"
 
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -200,6 +215,26 @@ post() {
         awk '{ printf "%s %.0f\n", $1, $2 * 1000 }'
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_job BACKEND GROUP: waits until the group's last background job has finished (or there
+# is none: the licenses were given in the request); prints its state, "timeout" after 900 s.
+wait_job() {
+    local state started
+    started="$(now_ms)"
+    while :; do
+        state="$(sql "$1" "SELECT state FROM group_jobs WHERE group_id = $2 ORDER BY id DESC LIMIT 1")"
+        case "$state" in
+        finished | "") echo "${state:-none}"; return ;;
+        esac
+        if [ $(($(now_ms) - started)) -gt 900000 ]; then
+            echo timeout
+            return
+        fi
+        sleep 0.02
+    done
+}
+
 # ------------------------------------------------------------------ one backend
 bench_backend() {
     local backend="$1" data="$WORK/$1" name
@@ -220,13 +255,20 @@ bench_backend() {
     esac
 
     log "$backend: loading $USERS users"
-    local load_log="$data/load.log"
-    cargo bench --bench load_tenant -- --users "$USERS" --bulk-ids "$data/bulk_ids.txt" |
-        tee "$load_log" >&2
-    local bulk_product load_line
+    local load_log="$data/load.log" group_args=()
+    [ "$GROUP_MEMBERS" -gt 0 ] && group_args+=(--group-members "$GROUP_MEMBERS")
+    [ "$GROUP_ADD" -gt 0 ] && [ "$GROUP_RUNS" -gt 0 ] &&
+        group_args+=(--group-add "$GROUP_ADD" --group-runs "$GROUP_RUNS"
+            --group-add-ids "$data/group_add_ids.txt")
+    cargo bench --bench load_tenant -- --users "$USERS" --bulk-ids "$data/bulk_ids.txt" \
+        "${group_args[@]}" | tee "$load_log" >&2
+    local bulk_product load_line bench_group group_product group_size
     bulk_product="$(sed -n 's/^BULK_PRODUCT=//p' "$load_log")"
     [ -n "$bulk_product" ] || die "the loader printed no BULK_PRODUCT"
     load_line="$(grep '^loaded into' "$load_log")"
+    bench_group="$(sed -n 's/^GROUP=//p' "$load_log")"
+    group_product="$(sed -n 's/^GROUP_PRODUCT=//p' "$load_log")"
+    group_size="$(sed -n 's/^GROUP_ADD_SIZE=//p' "$load_log")"
 
     PORT="$(free_port)"
     log "$backend: serving on 127.0.0.1:$PORT"
@@ -258,9 +300,23 @@ bench_backend() {
         "http://127.0.0.1:$PORT/users?q=$SEARCH")"
     [ "$status" = 200 ] || die "/users?q=$SEARCH answered $status"
 
+    # Bench group's page, and its next page of members as the page's Next page link has it.
+    local group_paths=() group_page next_page
+    if [ -n "$bench_group" ]; then
+        group_page="/groups/$bench_group"
+        next_page="$(curl -fs -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$group_page" |
+            sed -n 's|.*href="\('"$group_page"'?[^"]*after_id=[^"]*\)">Next page<.*|\1|p' |
+            head -n1 | sed 's/&amp;/\&/g')"
+        [ -n "$next_page" ] || die "$group_page shows no Next page link"
+        status="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" \
+            "http://127.0.0.1:$PORT$next_page")"
+        [ "$status" = 200 ] || die "$next_page answered $status"
+        group_paths=("$group_page" "$next_page")
+    fi
+
     # Warm up caches and the connection pool.
     local path
-    for path in /licenses /users "/users?q=$SEARCH" /static/app.css; do
+    for path in /licenses /users "/users?q=$SEARCH" "${group_paths[@]}" /static/app.css; do
         for i in $(seq 1 10); do
             curl -s -o /dev/null -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$path"
         done
@@ -275,8 +331,13 @@ bench_backend() {
         rows+=("$(measure "GET /licenses (Licenses page)" /licenses "$c")")
         rows+=("$(measure "GET /users (Active users, first page)" /users "$c")")
         rows+=("$(measure "GET /users?q=$SEARCH (search)" "/users?q=$SEARCH" "$c")")
+        if [ -n "$bench_group" ]; then
+            rows+=("$(measure "GET $group_page (Bench group, $GROUP_MEMBERS members, first page)" \
+                "$group_page" "$c")")
+            rows+=("$(measure "GET $group_page?after_… (its next page by key)" "$next_page" "$c")")
+        fi
         rows+=("$(measure "GET /static/app.css (static baseline)" /static/app.css "$c")")
-        printf '  %s\n' "${rows[@]: -4}" >&2
+        printf '  %s\n' "${rows[@]: -$((4 + ${#group_paths[@]}))}" >&2
     done
 
     # The bulk assignment: 10,000 users who lack the product, in one form POST.
@@ -306,6 +367,40 @@ bench_backend() {
         # A run is not cheap when it takes 30 s; one is then enough.
         [ "$ms" -lt 30000 ] || break
     done
+
+    # Add members: users who lack the product join a group that carries it, in one form POST;
+    # a background job gives them the product. Timed from the POST until the job has finished.
+    local group_rows=() group t0 done_ms state errors page_says gaction
+    for i in $(seq 1 "$GROUP_RUNS"); do
+        [ -n "$group_product" ] && [ "${group_size:-0}" -gt 0 ] || break
+        group="$(sed -n "s/^LICENSED_GROUP_$i=//p" "$load_log")"
+        [ -n "$group" ] || break
+        gaction="/groups/$group/members"
+        wait_quiet
+        sed -n "$(((i - 1) * group_size + 1)),$((i * group_size))p" "$data/group_add_ids.txt" \
+            >"$data/group_ids_$i.txt"
+        post_body "$data/group_ids_$i.txt" no >"$data/group_add_$i.txt"
+        before="$(sql "$backend" "SELECT count(*) FROM license_assignments WHERE product_id = $group_product")"
+        log "$backend: add members $i: POST $gaction of $group_size users who lack product $group_product"
+        t0="$(now_ms)"
+        read -r code ms < <(post "$data/group_add_$i.txt" "$gaction")
+        state="$(wait_job "$backend" "$group")"
+        done_ms=$(($(now_ms) - t0))
+        after="$(sql "$backend" "SELECT count(*) FROM license_assignments WHERE product_id = $group_product")"
+        errors="$(sql "$backend" "SELECT count(*) FROM group_license_errors WHERE group_id = $group")"
+        page_says="$(curl -fs -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/groups/$group" |
+            grep -o -e 'All licenses assigned' -e 'Assigning: [0-9]* of [0-9]*' \
+                -e 'Errors &amp; issues ([0-9]*)' | head -n1 | sed 's/&amp;/\&/')"
+        echo "  HTTP $code in $ms ms; job $state after $done_ms ms; assignments of the product" \
+            "$before → $after; $errors errors; the page says: ${page_says:-nothing}" >&2
+        [ "$code" = 303 ] || echo "  !! expected 303, got $code" >&2
+        # "none": no job, as when the licenses were given in the request (small adds).
+        case "$state" in finished | none) ;; *) echo "  !! the job did not finish: $state" >&2 ;; esac
+        [ $((after - before)) = "$group_size" ] || echo "  !! expected $group_size new assignments" >&2
+        [ "$errors" = 0 ] || echo "  !! expected no errors" >&2
+        group_rows+=("POST $gaction, $group_size users (run $i)|HTTP $code|$ms ms|$done_ms ms ($state)|$((after - before))|$errors|${page_says:-–}")
+    done
+
     local load_after
     load_after="$(load1)"
     stop_server
@@ -320,6 +415,11 @@ bench_backend() {
         for row in "${rows[@]}"; do printf '| %s |\n' "${row//|/ | }"; done
         printf '\n| bulk assignment | status | wall time | new assignments |\n|---|---|--:|--:|\n'
         for row in "${bulk_rows[@]}"; do printf '| %s |\n' "${row//|/ | }"; done
+        if [ ${#group_rows[@]} -gt 0 ]; then
+            printf '\n| add members to a group carrying a product | status | POST | until the job finished | new assignments | errors | the group page says |\n'
+            printf '|---|---|--:|--:|--:|--:|---|\n'
+            for row in "${group_rows[@]}"; do printf '| %s |\n' "${row//|/ | }"; done
+        fi
         printf '\n'
     } >>"$RESULTS"
     drop_pg

@@ -370,6 +370,7 @@ diesel::table! {
         name_key -> Text,
         description -> Text,
         created_at -> Timestamp,
+        member_count -> BigInt,
         guid -> Text,
     }
 }
