@@ -36,6 +36,7 @@ fn row(action: Action) -> ([bool; 4], [bool; 2]) {
         }
         Action::ViewAgreement | Action::ReserveLicenses => (BILLING, [false, true]),
         Action::FileServiceRequests => (ALL, [false, false]),
+        Action::FileBillingRequests => (BILLING, [false, false]),
         Action::ViewServiceRequest => (ALL, [true, true]),
         Action::ViewAuditLog | Action::ManageRoles | Action::ManageApiTokens => {
             ([true, false, false, false], [false, false])
@@ -600,11 +601,12 @@ fn token_row(action: Action) -> &'static [Scope] {
         }
         Action::ViewGroups => &[UsersRead, UsersWrite, GroupsWrite, Scim],
         Action::ManageGroups => &[GroupsWrite, Scim],
-        Action::ViewBilling | Action::ViewServiceRequest | Action::ViewAgreement => &[BillingRead],
+        Action::ViewBilling | Action::ViewAgreement => &[BillingRead],
+        Action::ViewServiceRequest => &[BillingRead, ServiceRequestsWrite],
+        Action::FileServiceRequests | Action::FileBillingRequests => &[ServiceRequestsWrite],
         Action::ViewAdminCenter
         | Action::ResetPassword
         | Action::ManageBilling
-        | Action::FileServiceRequests
         | Action::ViewAuditLog
         | Action::ManageRoles
         | Action::ManageApiTokens

@@ -40,6 +40,7 @@ pub enum Scope {
     LicensesWrite,
     GroupsWrite,
     BillingRead,
+    ServiceRequestsWrite,
     Scim,
 }
 
@@ -52,6 +53,7 @@ impl Scope {
             Scope::LicensesWrite => "licenses.write",
             Scope::GroupsWrite => "groups.write",
             Scope::BillingRead => "billing.read",
+            Scope::ServiceRequestsWrite => "serviceRequests.write",
             Scope::Scim => "scim",
         }
     }
@@ -65,6 +67,7 @@ impl Scope {
             Scope::LicensesWrite => "Assign and unassign licenses, also to groups",
             Scope::GroupsWrite => "Add, change and delete groups and their members",
             Scope::BillingRead => "Read subscriptions, bills and service requests",
+            Scope::ServiceRequestsWrite => "File service requests",
             Scope::Scim => "SCIM provisioning of users and groups",
         }
     }
@@ -132,6 +135,9 @@ pub enum Action {
     ManageBilling,
     /// File and follow the tenant's service requests.
     FileServiceRequests,
+    /// File the requests about billing (cancellations, license changes, volume licensing,
+    /// billing questions): the seeds send those to billing support for Global and Billing admins.
+    FileBillingRequests,
     /// See one service request and its thread.
     ViewServiceRequest,
     /// See the tenant's audit log.
@@ -245,7 +251,12 @@ impl Role {
         );
         let billing = matches!(
             action,
-            ViewBilling | ManageBilling | ViewAgreement | ReserveLicenses | ActivateAgreement
+            ViewBilling
+                | ManageBilling
+                | FileBillingRequests
+                | ViewAgreement
+                | ReserveLicenses
+                | ActivateAgreement
         );
         let groups = matches!(action, ViewGroups | ManageGroups | AssignGroupLicenses);
         everyone
@@ -536,13 +547,15 @@ impl Action {
             }
             ViewGroups => Some((&[UsersRead, UsersWrite, GroupsWrite, Scim], Role::User)),
             ManageGroups => Some((&[GroupsWrite, Scim], Role::User)),
-            ViewBilling | ViewServiceRequest | ViewAgreement => {
-                Some((&[BillingRead], Role::Billing))
+            ViewBilling | ViewAgreement => Some((&[BillingRead], Role::Billing)),
+            ViewServiceRequest => Some((&[BillingRead, ServiceRequestsWrite], Role::Billing)),
+            // As a Billing admin, who files every kind of request.
+            FileServiceRequests | FileBillingRequests => {
+                Some((&[ServiceRequestsWrite], Role::Billing))
             }
             ViewAdminCenter
             | ResetPassword
             | ManageBilling
-            | FileServiceRequests
             | ViewAuditLog
             | ManageRoles
             | ManageApiTokens

@@ -4,11 +4,13 @@
 //! their licenses in the background (jobs).
 
 mod apps;
+mod directory;
 mod jobs;
 mod licensing;
 mod members;
 
 pub use apps::*;
+pub use directory::*;
 pub use jobs::*;
 pub use licensing::*;
 pub use members::*;

@@ -59,8 +59,8 @@ pub fn assign_license(
         // admin's role changed since the first check only in a way `may` sees again here.
         authz::may(actor, Action::AssignLicenses, &tenant_pool)?;
         let who = find_directory_user(conn, tenant, user)?.id;
-        let removing = products_of(conn, tenant, remove, "removeLicenses")?;
-        let adding = products_of(
+        let removing = products_of_skus(conn, tenant, remove, "removeLicenses")?;
+        let adding = products_of_skus(
             conn,
             tenant,
             &add.iter().map(|a| a.sku_id.clone()).collect::<Vec<_>>(),
@@ -183,7 +183,7 @@ pub fn assign_license(
 
 /// The products of the tenant's pools `skus` names (GUIDs, any case), in their order; one
 /// the tenant has no pool of, or one named twice, is refused as `field`.
-fn products_of(
+pub(crate) fn products_of_skus(
     conn: &mut DbConnection,
     tenant: TenantId,
     skus: &[String],

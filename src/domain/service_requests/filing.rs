@@ -1,6 +1,8 @@
 //! Filing a request: who may file which kind, the checks on its fields, and the subject line.
 
 use super::*;
+use crate::domain::UserId;
+use crate::domain::schema::api_tokens;
 
 // ------------------------------------------------------------------ filing and reading
 
@@ -18,11 +20,7 @@ pub fn file(
         Action::FileServiceRequests,
         &authz::Target::Tenant(tenant),
     )?;
-    let Actor::Admin { user, .. } = actor else {
-        return Err(DomainError::Conflict(
-            "A service request is filed by an admin of the organization.".into(),
-        ));
-    };
+    let user = requester(conn, actor, tenant)?;
     let kind = Kind::parse(new.kind.trim())?;
     authz::may(actor, kind.action_to_file(), &Target::Tenant(tenant)).map_err(|_| {
         DomainError::Refused(format!(
@@ -133,6 +131,40 @@ pub fn file(
         )?;
         Ok(id)
     })
+}
+
+/// Who a request is filed by, the person its emails go to and billing support answers: the
+/// admin filing it, or, for an API token, the admin who made the token (the token has no
+/// mailbox). A token whose maker is no longer an active user of the tenant files nothing.
+fn requester(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<UserId, DomainError> {
+    match actor {
+        Actor::Admin { user, .. } => Ok(*user),
+        Actor::ApiToken { token, .. } => {
+            let maker: Option<i64> = api_tokens::table
+                .inner_join(users::table.on(users::email.eq(api_tokens::created_by)))
+                .filter(api_tokens::id.eq(token.0))
+                .filter(users::tenant_id.eq(tenant.0))
+                .filter(users::state.eq(UserState::Active))
+                .select(users::id)
+                .first(conn)
+                .optional()?;
+            maker.map(UserId).ok_or_else(|| {
+                DomainError::Conflict(
+                    "The admin who made this API token is no longer an active user of the \
+                     organization, and a service request needs someone to answer. Make a new \
+                     token."
+                        .into(),
+                )
+            })
+        }
+        _ => Err(DomainError::Conflict(
+            "A service request is filed by an admin of the organization.".into(),
+        )),
+    }
 }
 
 /// What New service request offers an admin: the types they may file, and the subscriptions

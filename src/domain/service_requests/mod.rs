@@ -99,7 +99,7 @@ impl Kind {
     pub fn action_to_file(self) -> Action {
         match self {
             Kind::Other => Action::FileServiceRequests,
-            _ => Action::ManageBilling,
+            _ => Action::FileBillingRequests,
         }
     }
 }

@@ -124,7 +124,8 @@ pub(crate) fn page_of(
     Ok(Page { rows, next })
 }
 
-/// The tenant's requests, most recently updated first. Every admin of the tenant sees them.
+/// The tenant's requests, most recently updated first. Every admin of the tenant sees them (and
+/// a token with `billing.read` or `serviceRequests.write`).
 pub fn list_for_tenant(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -133,7 +134,7 @@ pub fn list_for_tenant(
 ) -> Result<Page, DomainError> {
     authz::may(
         actor,
-        Action::FileServiceRequests,
+        Action::ViewServiceRequest,
         &authz::Target::Tenant(tenant),
     )?;
     page_of(conn, Scope::Tenant(tenant), after)

@@ -3,12 +3,14 @@
 
 mod cancel;
 mod catalog;
+mod directory;
 mod payments;
 mod quantity;
 mod renewals;
 
 pub use cancel::*;
 pub use catalog::*;
+pub use directory::*;
 pub use payments::settle_pending;
 pub use quantity::*;
 pub use renewals::*;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::licenses::AssignedSku;
+use crate::domain::schema::license_pools;
 
 /// The most users one page of the directory holds (Graph's `$top` limit for users).
 pub const DIRECTORY_PAGE_MAX: i64 = 999;
@@ -35,6 +36,38 @@ pub enum UserKey {
 
 type DirectoryRow = (i64, String, String, String, UserState);
 
+/// One condition of a directory listing (Graph's `$filter` forms the API reads); a listing
+/// holds the users that meet all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectoryFilter {
+    /// `assignedLicenses/any(x:x/skuId eq {skuId})`: holds the license of the pool with this
+    /// GUID (directly or through a group). An unknown `skuId` holds nobody.
+    HasLicense(String),
+    /// `startswith(displayName,'…')`: the display name starts with this, in any case.
+    DisplayNameStartsWith(String),
+    /// `userPrincipalName eq '…'`: the sign-in name is this, in any case.
+    SignInName(String),
+    /// `accountEnabled eq true|false`: may sign in (`true`) or is blocked.
+    AccountEnabled(bool),
+    /// A member of the group (a group's `members`).
+    MemberOf(GroupId),
+}
+
+/// Where the next page of a listing starts: after this user, in the listing's order. A listing
+/// with `DisplayNameStartsWith` is walked by name (its index), so its cursor has the name key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryCursor {
+    pub id: UserId,
+    pub name_key: Option<String>,
+}
+
+/// One page of a filtered listing, and where the next one starts when more follow.
+#[derive(Debug, Clone)]
+pub struct FilteredPage {
+    pub users: Vec<DirectoryUser>,
+    pub next: Option<DirectoryCursor>,
+}
+
 /// `top` users of `tenant` (not deleted) after the user `after`, in id order: every page costs
 /// the same at any depth, and a walk sees each user once.
 pub fn directory(
@@ -45,35 +78,152 @@ pub fn directory(
     after: Option<UserId>,
 ) -> Result<DirectoryPage, DomainError> {
     authz::may(actor, Action::ViewUsers, &Target::Tenant(tenant))?;
+    let after = after.map(|id| DirectoryCursor { id, name_key: None });
+    let page = filtered(conn, tenant, &[], top, after)?;
+    Ok(DirectoryPage {
+        users: page.users,
+        next: page.next.map(|c| c.id),
+    })
+}
+
+/// `top` users of `tenant` (not deleted) meeting every one of `filters`, after `after`: in id
+/// order, or in name order when one filter is on the name. Each filter is read from an index,
+/// so a page costs the same at any depth.
+pub fn directory_filtered(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    filters: &[DirectoryFilter],
+    top: i64,
+    after: Option<DirectoryCursor>,
+) -> Result<FilteredPage, DomainError> {
+    authz::may(actor, Action::ViewUsers, &Target::Tenant(tenant))?;
+    filtered(conn, tenant, filters, top, after)
+}
+
+/// The listing, for callers that have checked who may see it (a group's members).
+pub(crate) fn filtered(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filters: &[DirectoryFilter],
+    top: i64,
+    after: Option<DirectoryCursor>,
+) -> Result<FilteredPage, DomainError> {
     if !(1..=DIRECTORY_PAGE_MAX).contains(&top) {
         return Err(DomainError::invalid(
             "$top",
             format!("$top is from 1 to {DIRECTORY_PAGE_MAX}."),
         ));
     }
-    let mut rows: Vec<DirectoryRow> = users::table
+    let by_name = filters
+        .iter()
+        .any(|f| matches!(f, DirectoryFilter::DisplayNameStartsWith(_)));
+    let mut query = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.ne(UserState::Deleted))
-        .filter(users::id.gt(after.map_or(0, |u| u.0)))
-        .order(users::id)
-        .limit(top + 1)
         .select((
             users::id,
             users::guid,
             users::display_name,
             users::email,
             users::state,
+            users::name_key,
         ))
-        .load(conn)?;
+        .into_boxed();
+    for filter in filters {
+        query = match filter {
+            DirectoryFilter::HasLicense(sku) => {
+                let product: Option<i64> = license_pools::table
+                    .filter(license_pools::tenant_id.eq(tenant.0))
+                    .filter(license_pools::sku_id.eq(sku.trim().to_ascii_lowercase()))
+                    .select(license_pools::product_id)
+                    .first(conn)
+                    .optional()?;
+                let Some(product) = product else {
+                    return Ok(FilteredPage {
+                        users: Vec::new(),
+                        next: None,
+                    });
+                };
+                query.filter(
+                    users::id.eq_any(
+                        license_assignments::table
+                            .filter(license_assignments::tenant_id.eq(tenant.0))
+                            .filter(license_assignments::product_id.eq(product))
+                            .select(license_assignments::user_id),
+                    ),
+                )
+            }
+            DirectoryFilter::DisplayNameStartsWith(prefix) => {
+                let low = prefix.to_lowercase();
+                let high = format!("{low}\u{10ffff}");
+                query.filter(users::name_key.ge(low).and(users::name_key.lt(high)))
+            }
+            DirectoryFilter::SignInName(email) => {
+                query.filter(users::email.eq(email.trim().to_lowercase()))
+            }
+            DirectoryFilter::AccountEnabled(enabled) => {
+                query.filter(users::state.eq(if *enabled {
+                    UserState::Active
+                } else {
+                    UserState::Blocked
+                }))
+            }
+            DirectoryFilter::MemberOf(group) => query.filter(
+                users::id.eq_any(
+                    group_members::table
+                        .filter(group_members::group_id.eq(group.0))
+                        .select(group_members::user_id),
+                ),
+            ),
+        };
+    }
+    query = match (by_name, after) {
+        (_, None) => query,
+        (
+            true,
+            Some(DirectoryCursor {
+                id,
+                name_key: Some(key),
+            }),
+        ) => query.filter(
+            users::name_key
+                .gt(key.clone())
+                .or(users::name_key.eq(key).and(users::id.gt(id.0))),
+        ),
+        (false, Some(DirectoryCursor { id, name_key: None })) => query.filter(users::id.gt(id.0)),
+        _ => {
+            return Err(DomainError::invalid(
+                "$skiptoken",
+                "The $skiptoken belongs to another listing.",
+            ));
+        }
+    };
+    query = if by_name {
+        query.order((users::name_key, users::id))
+    } else {
+        query.order(users::id)
+    };
+    let mut rows: Vec<(i64, String, String, String, UserState, String)> =
+        query.limit(top + 1).load(conn)?;
     let more = rows.len() as i64 > top;
     rows.truncate(top as usize);
-    let users = with_licenses(conn, tenant, rows)?;
     let next = if more {
-        users.last().map(|u| u.id)
+        rows.last().map(|r| DirectoryCursor {
+            id: UserId(r.0),
+            name_key: by_name.then(|| r.5.clone()),
+        })
     } else {
         None
     };
-    Ok(DirectoryPage { users, next })
+    let rows = rows
+        .into_iter()
+        .map(|(id, guid, name, email, state, _)| (id, guid, name, email, state))
+        .collect();
+    Ok(FilteredPage {
+        users: with_licenses(conn, tenant, rows)?,
+        next,
+    })
 }
 
 /// One user of `tenant` (not deleted) by GUID or sign-in name; another tenant's is not found.
