@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 use strum::IntoEnumIterator;
 
+use super::api::openapi::Endpoint;
 use super::errors::{is_for_the_form, status_of};
 use super::forms::Form;
 use super::frame::Frame;
@@ -21,6 +22,8 @@ const HERE: &str = "/settings/api-access";
 pub struct ApiAccessPage {
     frame: Frame,
     tokens: Vec<TokenRow>,
+    /// The API's endpoints, from its OpenAPI document.
+    endpoints: Vec<Endpoint>,
 }
 
 /// GET /settings/api-access
@@ -32,6 +35,7 @@ pub async fn list(request: TenantRequest) -> Result<HttpResponse, WebError> {
     super::render(&ApiAccessPage {
         frame: Frame::new("API access", &request.session, HERE),
         tokens,
+        endpoints: super::api::openapi::endpoints(),
     })
 }
 

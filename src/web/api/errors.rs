@@ -4,7 +4,6 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use serde_json::json;
 
 use crate::domain::DomainError;
 use crate::web::WebError;
@@ -17,6 +16,10 @@ pub enum ApiError {
     /// A query option or body the API can't read.
     #[error("{0}")]
     BadRequest(String),
+    /// A query the API can't answer as asked (a `$filter` form it doesn't support): Graph's
+    /// `Request_UnsupportedQuery`.
+    #[error("{0}")]
+    UnsupportedQuery(String),
     #[error("Too many requests for this token. Try again in {retry_after} seconds.")]
     TooManyRequests { retry_after: u64 },
     /// Too few licenses left for an assignment (Graph's `CountViolation`): nothing changed.
@@ -49,6 +52,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => "InvalidAuthenticationToken",
             ApiError::BadRequest(_) => "BadRequest",
+            ApiError::UnsupportedQuery(_) => "Request_UnsupportedQuery",
             ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::CountViolation(_) => "CountViolation",
             ApiError::Rejected { .. } => "Request_BadRequest",
@@ -71,9 +75,10 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::BadRequest(_) | ApiError::CountViolation(_) | ApiError::Rejected { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::BadRequest(_)
+            | ApiError::UnsupportedQuery(_)
+            | ApiError::CountViolation(_)
+            | ApiError::Rejected { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             // As Graph: too few licenses is a bad request, not a conflict.
@@ -129,13 +134,13 @@ pub fn envelope(
     message: &str,
     target: Option<&str>,
 ) -> HttpResponse {
-    let mut error = json!({ "code": code, "message": message });
-    if let Some(target) = target {
-        error["target"] = json!(target);
-    }
+    let body =
+        serde_json::to_string(&super::ErrorBody::new(code, message, target)).unwrap_or_else(|_| {
+            String::from("{\"error\":{\"code\":\"InternalServerError\",\"message\":\"\"}}")
+        });
     HttpResponse::build(status)
         .content_type("application/json")
-        .body(json!({ "error": error }).to_string())
+        .body(body)
 }
 
 /// The envelope for an error raised outside the API's handlers (no such route, a method the

@@ -4,17 +4,24 @@
 //! One more door to the same domain functions and `authz::may` as the pages: handlers read the
 //! request, call the domain and write JSON; nothing here decides.
 //!
-//! `tokens_auth`: the bearer token and the rate limit; `errors`: the envelope; one file per
-//! resource (`skus`, `users`, `licenses`: a user's).
+//! `tokens_auth`: the bearer token and the rate limit; `errors`: the envelope; `filter`: the
+//! users' `$filter`; one file per resource (`skus`, `users`, `licenses`: a user's, `groups`,
+//! `subscriptions`, `service_requests`); `openapi`: the OpenAPI document made from the handlers'
+//! annotations and types.
 
 mod errors;
+mod filter;
+mod groups;
 mod licenses;
+pub mod openapi;
+mod service_requests;
 mod skus;
+mod subscriptions;
 mod tokens_auth;
 mod users;
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub use errors::{ApiError, envelope, for_status};
@@ -47,6 +54,33 @@ pub fn scope() -> actix_web::Scope {
         .service(resource("/v1/users/{id}").route(web::get().to(users::get)))
         .service(resource("/v1/users/{id}/assignLicense").route(web::post().to(licenses::assign)))
         .service(resource("/v1/users/{id}/licenseDetails").route(web::get().to(licenses::details)))
+        .service(
+            resource("/v1/groups")
+                .route(web::get().to(groups::list))
+                .route(web::post().to(groups::create)),
+        )
+        .service(
+            resource("/v1/groups/{id}")
+                .route(web::get().to(groups::get))
+                .route(web::delete().to(groups::delete)),
+        )
+        .service(resource("/v1/groups/{id}/members").route(web::get().to(groups::members)))
+        .service(resource("/v1/groups/{id}/members/$ref").route(web::post().to(groups::add_member)))
+        .service(
+            resource("/v1/groups/{id}/members/{user}/$ref")
+                .route(web::delete().to(groups::remove_member)),
+        )
+        .service(
+            resource("/v1/groups/{id}/assignLicense").route(web::post().to(groups::assign_license)),
+        )
+        .service(resource("/v1/subscriptions").route(web::get().to(subscriptions::list)))
+        .service(
+            resource("/v1/serviceRequests")
+                .route(web::get().to(service_requests::list))
+                .route(web::post().to(service_requests::file)),
+        )
+        .service(resource("/v1/serviceRequests/{id}").route(web::get().to(service_requests::get)))
+        .service(resource("/v1/openapi.json").route(web::get().to(openapi::document)))
         .default_service(web::to(errors::not_found))
 }
 
@@ -81,4 +115,112 @@ fn only_options(options: &[(String, String)], supported: &[&str]) -> Result<(), 
         ))),
         None => Ok(()),
     }
+}
+
+/// `$top` of a listing: from 1 to `max`, `default` when not given.
+fn top_of(options: &[(String, String)], default: i64, max: i64) -> Result<i64, ApiError> {
+    match options.iter().find(|(n, _)| n == "$top") {
+        None => Ok(default),
+        Some((_, text)) => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("$top must be a whole number from 1 to {max}."))
+            }),
+    }
+}
+
+/// Graph answers a value it refuses with a 400 naming the property, not a 422.
+fn rejected(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Domain(crate::domain::DomainError::Invalid { field, message }) => {
+            ApiError::Rejected {
+                // The domain's name for a group's name is Graph's `displayName`.
+                target: if field == "name" {
+                    "displayName"
+                } else {
+                    field
+                },
+                message,
+            }
+        }
+        other => other,
+    }
+}
+
+/// A time as Graph writes it: RFC 3339 in UTC, to the second (`2026-11-05T09:00:00Z`).
+fn date_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Graph's error envelope, as every error under `/api` is sent.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Graph's code: `BadRequest`, `Request_ResourceNotFound`, `CountViolation`, …
+    code: String,
+    message: String,
+    /// The property at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: &str, target: Option<&str>) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: message.to_owned(),
+                target: target.map(str::to_owned),
+            },
+        }
+    }
+}
+
+// The query options of listings, as the OpenAPI document describes them (the handlers read
+// them from the query string themselves, to answer in Graph's envelope).
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct TopParam {
+    /// How many to a page, from 1 to 999 (100 when not given).
+    #[serde(rename = "$top")]
+    #[param(minimum = 1, maximum = 999)]
+    top: Option<i64>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SkipTokenParam {
+    /// Where the page starts: from the last page's `@odata.nextLink`.
+    #[serde(rename = "$skiptoken")]
+    skiptoken: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SelectParam {
+    /// The properties to send, comma-separated; names not known are ignored.
+    #[serde(rename = "$select")]
+    select: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct FilterParam {
+    /// Graph's forms: `assignedLicenses/any(x:x/skuId eq {skuId})`,
+    /// `startswith(displayName,'…')`, `userPrincipalName eq '…'`, `accountEnabled eq false`,
+    /// joined by `and`.
+    #[serde(rename = "$filter")]
+    filter: Option<String>,
 }

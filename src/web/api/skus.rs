@@ -7,39 +7,47 @@ use serde::Serialize;
 use super::{ApiError, ApiRequest};
 use crate::domain::licenses::{self, SubscribedSku};
 
-#[derive(Serialize)]
+/// Graph's `subscribedSku`: the organization's licenses of one product.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Sku {
+pub struct Sku {
     id: String,
     sku_id: String,
     sku_part_number: String,
+    #[schema(value_type = String)]
     applies_to: &'static str,
+    #[schema(value_type = String)]
     capability_status: &'static str,
     consumed_units: i64,
     prepaid_units: PrepaidUnits,
     service_plans: Vec<Plan>,
 }
 
-#[derive(Serialize)]
+/// Licenses by the state of their subscriptions.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PrepaidUnits {
+pub struct PrepaidUnits {
     enabled: i64,
     suspended: i64,
     warning: i64,
     locked_out: i64,
 }
 
-#[derive(Serialize)]
+/// An app of the product.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Plan {
+pub struct Plan {
     service_plan_id: String,
     service_plan_name: String,
+    #[schema(value_type = String)]
     provisioning_status: &'static str,
+    #[schema(value_type = String)]
     applies_to: &'static str,
 }
 
-#[derive(Serialize)]
-struct SkuList {
+/// The organization's licenses, one entry a product.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SkuList {
     #[serde(rename = "@odata.context")]
     context: String,
     value: Vec<Sku>,
@@ -74,6 +82,19 @@ impl From<SubscribedSku> for Sku {
     }
 }
 
+#[utoipa::path(
+    get, path = "/subscribedSkus", tag = "licenses",
+    summary = "List the organization's licenses",
+    description = "One entry per product: its skuId, counts and apps.",
+    params(super::SelectParam),
+    responses(
+        (status = 200, description = "The licenses", body = SkuList),
+        (status = 400, description = "A query option that can't be read", body = super::ErrorBody),
+        (status = 401, description = "No valid token", body = super::ErrorBody),
+        (status = 403, description = "The token's scopes don't allow it", body = super::ErrorBody),
+    ),
+    security(("bearer" = ["licenses.read", "licenses.write"]))
+)]
 /// GET /api/v1/subscribedSkus (`licenses.read`)
 pub async fn list(request: ApiRequest, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let options = super::query_options(&req)?;
