@@ -91,10 +91,14 @@ pub(crate) fn find_group(
     tenant: TenantId,
     guid: &str,
 ) -> Result<GroupId, DomainError> {
+    let guid = uuid::Uuid::parse_str(guid.trim())
+        .map_err(|_| DomainError::NotFound)?
+        .hyphenated()
+        .to_string();
     Ok(GroupId(
         user_groups::table
             .filter(user_groups::tenant_id.eq(tenant.0))
-            .filter(user_groups::guid.eq(guid.trim().to_ascii_lowercase()))
+            .filter(user_groups::guid.eq(guid))
             .select(user_groups::id)
             .first(conn)?,
     ))

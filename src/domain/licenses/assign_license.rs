@@ -192,6 +192,17 @@ pub(crate) fn products_of_skus(
     let mut found = Vec::with_capacity(skus.len());
     for sku in skus {
         let sku = sku.trim().to_ascii_lowercase();
+        // Every skuId is a GUID: anything else names no license (and a NUL would not even
+        // reach PostgreSQL's text).
+        if uuid::Uuid::parse_str(&sku).is_err() {
+            return Err(DomainError::invalid(
+                field,
+                format!(
+                    "License {} does not correspond to a valid company License.",
+                    sku.escape_debug()
+                ),
+            ));
+        }
         let product: Option<i64> = license_pools::table
             .filter(license_pools::tenant_id.eq(tenant.0))
             .filter(license_pools::sku_id.eq(&sku))

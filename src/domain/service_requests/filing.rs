@@ -233,7 +233,7 @@ pub(crate) fn agreement_asked(
         DomainError::NotFound => agreements::unknown_number(),
         other => other,
     })?;
-    let asked = new.target.trim().to_lowercase();
+    let asked = crate::domain::text::search("target", &new.target)?.to_lowercase();
     let target = match kind {
         Kind::RemapAgreement => {
             agreements::remap_target(conn, &head, &asked)?;

@@ -135,7 +135,10 @@ pub(crate) fn filtered(
             DirectoryFilter::HasLicense(sku) => {
                 let product: Option<i64> = license_pools::table
                     .filter(license_pools::tenant_id.eq(tenant.0))
-                    .filter(license_pools::sku_id.eq(sku.trim().to_ascii_lowercase()))
+                    .filter(
+                        license_pools::sku_id
+                            .eq(crate::domain::text::search("$filter", sku)?.to_ascii_lowercase()),
+                    )
                     .select(license_pools::product_id)
                     .first(conn)
                     .optional()?;
@@ -155,13 +158,13 @@ pub(crate) fn filtered(
                 )
             }
             DirectoryFilter::DisplayNameStartsWith(prefix) => {
-                let low = prefix.to_lowercase();
+                let low = crate::domain::text::search("$filter", prefix)?.to_lowercase();
                 let high = format!("{low}\u{10ffff}");
                 query.filter(users::name_key.ge(low).and(users::name_key.lt(high)))
             }
-            DirectoryFilter::SignInName(email) => {
-                query.filter(users::email.eq(email.trim().to_lowercase()))
-            }
+            DirectoryFilter::SignInName(email) => query.filter(
+                users::email.eq(crate::domain::text::search("$filter", email)?.to_lowercase()),
+            ),
             DirectoryFilter::AccountEnabled(enabled) => {
                 query.filter(users::state.eq(if *enabled {
                     UserState::Active
@@ -244,6 +247,9 @@ pub(crate) fn find_directory_user(
     tenant: TenantId,
     key: &UserKey,
 ) -> Result<DirectoryUser, DomainError> {
+    // No GUID or sign-in name holds a control character (and PostgreSQL refuses a NUL).
+    let (UserKey::Guid(text) | UserKey::SignInName(text)) = key;
+    crate::domain::text::search("id", text).map_err(|_| DomainError::NotFound)?;
     let query = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.ne(UserState::Deleted))
