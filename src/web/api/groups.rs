@@ -120,8 +120,11 @@ pub struct MemberRef {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewGroup {
+    /// Unique in the organization, whatever its case.
+    #[schema(min_length = 1, max_length = 256)]
     display_name: String,
     #[serde(default)]
+    #[schema(max_length = 1024)]
     description: Option<String>,
     #[serde(default)]
     mail_enabled: Option<bool>,

@@ -23,6 +23,9 @@ pub struct AssignBody {
 #[serde(rename_all = "camelCase")]
 pub struct AddLicense {
     /// The license's `skuId` (from `subscribedSkus`).
+    #[schema(
+        pattern = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+    )]
     sku_id: String,
     /// The `servicePlanId`s of the apps to turn off.
     #[serde(default)]

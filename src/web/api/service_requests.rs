@@ -206,6 +206,7 @@ pub struct NewServiceRequest {
     #[serde(rename = "type")]
     kind: RequestType,
     /// The problem, in at least 10 characters.
+    #[schema(min_length = 10, max_length = 4000)]
     description: String,
     #[serde(default)]
     subscription_id: Option<String>,
