@@ -377,6 +377,101 @@ async fn each_filter_form_answers_exactly_the_users_the_database_has_and_pages_w
 }
 
 #[actix_web::test]
+async fn a_license_filter_walks_its_holders_in_batches_and_finds_the_few_that_match() {
+    // 1,500 more holders of Business Premium, three of them blocked: far apart, so the
+    // holders are read in more than one batch to fill a page.
+    use allot::domain::DbConnection;
+    use allot::domain::schema::license_assignments;
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let app = test::init_service(web::app(app_state(&db))).await;
+    let token = contoso_token(&db, &[Scope::UsersRead]);
+    let premium = sku(&db, contoso, "Business Premium");
+    let product = product_id(&db, "Business Premium");
+    let at = test_now().naive_utc();
+    let people: Vec<_> = (0..1500)
+        .map(|i| {
+            (
+                users::tenant_id.eq(contoso.0),
+                users::display_name.eq(format!("Bulk {i:04}")),
+                users::name_key.eq(format!("bulk {i:04}")),
+                users::email.eq(format!("bulk{i:04}@contoso.example")),
+                users::password_hash.eq("x"),
+                users::state.eq(if [10, 1200, 1499].contains(&i) {
+                    "blocked"
+                } else {
+                    "active"
+                }),
+                users::created_at.eq(at),
+            )
+        })
+        .collect();
+    let mut conn = db.conn();
+    for chunk in people.chunks(500) {
+        match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(users::table).values(chunk).execute(c),
+            DbConnection::Postgresql(c) => {
+                diesel::insert_into(users::table).values(chunk).execute(c)
+            }
+        }
+        .unwrap();
+    }
+    let ids: Vec<i64> = users::table
+        .filter(users::email.like("bulk%"))
+        .select(users::id)
+        .load(&mut *conn)
+        .unwrap();
+    let seats: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
+                license_assignments::tenant_id.eq(contoso.0),
+                license_assignments::user_id.eq(*id),
+                license_assignments::product_id.eq(product.0),
+                license_assignments::assigned_at.eq(at),
+                license_assignments::direct.eq(true),
+            )
+        })
+        .collect();
+    for chunk in seats.chunks(500) {
+        match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(license_assignments::table)
+                .values(chunk)
+                .execute(c),
+            DbConnection::Postgresql(c) => diesel::insert_into(license_assignments::table)
+                .values(chunk)
+                .execute(c),
+        }
+        .unwrap();
+    }
+    drop(conn);
+    let filter =
+        format!("assignedLicenses/any(x:x/skuId eq {premium}) and accountEnabled eq false");
+    let (found, pages) = walk(
+        &app,
+        &format!("/api/v1/users?$top=2&$filter={}", encode(&filter)),
+        &token,
+    )
+    .await;
+    let expected: BTreeSet<String> = ["bulk0010", "bulk1200", "bulk1499"]
+        .iter()
+        .map(|n| format!("{n}@contoso.example"))
+        .collect();
+    assert_eq!(upns(&found), expected);
+    assert_eq!(pages, 2);
+    let (all, _) = walk(
+        &app,
+        &format!(
+            "/api/v1/users?$top=999&$select=userPrincipalName&$filter={}",
+            encode(&format!("assignedLicenses/any(x:x/skuId eq {premium})"))
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(all.len(), 1510, "the demo's ten and the 1,500, each once");
+}
+
+#[actix_web::test]
 async fn a_quote_in_a_filter_string_is_written_twice() {
     let db = TestDb::with_demo();
     let app = test::init_service(web::app(app_state(&db))).await;

@@ -7,6 +7,8 @@ use crate::domain::schema::license_pools;
 
 /// The most users one page of the directory holds (Graph's `$top` limit for users).
 pub const DIRECTORY_PAGE_MAX: i64 = 999;
+/// A license's holders read at a time when the directory is filtered by a license.
+const HOLDERS_BATCH: i64 = 1000;
 
 /// A user as the directory shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub enum UserKey {
 }
 
 type DirectoryRow = (i64, String, String, String, UserState);
+/// A row of a filtered listing: a directory row and the name key it may be ordered by.
+type ListedRow = (i64, String, String, String, UserState, String);
 
 /// One condition of a directory listing (Graph's `$filter` forms the API reads); a listing
 /// holds the users that meet all of them.
@@ -118,20 +122,11 @@ pub(crate) fn filtered(
     let by_name = filters
         .iter()
         .any(|f| matches!(f, DirectoryFilter::DisplayNameStartsWith(_)));
-    let mut query = users::table
-        .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::state.ne(UserState::Deleted))
-        .select((
-            users::id,
-            users::guid,
-            users::display_name,
-            users::email,
-            users::state,
-            users::name_key,
-        ))
-        .into_boxed();
+    // The text each filter compares, checked once; a license by its product.
+    let mut products: Vec<i64> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
     for filter in filters {
-        query = match filter {
+        match filter {
             DirectoryFilter::HasLicense(sku) => {
                 let product: Option<i64> = license_pools::table
                     .filter(license_pools::tenant_id.eq(tenant.0))
@@ -143,72 +138,144 @@ pub(crate) fn filtered(
                     .first(conn)
                     .optional()?;
                 let Some(product) = product else {
+                    // A license the tenant has no pool of: nobody holds it.
                     return Ok(FilteredPage {
                         users: Vec::new(),
                         next: None,
                     });
                 };
-                query.filter(
-                    users::id.eq_any(
-                        license_assignments::table
-                            .filter(license_assignments::tenant_id.eq(tenant.0))
-                            .filter(license_assignments::product_id.eq(product))
-                            .select(license_assignments::user_id),
-                    ),
-                )
+                products.push(product);
             }
-            DirectoryFilter::DisplayNameStartsWith(prefix) => {
-                let low = crate::domain::text::search("$filter", prefix)?.to_lowercase();
-                let high = format!("{low}\u{10ffff}");
-                query.filter(users::name_key.ge(low).and(users::name_key.lt(high)))
+            DirectoryFilter::DisplayNameStartsWith(text) | DirectoryFilter::SignInName(text) => {
+                texts.push(crate::domain::text::search("$filter", text)?.to_lowercase());
             }
-            DirectoryFilter::SignInName(email) => query.filter(
-                users::email.eq(crate::domain::text::search("$filter", email)?.to_lowercase()),
-            ),
-            DirectoryFilter::AccountEnabled(enabled) => {
-                query.filter(users::state.eq(if *enabled {
-                    UserState::Active
-                } else {
-                    UserState::Blocked
-                }))
-            }
-            DirectoryFilter::MemberOf(group) => query.filter(
-                users::id.eq_any(
-                    group_members::table
-                        .filter(group_members::group_id.eq(group.0))
-                        .select(group_members::user_id),
-                ),
-            ),
-        };
+            DirectoryFilter::AccountEnabled(_) | DirectoryFilter::MemberOf(_) => {}
+        }
     }
-    query = match (by_name, after) {
-        (_, None) => query,
-        (
+    match (by_name, &after) {
+        (_, None)
+        | (
             true,
             Some(DirectoryCursor {
-                id,
-                name_key: Some(key),
+                name_key: Some(_), ..
             }),
-        ) => query.filter(
-            users::name_key
-                .gt(key.clone())
-                .or(users::name_key.eq(key).and(users::id.gt(id.0))),
-        ),
-        (false, Some(DirectoryCursor { id, name_key: None })) => query.filter(users::id.gt(id.0)),
+        )
+        | (false, Some(DirectoryCursor { name_key: None, .. })) => {}
         _ => {
             return Err(DomainError::invalid(
                 "$skiptoken",
                 "The $skiptoken belongs to another listing.",
             ));
         }
+    }
+    // Up to `limit` users meeting the filters after the cursor, in the listing's order; with
+    // `holders`, only among those users (a batch of the first license's holders).
+    let page = |conn: &mut DbConnection,
+                holders: Option<&[i64]>,
+                limit: i64|
+     -> Result<Vec<ListedRow>, DomainError> {
+        let mut query = users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::state.ne(UserState::Deleted))
+            .select((
+                users::id,
+                users::guid,
+                users::display_name,
+                users::email,
+                users::state,
+                users::name_key,
+            ))
+            .into_boxed();
+        let mut text = texts.iter();
+        for filter in filters {
+            query = match filter {
+                // Below, by product.
+                DirectoryFilter::HasLicense(_) => query,
+                DirectoryFilter::DisplayNameStartsWith(_) => {
+                    let low = text.next().cloned().unwrap_or_default();
+                    let high = format!("{low}\u{10ffff}");
+                    query.filter(users::name_key.ge(low).and(users::name_key.lt(high)))
+                }
+                DirectoryFilter::SignInName(_) => {
+                    query.filter(users::email.eq(text.next().cloned().unwrap_or_default()))
+                }
+                DirectoryFilter::AccountEnabled(enabled) => {
+                    query.filter(users::state.eq(if *enabled {
+                        UserState::Active
+                    } else {
+                        UserState::Blocked
+                    }))
+                }
+                DirectoryFilter::MemberOf(group) => query.filter(
+                    users::id.eq_any(
+                        group_members::table
+                            .filter(group_members::group_id.eq(group.0))
+                            .select(group_members::user_id),
+                    ),
+                ),
+            };
+        }
+        let skip = usize::from(holders.is_some());
+        for product in products.iter().skip(skip) {
+            query = query.filter(
+                users::id.eq_any(
+                    license_assignments::table
+                        .filter(license_assignments::tenant_id.eq(tenant.0))
+                        .filter(license_assignments::product_id.eq(*product))
+                        .select(license_assignments::user_id),
+                ),
+            );
+        }
+        if let Some(ids) = holders {
+            query = query.filter(users::id.eq_any(ids.to_vec()));
+        }
+        query = match &after {
+            Some(DirectoryCursor {
+                id,
+                name_key: Some(key),
+            }) => query.filter(
+                users::name_key
+                    .gt(key.clone())
+                    .or(users::name_key.eq(key.clone()).and(users::id.gt(id.0))),
+            ),
+            Some(DirectoryCursor { id, name_key: None }) => query.filter(users::id.gt(id.0)),
+            None => query,
+        };
+        query = if by_name {
+            query.order((users::name_key, users::id))
+        } else {
+            query.order(users::id)
+        };
+        Ok(query.limit(limit).load(conn)?)
     };
-    query = if by_name {
-        query.order((users::name_key, users::id))
+    let mut rows = if by_name || products.is_empty() {
+        page(conn, None, top + 1)?
     } else {
-        query.order(users::id)
+        // A license's holders are walked in id order from their own index, a batch at a time,
+        // and the other filters applied to each batch: a page costs what its holders do, not
+        // the tenant's users between them (a product few hold, in a tenant of a million).
+        let mut rows = Vec::new();
+        let mut from = after.as_ref().map_or(0, |c| c.id.0);
+        loop {
+            let batch: Vec<i64> = license_assignments::table
+                .filter(license_assignments::tenant_id.eq(tenant.0))
+                .filter(license_assignments::product_id.eq(products[0]))
+                .filter(license_assignments::user_id.gt(from))
+                .order(license_assignments::user_id)
+                .limit(HOLDERS_BATCH)
+                .select(license_assignments::user_id)
+                .load(conn)?;
+            let Some(last) = batch.last().copied() else {
+                break;
+            };
+            from = last;
+            rows.extend(page(conn, Some(&batch), top + 1 - rows.len() as i64)?);
+            if rows.len() as i64 > top || (batch.len() as i64) < HOLDERS_BATCH {
+                break;
+            }
+        }
+        rows
     };
-    let mut rows: Vec<(i64, String, String, String, UserState, String)> =
-        query.limit(top + 1).load(conn)?;
     let more = rows.len() as i64 > top;
     rows.truncate(top as usize);
     let next = if more {
