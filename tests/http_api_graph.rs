@@ -381,7 +381,7 @@ async fn a_license_filter_walks_its_holders_in_batches_and_finds_the_few_that_ma
     // 1,500 more holders of Business Premium, three of them blocked: far apart, so the
     // holders are read in more than one batch to fill a page.
     use allot::domain::DbConnection;
-    use allot::domain::schema::license_assignments;
+    use allot::domain::schema::{group_members, license_assignments};
     let db = TestDb::with_demo();
     let (contoso, _) = tenants(&db);
     let app = test::init_service(web::app(app_state(&db))).await;
@@ -469,6 +469,58 @@ async fn a_license_filter_walks_its_holders_in_batches_and_finds_the_few_that_ma
     )
     .await;
     assert_eq!(all.len(), 1510, "the demo's ten and the 1,500, each once");
+    assert_eq!(upns(&all).len(), 1510);
+
+    // A group of 1,200 of them: its members are walked from the group's own rows, in batches.
+    let groups = contoso_token(&db, &[Scope::GroupsWrite]);
+    let made = post(
+        &app,
+        "/api/v1/groups",
+        json!({"displayName": "Bulk"}),
+        &groups,
+    )
+    .await;
+    let group_id: i64 = user_groups::table
+        .filter(user_groups::guid.eq(made.json["id"].as_str().unwrap()))
+        .select(user_groups::id)
+        .first(&mut db.conn())
+        .unwrap();
+    let members: Vec<_> = ids
+        .iter()
+        .take(1200)
+        .map(|id| {
+            (
+                group_members::tenant_id.eq(contoso.0),
+                group_members::group_id.eq(group_id),
+                group_members::user_id.eq(*id),
+                group_members::added_at.eq(at),
+            )
+        })
+        .collect();
+    let mut conn = db.conn();
+    for chunk in members.chunks(500) {
+        match &mut *conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(group_members::table)
+                .values(chunk)
+                .execute(c),
+            DbConnection::Postgresql(c) => diesel::insert_into(group_members::table)
+                .values(chunk)
+                .execute(c),
+        }
+        .unwrap();
+    }
+    drop(conn);
+    let (listed, pages) = walk(
+        &app,
+        &format!(
+            "/api/v1/groups/{}/members?$top=999",
+            made.json["id"].as_str().unwrap()
+        ),
+        &groups,
+    )
+    .await;
+    assert_eq!(pages, 2);
+    assert_eq!(upns(&listed).len(), 1200, "each member once");
 }
 
 #[actix_web::test]

@@ -7,7 +7,8 @@ use crate::domain::schema::license_pools;
 
 /// The most users one page of the directory holds (Graph's `$top` limit for users).
 pub const DIRECTORY_PAGE_MAX: i64 = 999;
-/// A license's holders read at a time when the directory is filtered by a license.
+/// A license's holders (or a group's members) read at a time when the directory is filtered
+/// by a license (or a group).
 const HOLDERS_BATCH: i64 = 1000;
 
 /// A user as the directory shows them.
@@ -169,7 +170,7 @@ pub(crate) fn filtered(
         }
     }
     // Up to `limit` users meeting the filters after the cursor, in the listing's order; with
-    // `holders`, only among those users (a batch of the first license's holders).
+    // `holders`, only among those users (a batch of a license's holders or a group's members).
     let page = |conn: &mut DbConnection,
                 holders: Option<&[i64]>,
                 limit: i64|
@@ -215,8 +216,7 @@ pub(crate) fn filtered(
                 ),
             };
         }
-        let skip = usize::from(holders.is_some());
-        for product in products.iter().skip(skip) {
+        for product in &products {
             query = query.filter(
                 users::id.eq_any(
                     license_assignments::table
@@ -248,23 +248,38 @@ pub(crate) fn filtered(
         };
         Ok(query.limit(limit).load(conn)?)
     };
-    let mut rows = if by_name || products.is_empty() {
+    let group = filters.iter().find_map(|f| match f {
+        DirectoryFilter::MemberOf(group) => Some(*group),
+        _ => None,
+    });
+    let mut rows = if by_name || (products.is_empty() && group.is_none()) {
         page(conn, None, top + 1)?
     } else {
-        // A license's holders are walked in id order from their own index, a batch at a time,
-        // and the other filters applied to each batch: a page costs what its holders do, not
-        // the tenant's users between them (a product few hold, in a tenant of a million).
+        // A license's holders (or a group's members) are walked in id order from their own
+        // index, a batch at a time, and the filters applied to each batch: a page costs what
+        // its holders do, not the tenant's users between them (a product few hold, or a small
+        // group, in a tenant of a million).
         let mut rows = Vec::new();
         let mut from = after.as_ref().map_or(0, |c| c.id.0);
         loop {
-            let batch: Vec<i64> = license_assignments::table
-                .filter(license_assignments::tenant_id.eq(tenant.0))
-                .filter(license_assignments::product_id.eq(products[0]))
-                .filter(license_assignments::user_id.gt(from))
-                .order(license_assignments::user_id)
-                .limit(HOLDERS_BATCH)
-                .select(license_assignments::user_id)
-                .load(conn)?;
+            let batch: Vec<i64> = match (products.first(), group) {
+                (Some(product), _) => license_assignments::table
+                    .filter(license_assignments::tenant_id.eq(tenant.0))
+                    .filter(license_assignments::product_id.eq(*product))
+                    .filter(license_assignments::user_id.gt(from))
+                    .order(license_assignments::user_id)
+                    .limit(HOLDERS_BATCH)
+                    .select(license_assignments::user_id)
+                    .load(conn)?,
+                (None, Some(group)) => group_members::table
+                    .filter(group_members::group_id.eq(group.0))
+                    .filter(group_members::user_id.gt(from))
+                    .order(group_members::user_id)
+                    .limit(HOLDERS_BATCH)
+                    .select(group_members::user_id)
+                    .load(conn)?,
+                (None, None) => Vec::new(),
+            };
             let Some(last) = batch.last().copied() else {
                 break;
             };
