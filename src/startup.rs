@@ -77,6 +77,7 @@ pub fn state(config: &Config, pool: Pool, dependencies: &Dependencies) -> AppSta
         },
         trusted_proxies: config.trusted_proxies.clone().into(),
         api: web::api::ApiSettings::new(&config.public_url),
+        scim: web::scim::ScimSettings::new(&config.public_url),
     }
 }
 

@@ -5,12 +5,13 @@
 //! request, call the domain and write JSON; nothing here decides.
 //!
 //! `tokens_auth`: the bearer token and the rate limit; `errors`: the envelope; one file per
-//! resource (`skus`, `users`, `licenses`: a user's).
+//! resource (`skus`, `users` and `user_writes`, `licenses`: a user's).
 
 mod errors;
 mod licenses;
 mod skus;
 mod tokens_auth;
+mod user_writes;
 mod users;
 
 use actix_web::{HttpResponse, web};
@@ -43,8 +44,17 @@ pub fn scope() -> actix_web::Scope {
     web::scope("/api")
         .app_data(errors::json_config())
         .service(resource("/v1/subscribedSkus").route(web::get().to(skus::list)))
-        .service(resource("/v1/users").route(web::get().to(users::list)))
-        .service(resource("/v1/users/{id}").route(web::get().to(users::get)))
+        .service(
+            resource("/v1/users")
+                .route(web::get().to(users::list))
+                .route(web::post().to(user_writes::create)),
+        )
+        .service(
+            resource("/v1/users/{id}")
+                .route(web::get().to(users::get))
+                .route(web::patch().to(user_writes::update))
+                .route(web::delete().to(user_writes::delete)),
+        )
         .service(resource("/v1/users/{id}/assignLicense").route(web::post().to(licenses::assign)))
         .service(resource("/v1/users/{id}/licenseDetails").route(web::get().to(licenses::details)))
         .default_service(web::to(errors::not_found))
