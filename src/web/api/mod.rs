@@ -31,10 +31,12 @@ pub struct ApiSettings {
 }
 
 impl ApiSettings {
-    pub fn new(public_url: &str) -> ApiSettings {
+    /// `requests_per_minute`: each token's calls a minute (`REQUESTS_PER_MINUTE` unless the
+    /// operator says otherwise).
+    pub fn new(public_url: &str, requests_per_minute: u32) -> ApiSettings {
         ApiSettings {
             base_url: format!("{}/api/v1", public_url.trim_end_matches('/')),
-            limiter: Arc::new(RateLimiter::new(REQUESTS_PER_MINUTE)),
+            limiter: Arc::new(RateLimiter::new(requests_per_minute)),
         }
     }
 }
