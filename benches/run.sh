@@ -3,7 +3,7 @@
 #
 #   benches/run.sh [--users N] [--backends "sqlite postgres"] [--requests R] [--concurrency C]
 #                  [--search PREFIX] [--bulk-runs K] [--group-members M] [--group-add A]
-#                  [--group-runs G] [--out FILE]
+#                  [--group-runs G] [--scim-sync S] [--out FILE]
 #
 # For each backend it loads a large tenant into a fresh database (benches/load_tenant.rs: the
 # demo plus N users, 20 products, 2 assignments per user; "Bench group" with M of them, default
@@ -23,6 +23,10 @@
 # /groups/{id}/members (Add members) to each of the G groups (default 3), and times each from
 # the POST until the background job that gives them the product has finished (polling
 # group_jobs), checking in the database that A assignments were added and no error recorded.
+# With a token of the tenant (users.read and scim, stored as Settings > API access stores one)
+# it also measures GET /api/v1/users?$top=100 and a SCIM filter=userName eq "…", and times a
+# SCIM sync of S new users (default 10,000), one POST /scim/v2/Users each, C at a time
+# (benches/scim_sync.py), checking in the database that S users were added.
 # PostgreSQL: a throwaway database on postgres://postgres@127.0.0.1:5432 (ALLOT_BENCH_PG to
 # change), dropped on exit. Everything listens on and talks to 127.0.0.1 only.
 #
@@ -40,7 +44,9 @@ BULK_SIZE=10000
 GROUP_MEMBERS="" # default: USERS
 GROUP_ADD=10000
 GROUP_RUNS=3
+SCIM_SYNC=10000
 OUT=""
+WRK_SECONDS="${WRK_SECONDS:-20}" # per measurement with wrk
 MAX_SECONDS=45 # per measurement: fewer requests when an endpoint is too slow for REQUESTS
 QUIET_WAIT="${QUIET_WAIT:-900}"
 PG_ADMIN_URL="${ALLOT_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
@@ -60,6 +66,7 @@ while [ $# -gt 0 ]; do
     --group-members) GROUP_MEMBERS="$2"; shift 2 ;;
     --group-add) GROUP_ADD="$2"; shift 2 ;;
     --group-runs) GROUP_RUNS="$2"; shift 2 ;;
+    --scim-sync) SCIM_SYNC="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     -h | --help) usage ;;
     *) echo "unknown argument: $1" >&2; usage ;;
@@ -116,7 +123,7 @@ else
         die "neither oha nor wrk is available"
     TOOL=oha
 fi
-for tool in curl jq; do command -v "$tool" >/dev/null || die "$tool is needed"; done
+for tool in curl jq python3 sha256sum; do command -v "$tool" >/dev/null || die "$tool is needed"; done
 case " $BACKENDS " in *" sqlite "*) command -v sqlite3 >/dev/null || die "sqlite3 is needed" ;; esac
 case " $BACKENDS " in *" postgres "*) command -v psql >/dev/null || die "psql is needed" ;; esac
 OHA_JSON=(-j)
@@ -165,19 +172,20 @@ sql() {
     esac
 }
 
-# measure LABEL PATH CONCURRENCY: prints "LABEL|C|requests|p50 ms|p99 ms|req/s|statuses".
+# measure LABEL PATH CONCURRENCY [HEADER]: prints "LABEL|C|requests|p50 ms|p99 ms|req/s|statuses".
+# HEADER (the admin's session cookie unless given) is sent with every request.
 measure() {
-    local label="$1" url="http://127.0.0.1:$PORT$2" c="$3" n
+    local label="$1" url="http://127.0.0.1:$PORT$2" c="$3" n auth="${4:-Cookie: $COOKIE}"
     if [ "$TOOL" = oha ]; then
         # A short probe decides how many requests fit in MAX_SECONDS.
         local probe rps json
         probe="$(timeout 120 oha --no-tui "${OHA_JSON[@]}" -n 50 -c "$c" \
-            -H "Cookie: $COOKIE" "$url")"
+            -H "$auth" "$url")"
         rps="$(jq -r '.summary.requestsPerSec' <<<"$probe")"
         n="$(jq -rn --argjson rps "$rps" --argjson max "$REQUESTS" --argjson secs "$MAX_SECONDS" \
             '[$max, ([200, ($rps * $secs | floor)] | max)] | min')"
         json="$(timeout $((MAX_SECONDS * 4 + 60)) oha --no-tui "${OHA_JSON[@]}" -n "$n" \
-            -c "$c" -H "Cookie: $COOKIE" "$url")"
+            -c "$c" -H "$auth" "$url")"
         jq -r --arg name "$label" --arg c "$c" '
             [$name, $c,
              ([.statusCodeDistribution[]] | add | tostring),
@@ -188,7 +196,7 @@ measure() {
             | join("|")' <<<"$json"
     else
         local out threads=$((c < 2 ? 1 : 2))
-        out="$(timeout 120 wrk -t"$threads" -c "$c" -d20s --latency -H "Cookie: $COOKIE" "$url")"
+        out="$(timeout 120 wrk -t"$threads" -c "$c" -d"${WRK_SECONDS}s" --latency -H "$auth" "$url")"
         awk -v name="$label" -v c="$c" '
             function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
                              if (v ~ /s$/) return v * 1000; return v }
@@ -272,7 +280,9 @@ bench_backend() {
 
     PORT="$(free_port)"
     log "$backend: serving on 127.0.0.1:$PORT"
-    "$BIN" serve --bind "127.0.0.1:$PORT" >"$data/server.log" 2>&1 &
+    # The API's per-token limit would stop a load tool after 600 calls a minute.
+    ALLOT_API_REQUESTS_PER_MINUTE=1000000 "$BIN" serve --bind "127.0.0.1:$PORT" \
+        >"$data/server.log" 2>&1 &
     SERVER_PID=$!
     local i
     for i in $(seq 1 100); do
@@ -300,6 +310,32 @@ bench_backend() {
         "http://127.0.0.1:$PORT/users?q=$SEARCH")"
     [ "$status" = 200 ] || die "/users?q=$SEARCH answered $status"
 
+    # An API token of Contoso with users.read and scim, stored as Settings > API access stores
+    # one: only the SHA-256 of its secret.
+    local secret secret_hash created expires
+    secret="allot_$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+    secret_hash="$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)"
+    case "$backend" in
+    sqlite) created="datetime('now')" expires="datetime('now', '+30 days')" ;;
+    postgres) created="(now() AT TIME ZONE 'UTC')" expires="(now() AT TIME ZONE 'UTC') + interval '30 days'" ;;
+    esac
+    sql "$backend" "INSERT INTO api_tokens (tenant_id, name, name_key, scopes, secret_hash,
+        created_by, created_at, expires_at) SELECT id, 'Bench', 'bench', 'users.read scim',
+        '$secret_hash', 'benches/run.sh', $created, $expires FROM tenants
+        WHERE domain = 'contoso.example'" >/dev/null
+    BEARER="Authorization: Bearer $secret"
+    local probe_user api_paths
+    probe_user="bench$(printf '%06d' $((USERS / 2)))@contoso.example"
+    api_paths=('/api/v1/users?$top=100'
+        "/scim/v2/Users?filter=userName%20eq%20%22${probe_user/@/%40}%22")
+    for path in "${api_paths[@]}"; do
+        status="$(curl -s -o "$data/api_probe.json" -w '%{http_code}' -H "$BEARER" \
+            "http://127.0.0.1:$PORT$path")"
+        [ "$status" = 200 ] || die "$path answered $status: $(head -c 300 "$data/api_probe.json")"
+    done
+    [ "$(jq -r '.totalResults' "$data/api_probe.json")" = 1 ] ||
+        die "the SCIM filter did not find $probe_user"
+
     # Bench group's page, and its next page of members as the page's Next page link has it.
     local group_paths=() group_page next_page
     if [ -n "$bench_group" ]; then
@@ -321,6 +357,11 @@ bench_backend() {
             curl -s -o /dev/null -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$path"
         done
     done
+    for path in "${api_paths[@]}"; do
+        for i in $(seq 1 10); do
+            curl -s -o /dev/null -H "$BEARER" "http://127.0.0.1:$PORT$path"
+        done
+    done
 
     wait_quiet
     local load_before
@@ -336,8 +377,10 @@ bench_backend() {
                 "$group_page" "$c")")
             rows+=("$(measure "GET $group_page?after_… (its next page by key)" "$next_page" "$c")")
         fi
+        rows+=("$(measure 'GET /api/v1/users?$top=100 (API, first page)' "${api_paths[0]}" "$c" "$BEARER")")
+        rows+=("$(measure 'GET /scim/v2/Users?filter=userName eq "…" (SCIM)' "${api_paths[1]}" "$c" "$BEARER")")
         rows+=("$(measure "GET /static/app.css (static baseline)" /static/app.css "$c")")
-        printf '  %s\n' "${rows[@]: -$((4 + ${#group_paths[@]}))}" >&2
+        printf '  %s\n' "${rows[@]: -$((6 + ${#group_paths[@]}))}" >&2
     done
 
     # The bulk assignment: 10,000 users who lack the product, in one form POST.
@@ -390,7 +433,7 @@ bench_backend() {
         errors="$(sql "$backend" "SELECT count(*) FROM group_license_errors WHERE group_id = $group")"
         page_says="$(curl -fs -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/groups/$group" |
             grep -o -e 'All licenses assigned' -e 'Assigning: [0-9]* of [0-9]*' \
-                -e 'Errors &amp; issues ([0-9]*)' | head -n1 | sed 's/&amp;/\&/')"
+                -e 'Errors &amp; issues ([0-9]*)' | head -n1 | sed 's/&amp;/\&/' || true)"
         echo "  HTTP $code in $ms ms; job $state after $done_ms ms; assignments of the product" \
             "$before → $after; $errors errors; the page says: ${page_says:-nothing}" >&2
         [ "$code" = 303 ] || echo "  !! expected 303, got $code" >&2
@@ -400,6 +443,20 @@ bench_backend() {
         [ "$errors" = 0 ] || echo "  !! expected no errors" >&2
         group_rows+=("POST $gaction, $group_size users (run $i)|HTTP $code|$ms ms|$done_ms ms ($state)|$((after - before))|$errors|${page_says:-–}")
     done
+
+    # A SCIM sync: SCIM_SYNC new users, one POST each, CONCURRENCY at a time.
+    local sync_rows=() made failed seconds
+    if [ "$SCIM_SYNC" -gt 0 ]; then
+        wait_quiet
+        before="$(sql "$backend" "SELECT count(*) FROM users WHERE email LIKE 'scimsync%'")"
+        log "$backend: SCIM sync of $SCIM_SYNC new users, $CONCURRENCY at a time"
+        read -r made failed seconds < <(python3 "$ROOT/benches/scim_sync.py" \
+            "http://127.0.0.1:$PORT/scim/v2" "$secret" "$SCIM_SYNC" "$CONCURRENCY" scimsync)
+        after="$(sql "$backend" "SELECT count(*) FROM users WHERE email LIKE 'scimsync%'")"
+        echo "  $made created, $failed failed in $seconds s; users $before → $after" >&2
+        [ $((after - before)) = "$SCIM_SYNC" ] || echo "  !! expected $SCIM_SYNC new users" >&2
+        sync_rows+=("POST /scim/v2/Users × $SCIM_SYNC, $CONCURRENCY at a time|$made|$failed|$seconds s|$((after - before))")
+    fi
 
     local load_after
     load_after="$(load1)"
@@ -420,6 +477,10 @@ bench_backend() {
             printf '|---|---|--:|--:|--:|--:|---|\n'
             for row in "${group_rows[@]}"; do printf '| %s |\n' "${row//|/ | }"; done
         fi
+        if [ ${#sync_rows[@]} -gt 0 ]; then
+            printf '\n| SCIM sync | 201 | failed | wall time | new users |\n|---|--:|--:|--:|--:|\n'
+            for row in "${sync_rows[@]}"; do printf '| %s |\n' "${row//|/ | }"; done
+        fi
         printf '\n'
     } >>"$RESULTS"
     drop_pg
@@ -437,7 +498,7 @@ bench_backend() {
     if [ "$TOOL" = oha ]; then
         how="$REQUESTS requests per measurement at most (fewer when $MAX_SECONDS s would not do), after a probe of 50"
     else
-        how="each measurement runs 20 s"
+        how="each measurement runs $WRK_SECONDS s"
     fi
     printf 'Commit %s%s; %s cores, %s GiB RAM; %s; %s.\n\n' \
         "$commit" "$local_changes" "$(nproc)" \

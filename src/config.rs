@@ -41,6 +41,9 @@ pub struct Config {
     pub drain_seconds: u64,
     /// Then how long requests in flight may take to finish (`ALLOT_SHUTDOWN_TIMEOUT_SECONDS`).
     pub shutdown_timeout_seconds: u64,
+    /// Calls one API token may make in a minute, in each process
+    /// (`ALLOT_API_REQUESTS_PER_MINUTE`).
+    pub api_requests_per_minute: u32,
 }
 
 /// The payment gateways built in. Only the test gateway so far: its documented test card
@@ -150,6 +153,13 @@ impl Config {
             30,
             "seconds",
         )?;
+        let api_requests_per_minute = number(
+            &var,
+            "ALLOT_API_REQUESTS_PER_MINUTE",
+            1..=1_000_000,
+            crate::web::api::REQUESTS_PER_MINUTE,
+            "calls a minute",
+        )?;
         Ok(Config {
             database_url,
             data_dir,
@@ -169,6 +179,7 @@ impl Config {
             metrics_token,
             drain_seconds,
             shutdown_timeout_seconds,
+            api_requests_per_minute,
         })
     }
 }

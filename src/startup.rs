@@ -76,7 +76,8 @@ pub fn state(config: &Config, pool: Pool, dependencies: &Dependencies) -> AppSta
             token: config.metrics_token.clone(),
         },
         trusted_proxies: config.trusted_proxies.clone().into(),
-        api: web::api::ApiSettings::new(&config.public_url),
+        api: web::api::ApiSettings::new(&config.public_url, config.api_requests_per_minute),
+        scim: web::scim::ScimSettings::new(&config.public_url),
     }
 }
 

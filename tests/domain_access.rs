@@ -27,7 +27,9 @@ fn row(action: Action) -> ([bool; 4], [bool; 2]) {
         | Action::ResetPassword
         | Action::DeleteUser
         | Action::EndSessions
-        | Action::ManageGroups => (USERS, [false, false]),
+        | Action::ManageGroups
+        // An admin's session never reaches SCIM; the role says what a `scim` token stands for.
+        | Action::Provision => (USERS, [false, false]),
         Action::ViewGroups | Action::AssignGroupLicenses => {
             ([true, false, true, true], [false, false])
         }
@@ -601,6 +603,7 @@ fn token_row(action: Action) -> &'static [Scope] {
         }
         Action::ViewGroups => &[UsersRead, UsersWrite, GroupsWrite, Scim],
         Action::ManageGroups => &[GroupsWrite, Scim],
+        Action::Provision => &[Scim],
         Action::ViewBilling | Action::ViewAgreement => &[BillingRead],
         Action::ViewServiceRequest => &[BillingRead, ServiceRequestsWrite],
         Action::FileServiceRequests | Action::FileBillingRequests => &[ServiceRequestsWrite],

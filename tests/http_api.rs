@@ -571,6 +571,17 @@ async fn every_answer_under_api_is_json_unknown_paths_and_methods_included() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(reply.code(), "NotFound");
     }
+    let put = call(
+        &app,
+        test::TestRequest::put()
+            .uri("/api/v1/users")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload("{}"),
+        Some(&reader.secret),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+    // A body that can't be read is a JSON 400, before the token's scopes are looked at.
     let post = call(
         &app,
         test::TestRequest::post()
@@ -580,7 +591,8 @@ async fn every_answer_under_api_is_json_unknown_paths_and_methods_included() {
         Some(&reader.secret),
     )
     .await;
-    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(post.status, StatusCode::BAD_REQUEST);
+    assert_eq!(post.code(), "BadRequest");
     // No CSRF token is asked for, and no cookie is set.
     let reply = test::call_service(
         &app,

@@ -206,7 +206,10 @@ pub(crate) fn is_admin(conn: &mut DbConnection, user: UserId) -> Result<bool, Do
     Ok(!roles_of(conn, user)?.is_empty())
 }
 
-fn email_taken(conn: &mut DbConnection, email: &EmailAddress) -> Result<bool, DomainError> {
+pub(crate) fn email_taken(
+    conn: &mut DbConnection,
+    email: &EmailAddress,
+) -> Result<bool, DomainError> {
     Ok(find_user_by_email(conn, email.as_str())?.is_some()
         || find_staff_by_email(conn, email.as_str())?.is_some())
 }

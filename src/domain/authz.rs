@@ -146,6 +146,9 @@ pub enum Action {
     ManageRoles,
     /// Add and revoke the tenant's API tokens (Settings > API access).
     ManageApiTokens,
+    /// Use SCIM provisioning (`/scim/v2`) at all: only a token with the `scim` scope; what
+    /// it then does is decided action by action, as for any token.
+    Provision,
     /// Open the support console's queue (billing support: all requests; partner: volume licensing).
     ViewSupportQueue,
     /// Take, assign, answer and move a service request (billing support; partners on volume
@@ -245,9 +248,17 @@ impl Role {
             action,
             ViewAdminCenter | ViewLicenses | FileServiceRequests | ViewServiceRequest
         );
+        // Provision: what a `scim` token does is a User admin's work (the token door alone
+        // reaches SCIM; an admin's session never does).
         let users = matches!(
             action,
-            ViewUsers | ManageUsers | BlockUser | ResetPassword | DeleteUser | EndSessions
+            ViewUsers
+                | ManageUsers
+                | BlockUser
+                | ResetPassword
+                | DeleteUser
+                | EndSessions
+                | Provision
         );
         let billing = matches!(
             action,
@@ -547,6 +558,7 @@ impl Action {
             }
             ViewGroups => Some((&[UsersRead, UsersWrite, GroupsWrite, Scim], Role::User)),
             ManageGroups => Some((&[GroupsWrite, Scim], Role::User)),
+            Provision => Some((&[Scim], Role::User)),
             ViewBilling | ViewAgreement => Some((&[BillingRead], Role::Billing)),
             ViewServiceRequest => Some((&[BillingRead, ServiceRequestsWrite], Role::Billing)),
             // As a Billing admin, who files every kind of request.

@@ -20,6 +20,7 @@ pub mod licenses;
 pub mod outbox;
 pub mod passwords;
 pub mod portal;
+pub mod provisioning;
 pub mod schema;
 pub mod service_requests;
 pub mod sessions;
@@ -183,6 +184,9 @@ pub enum DomainError {
     Conflict(String),
     #[error("Only {available} licenses are available.")]
     NoLicensesLeft { available: i64 },
+    /// A change asked on a version that is no longer the current one (SCIM's `If-Match`).
+    #[error("It has changed since you read it. Read it again, then make your change.")]
+    Stale,
     /// The database failed in a way the person cannot fix; the cause is logged, not shown.
     #[error("The database could not complete the request.")]
     Storage(StorageError),

@@ -35,13 +35,21 @@ pub fn hash(password: &str) -> Result<String, DomainError> {
         .map_err(|e| DomainError::storage(format!("cannot hash a password: {e}")))
 }
 
-/// True when `password` matches the stored hash. A malformed hash never matches.
+/// What a user without a password has instead of a hash (a provisioned user, until an admin
+/// resets it): no password matches it.
+pub const NONE: &str = "!none";
+
+/// True when `password` matches the stored hash. A malformed hash (or `NONE`) never matches,
+/// and takes as long to say so, so the answer doesn't tell who has a password.
 pub fn verify(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
-        Err(_) => false,
+        Err(_) => {
+            verify_nothing(password);
+            false
+        }
     }
 }
 
@@ -49,7 +57,9 @@ pub fn verify(password: &str, stored: &str) -> bool {
 pub fn verify_nothing(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash("a password nobody has").unwrap_or_default());
-    let _ = verify(password, dummy);
+    if let Ok(parsed) = PasswordHash::new(dummy) {
+        let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
+    }
 }
 
 /// A password for a person to read once and type: 16 letters and digits, no look-alikes.

@@ -24,6 +24,12 @@ diesel::table! {
         purged_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         guid -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        external_id -> Nullable<Text>,
+        work_email -> Nullable<Text>,
+        updated_at -> Nullable<Timestamp>,
+        version -> BigInt,
     }
 }
 
@@ -372,6 +378,9 @@ diesel::table! {
         created_at -> Timestamp,
         member_count -> BigInt,
         guid -> Text,
+        external_id -> Nullable<Text>,
+        updated_at -> Nullable<Timestamp>,
+        version -> BigInt,
     }
 }
 

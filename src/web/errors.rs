@@ -77,6 +77,7 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         DomainError::Conflict(_) | DomainError::NoLicensesLeft { .. } => StatusCode::CONFLICT,
         DomainError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         DomainError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        DomainError::Stale => StatusCode::PRECONDITION_FAILED,
     }
 }
 
@@ -182,6 +183,23 @@ pub fn error_pages<B: 'static>() -> ErrorHandlers<B> {
         // Balancers and scrapers read the operations endpoints' plain text as it is.
         if super::health::PATHS.contains(&res.request().path()) {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        // SCIM answers in its own JSON, its errors and these alike.
+        if res.request().path() == "/scim" || res.request().path().starts_with("/scim/") {
+            let is_scim = res
+                .response()
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with(super::scim::CONTENT_TYPE));
+            if is_scim || res.status().is_success() || res.status().is_redirection() {
+                return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+            }
+            let status = res.status();
+            let (req, _) = res.into_parts();
+            return Ok(ErrorHandlerResponse::Response(
+                ServiceResponse::new(req, super::scim::for_status(status)).map_into_right_body(),
+            ));
         }
         // The API answers in JSON, its own errors and these alike.
         if res.request().path() == "/api" || res.request().path().starts_with("/api/") {

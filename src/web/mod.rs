@@ -20,6 +20,7 @@ mod home;
 mod licenses;
 pub mod metrics;
 mod portal;
+pub mod scim;
 mod service_requests;
 mod session;
 mod settings;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
     /// The JSON API's address and its per-token rate limit.
     pub api: api::ApiSettings,
+    /// SCIM's address, for `meta.location`.
+    pub scim: scim::ScimSettings,
 }
 
 impl AppState {
@@ -93,6 +96,7 @@ pub fn app(
     let admin_sessions = state.sessions.admin_middleware();
     let portal_sessions = state.sessions.portal_middleware();
     let security_headers = headers::security(state.https);
+    let scim = state.scim.clone();
     // Installed before the first request is counted.
     metrics::handle();
     // The first `wrap` is the innermost: error pages are made before the headers are added,
@@ -115,6 +119,8 @@ pub fn app(
         // The JSON API, its routes listed in api/mod.rs. Bearer tokens only: no session cookie,
         // no CSRF (a browser never sends a token on its own).
         .service(api::scope())
+        // SCIM 2.0 provisioning (scim/mod.rs), a bearer token with the `scim` scope.
+        .service(scim::scope(scim))
         .service(
             web::scope("/portal")
                 .wrap(from_fn(csrf::protect))

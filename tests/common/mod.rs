@@ -136,6 +136,7 @@ pub fn test_config(db: &TestDb) -> Config {
         metrics_token: Some("a metrics token for the tests".into()),
         drain_seconds: 0,
         shutdown_timeout_seconds: 5,
+        api_requests_per_minute: allot::web::api::REQUESTS_PER_MINUTE,
     }
 }
 

@@ -201,6 +201,50 @@ pub fn create(
     })
 }
 
+/// Rename a group: a name unique in the tenant, as when it was added.
+pub fn rename(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    group: GroupId,
+    name: &str,
+) -> Result<(), DomainError> {
+    authz::may(actor, Action::ManageGroups, &Target::Tenant(tenant))?;
+    let (name, key) = name_of(name)?;
+    crate::domain::db::transaction(conn, |conn| {
+        let before = group_name(conn, tenant, group)?;
+        let taken: i64 = user_groups::table
+            .filter(user_groups::tenant_id.eq(tenant.0))
+            .filter(user_groups::name_key.eq(&key))
+            .filter(user_groups::id.ne(group.0))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Err(DomainError::invalid(
+                "name",
+                format!("A group named {name} already exists. Choose another name."),
+            ));
+        }
+        diesel::update(user_groups::table.find(group.0))
+            .set((
+                user_groups::name.eq(&name),
+                user_groups::name_key.eq(&key),
+                user_groups::updated_at.eq(Some(naive(now))),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Renamed group",
+            &before,
+            &format!("now {name}"),
+        )
+    })
+}
+
 /// The group's name, checking it belongs to `tenant` (another tenant's is not found).
 pub(crate) fn group_name(
     conn: &mut DbConnection,

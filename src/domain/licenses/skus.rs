@@ -136,31 +136,39 @@ pub(crate) fn assigned_skus(
 ) -> Result<BTreeMap<UserId, Vec<AssignedSku>>, DomainError> {
     let mut held: Vec<(i64, i64)> = Vec::new();
     let mut off: Vec<(i64, i64, String, String)> = Vec::new();
+    // By user only, the tenant checked on each row here: with `tenant_id = ?` in the query,
+    // SQLite walks the tenant's whole index (2M rows at 1M users) instead of probing by user.
     for chunk in users.chunks(1000) {
         let keys: Vec<i64> = chunk.iter().map(|u| u.0).collect();
         held.extend(
             license_assignments::table
-                .filter(license_assignments::tenant_id.eq(tenant.0))
                 .filter(license_assignments::user_id.eq_any(&keys))
                 .select((
+                    license_assignments::tenant_id,
                     license_assignments::user_id,
                     license_assignments::product_id,
                 ))
-                .load::<(i64, i64)>(conn)?,
+                .load::<(i64, i64, i64)>(conn)?
+                .into_iter()
+                .filter(|(t, _, _)| *t == tenant.0)
+                .map(|(_, user, product)| (user, product)),
         );
         off.extend(
             apps_turned_off::table
                 .inner_join(product_services::table)
                 .inner_join(products::table.on(products::id.eq(apps_turned_off::product_id)))
-                .filter(apps_turned_off::tenant_id.eq(tenant.0))
                 .filter(apps_turned_off::user_id.eq_any(&keys))
                 .select((
+                    apps_turned_off::tenant_id,
                     apps_turned_off::user_id,
                     apps_turned_off::product_id,
                     products::code,
                     product_services::name,
                 ))
-                .load::<(i64, i64, String, String)>(conn)?,
+                .load::<(i64, i64, i64, String, String)>(conn)?
+                .into_iter()
+                .filter(|(t, ..)| *t == tenant.0)
+                .map(|(_, user, product, code, service)| (user, product, code, service)),
         );
     }
     let mut products: Vec<ProductId> = held.iter().map(|(_, p)| ProductId(*p)).collect();

@@ -41,17 +41,7 @@ pub fn create(
             &authz::Target::Tenant(tenant),
         )?;
     }
-    let email = EmailAddress::parse(&new.email)?;
-    let tenant_domain: String = tenants::table
-        .find(tenant.0)
-        .select(tenants::domain)
-        .first(conn)?;
-    if email.domain() != tenant_domain {
-        return Err(DomainError::invalid(
-            "email",
-            format!("The sign-in name must end with @{tenant_domain}."),
-        ));
-    }
+    let email = sign_in_name(conn, tenant, &new.email)?;
     let (password, generated) = match &new.password {
         Some(p) => (p.clone(), None),
         None => {
@@ -82,6 +72,26 @@ pub fn create(
             generated_password: generated.clone(),
         })
     })
+}
+
+/// A sign-in name for a user of `tenant`: an email address at the tenant's domain.
+pub(crate) fn sign_in_name(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    raw: &str,
+) -> Result<EmailAddress, DomainError> {
+    let email = EmailAddress::parse(raw)?;
+    let tenant_domain: String = tenants::table
+        .find(tenant.0)
+        .select(tenants::domain)
+        .first(conn)?;
+    if email.domain() != tenant_domain {
+        return Err(DomainError::invalid(
+            "email",
+            format!("The sign-in name must end with @{tenant_domain}."),
+        ));
+    }
+    Ok(email)
 }
 
 /// Block sign-in (or allow it again). A blocked user keeps their licenses but cannot sign in.

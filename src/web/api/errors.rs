@@ -66,6 +66,7 @@ impl ApiError {
                 DomainError::NoLicensesLeft { .. } => "CountViolation",
                 DomainError::Storage(_) => "InternalServerError",
                 DomainError::Busy => "ServiceUnavailable",
+                DomainError::Stale => "PreconditionFailed",
             },
         }
     }

@@ -5,9 +5,9 @@
 //! request, call the domain and write JSON; nothing here decides.
 //!
 //! `tokens_auth`: the bearer token and the rate limit; `errors`: the envelope; `filter`: the
-//! users' `$filter`; one file per resource (`skus`, `users`, `licenses`: a user's, `groups`,
-//! `subscriptions`, `service_requests`); `openapi`: the OpenAPI document made from the handlers'
-//! annotations and types.
+//! users' `$filter`; one file per resource (`skus`, `users` and `user_writes`, `licenses`: a
+//! user's, `groups`, `subscriptions`, `service_requests`); `openapi`: the OpenAPI document made
+//! from the handlers' annotations and types.
 
 mod errors;
 mod filter;
@@ -18,6 +18,7 @@ mod service_requests;
 mod skus;
 mod subscriptions;
 mod tokens_auth;
+mod user_writes;
 mod users;
 
 use actix_web::{HttpResponse, web};
@@ -37,10 +38,12 @@ pub struct ApiSettings {
 }
 
 impl ApiSettings {
-    pub fn new(public_url: &str) -> ApiSettings {
+    /// `requests_per_minute`: each token's calls a minute (`REQUESTS_PER_MINUTE` unless the
+    /// operator says otherwise).
+    pub fn new(public_url: &str, requests_per_minute: u32) -> ApiSettings {
         ApiSettings {
             base_url: format!("{}/api/v1", public_url.trim_end_matches('/')),
-            limiter: Arc::new(RateLimiter::new(REQUESTS_PER_MINUTE)),
+            limiter: Arc::new(RateLimiter::new(requests_per_minute)),
         }
     }
 }
@@ -50,8 +53,17 @@ pub fn scope() -> actix_web::Scope {
     web::scope("/api")
         .app_data(errors::json_config())
         .service(resource("/v1/subscribedSkus").route(web::get().to(skus::list)))
-        .service(resource("/v1/users").route(web::get().to(users::list)))
-        .service(resource("/v1/users/{id}").route(web::get().to(users::get)))
+        .service(
+            resource("/v1/users")
+                .route(web::get().to(users::list))
+                .route(web::post().to(user_writes::create)),
+        )
+        .service(
+            resource("/v1/users/{id}")
+                .route(web::get().to(users::get))
+                .route(web::patch().to(user_writes::update))
+                .route(web::delete().to(user_writes::delete)),
+        )
         .service(resource("/v1/users/{id}/assignLicense").route(web::post().to(licenses::assign)))
         .service(resource("/v1/users/{id}/licenseDetails").route(web::get().to(licenses::details)))
         .service(
