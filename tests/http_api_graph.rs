@@ -1646,7 +1646,10 @@ async fn the_openapi_document_needs_no_token_and_describes_every_endpoint_with_i
             &["licenses.read", "licenses.write"],
         ),
         ("get", "/users", &["users.read", "users.write"]),
+        ("post", "/users", &["users.write"]),
         ("get", "/users/{id}", &["users.read", "users.write"]),
+        ("patch", "/users/{id}", &["users.write"]),
+        ("delete", "/users/{id}", &["users.write"]),
         ("post", "/users/{id}/assignLicense", &["licenses.write"]),
         (
             "get",

@@ -10,7 +10,7 @@ use serde_json::Value;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{groups, licenses, service_requests, skus, subscriptions, users};
+use super::{groups, licenses, service_requests, skus, subscriptions, user_writes, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,7 +28,10 @@ use super::{groups, licenses, service_requests, skus, subscriptions, users};
     paths(
         skus::list,
         users::list,
+        user_writes::create,
         users::get,
+        user_writes::update,
+        user_writes::delete,
         licenses::assign,
         licenses::details,
         groups::list,

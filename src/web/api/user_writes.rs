@@ -12,7 +12,7 @@ use crate::domain::provisioning::{self, ProvisionedUser, UserAttributes};
 use crate::domain::users::{self, UserKey};
 
 /// Graph's `passwordProfile`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordProfile {
     password: Option<String>,
@@ -24,7 +24,7 @@ pub struct PasswordProfile {
 }
 
 /// The body of POST /users, with Graph's required properties.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewUserBody {
     #[serde(rename = "@odata.type", default)]
@@ -43,7 +43,7 @@ pub struct NewUserBody {
 }
 
 /// The body of PATCH /users/{id}: only what changes.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserChangesBody {
     #[serde(rename = "@odata.type", default)]
@@ -77,6 +77,20 @@ fn rejected(e: ApiError) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post, path = "/users", tag = "users",
+    summary = "Add a user",
+    description = "Adds a user as Graph's POST /users does; without passwordProfile.password \
+                   the user has no password until an admin resets it.",
+    request_body = NewUserBody,
+    responses(
+        (status = 201, description = "The user added", body = super::users::UserEntity),
+        (status = 400, description = "A value refused (named in target), or a body that can't be read", body = super::ErrorBody),
+        (status = 403, description = "The token's scopes don't allow it", body = super::ErrorBody),
+        (status = 409, description = "The userPrincipalName is taken", body = super::ErrorBody),
+    ),
+    security(("bearer" = ["users.write"]))
+)]
 /// POST /api/v1/users (`users.write`): 201 with the user. A taken userPrincipalName is 409;
 /// without `passwordProfile.password` the user has no password until an admin resets it.
 pub async fn create(
@@ -133,6 +147,21 @@ fn guid_of(
     Ok(users::directory_user(conn, actor, tenant, key)?.guid)
 }
 
+#[utoipa::path(
+    patch, path = "/users/{id}", tag = "users",
+    summary = "Change a user",
+    description = "Changes the properties sent; a password is not changed through the API.",
+    params(("id" = String, Path, description = "The user's id (GUID) or sign-in name")),
+    request_body = UserChangesBody,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "A value refused (named in target), or a body that can't be read", body = super::ErrorBody),
+        (status = 403, description = "The token's scopes or the user's roles don't allow it", body = super::ErrorBody),
+        (status = 404, description = "No such user in the organization", body = super::ErrorBody),
+        (status = 409, description = "The user changed meanwhile, or the sign-in name is taken", body = super::ErrorBody),
+    ),
+    security(("bearer" = ["users.write"]))
+)]
 /// PATCH /api/v1/users/{id} (`users.write`): 204. The change and the read it is made on are
 /// one version: a change made in between is not overwritten (409, try again).
 pub async fn update(
@@ -191,6 +220,19 @@ pub async fn update(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    delete, path = "/users/{id}", tag = "users",
+    summary = "Delete a user",
+    description = "The user is in Deleted users for 30 days; their licenses are freed at once.",
+    params(("id" = String, Path, description = "The user's id (GUID) or sign-in name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "The token's scopes or the user's roles don't allow it", body = super::ErrorBody),
+        (status = 404, description = "No such user in the organization", body = super::ErrorBody),
+        (status = 409, description = "A user who can't be deleted this way (your own account)", body = super::ErrorBody),
+    ),
+    security(("bearer" = ["users.write"]))
+)]
 /// DELETE /api/v1/users/{id} (`users.write`): 204; the user is in Deleted users for 30 days,
 /// their licenses freed.
 pub async fn delete(
