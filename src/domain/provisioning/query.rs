@@ -30,6 +30,15 @@ diesel::define_sql_function! {
     fn text_or(x: Nullable<Text>, y: Text) -> Text;
 }
 diesel::define_sql_function! {
+    fn replace(x: Text, from: Text, to: Text) -> Text;
+}
+diesel::define_sql_function! {
+    /// `concat(a, b)`: PostgreSQL's, and SQLite's since 3.44 (the bundled one is 3.53). The
+    /// `||` operator would do, but diesel builds it per backend, not for a boxed column.
+    #[sql_name = "concat"]
+    fn joined(a: Text, b: Text) -> Text;
+}
+diesel::define_sql_function! {
     #[sql_name = "COALESCE"]
     fn time_or(x: Nullable<Timestamp>, y: Timestamp) -> Timestamp;
 }
@@ -42,8 +51,8 @@ pub struct Unsupported(pub String);
 enum Attribute<QS> {
     /// Text compared without case (the column holds lower case).
     Folded(TextColumn<QS>),
-    /// Text compared exactly.
-    Exact(TextColumn<QS>),
+    /// Text compared exactly (made as often as a comparison needs it).
+    Exact(fn() -> TextColumn<QS>),
     Time(TimeColumn<QS>),
     /// `active`: the condition that the user may sign in, or may not.
     Active(fn(bool) -> Condition<QS>),
@@ -88,7 +97,7 @@ fn user_attribute(path: &AttrPath) -> Result<Attribute<users::table>, Unsupporte
         "id" => Attribute::Folded(Box::new(users::guid)),
         "username" => Attribute::Folded(Box::new(users::email)),
         "displayname" => Attribute::Folded(Box::new(users::name_key)),
-        "externalid" => Attribute::Exact(Box::new(text_or(users::external_id, ""))),
+        "externalid" => Attribute::Exact(|| Box::new(text_or(users::external_id, ""))),
         "name.givenname" => Attribute::Folded(Box::new(lower(users::given_name))),
         "name.familyname" => Attribute::Folded(Box::new(lower(users::family_name))),
         "name" => {
@@ -130,7 +139,7 @@ fn group_attribute(path: &AttrPath) -> Result<Attribute<user_groups::table>, Uns
     Ok(match path.dotted().as_str() {
         "id" => Attribute::Folded(Box::new(user_groups::guid)),
         "displayname" => Attribute::Folded(Box::new(user_groups::name_key)),
-        "externalid" => Attribute::Exact(Box::new(text_or(user_groups::external_id, ""))),
+        "externalid" => Attribute::Exact(|| Box::new(text_or(user_groups::external_id, ""))),
         "meta.created" => Attribute::Time(Box::new(user_groups::created_at)),
         "meta.lastmodified" => Attribute::Time(Box::new(time_or(
             user_groups::updated_at,
@@ -179,10 +188,12 @@ fn condition<QS: 'static>(
         Filter::Not(inner) => Box::new(diesel::dsl::not(condition(inner, attribute)?)),
         Filter::Present(path) => match attribute(path)? {
             Attribute::Absent => always(false),
-            Attribute::PresentUnlessEmpty(column) => Box::new(column.ne(String::new())),
-            Attribute::Exact(column) => Box::new(column.ne(String::new())),
-            Attribute::Folded(_)
-            | Attribute::Time(_)
+            // A name not given is held as '' and rendered as absent.
+            Attribute::PresentUnlessEmpty(column) | Attribute::Folded(column) => {
+                Box::new(column.ne(String::new()))
+            }
+            Attribute::Exact(column) => Box::new(column().ne(String::new())),
+            Attribute::Time(_)
             | Attribute::Active(_)
             | Attribute::AlwaysPresent
             | Attribute::Emails(_) => always(true),
@@ -280,6 +291,39 @@ fn like_escaped(value: &str) -> String {
     out
 }
 
+/// Never in a stored value (`text::line` refuses control characters): marks where a value
+/// starts or ends for `compare_exact`.
+const EDGE: &str = "\u{1}";
+
+/// Compares with case, as `externalId` is (RFC 7643's `caseExact`). SQLite's LIKE ignores
+/// case, so `co`, `sw` and `ew` look for the value with `replace`, which doesn't: the value
+/// occurs in the column if taking it out changes the column; with `EDGE` before (after) both,
+/// only at the start (end).
+fn compare_exact<QS: 'static>(
+    column: fn() -> TextColumn<QS>,
+    op: CompareOp,
+    value: String,
+) -> Condition<QS> {
+    let occurs = |text: TextColumn<QS>, again: TextColumn<QS>, part: String| -> Condition<QS> {
+        Box::new(replace(text, part, String::new()).ne(again))
+    };
+    match op {
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew if value.is_empty() => always(true),
+        CompareOp::Co => occurs(column(), column(), value),
+        CompareOp::Sw => occurs(
+            Box::new(joined(EDGE, column())),
+            Box::new(joined(EDGE, column())),
+            format!("{EDGE}{value}"),
+        ),
+        CompareOp::Ew => occurs(
+            Box::new(joined(column(), EDGE)),
+            Box::new(joined(column(), EDGE)),
+            format!("{value}{EDGE}"),
+        ),
+        _ => compare_text(column(), op, value),
+    }
+}
+
 fn compare_text<QS: 'static>(
     column: TextColumn<QS>,
     op: CompareOp,
@@ -324,8 +368,8 @@ fn compare<QS: 'static>(
             _ => return Err(wrong("a \"string\"")),
         },
         Attribute::Exact(column) => match value {
-            Literal::Text(text) => compare_text(column, op, text.clone()),
-            Literal::Null => compare_text(column, op, String::new()),
+            Literal::Text(text) => compare_exact(column, op, text.clone()),
+            Literal::Null => compare_exact(column, op, String::new()),
             _ => return Err(wrong("a \"string\"")),
         },
         Attribute::PresentUnlessEmpty(_) => {
