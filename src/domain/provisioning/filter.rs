@@ -2,7 +2,8 @@
 //! `userName eq "bjensen"`, `emails[type eq "work" and value co "@example.com"]`,
 //! `not (active eq false) or name.familyName sw "J"`. Parsed once into a `Filter` that can only
 //! hold what the grammar allows; attribute names and operators in any case, as the RFC says.
-//! Precedence: `not`, then `and`, then `or`; parentheses group.
+//! Precedence: `not`, then `and`, then `or`; parentheses group. Over 500 lines only with its
+//! tests (the RFC's examples): the tokenizer and the parser are one grammar.
 
 use std::fmt;
 

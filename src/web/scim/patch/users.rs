@@ -1,112 +1,12 @@
-//! PATCH (RFC 7644 §3.5.2): `add`, `replace` and `remove` operations, in any case ("Replace",
-//! as Entra ID sends them), with or without a path. A user's operations are applied, in order,
-//! to the user as allot renders them, and the result is saved like a PUT: all or nothing. A
-//! group's become one change of its name, externalId and members, so a group of 100,000 is
-//! never read whole to add one member.
+//! A user's PATCH: each operation applied, in order, to the user as rendered (attributes,
+//! sub-attributes, values of `emails` picked by a filter).
 
 use serde_json::{Map, Value};
 
-use super::errors::ScimError;
-use super::resources::{bare_name, boolean, member, member_ids};
+use super::{Op, Operation, invalid_path, parse_path};
 use crate::domain::provisioning::filter::{CompareOp, Filter, Literal, PatchPath};
-use crate::domain::provisioning::{GroupChanges, MemberChange};
-
-pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-/// Operations one PATCH may carry.
-const MAX_OPERATIONS: usize = 1000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Add,
-    Replace,
-    Remove,
-}
-
-#[derive(Debug, Clone)]
-pub struct Operation {
-    pub op: Op,
-    pub path: Option<PatchPath>,
-    pub value: Option<Value>,
-}
-
-fn invalid_path(e: impl std::fmt::Display) -> ScimError {
-    ScimError::bad("invalidPath", e.to_string())
-}
-
-/// The operations of a PatchOp body.
-pub fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ScimError::bad("invalidSyntax", "The body must be a JSON object."))?;
-    if let Some(schemas) = member(object, "schemas") {
-        let names_patch = schemas
-            .as_array()
-            .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(PATCH_SCHEMA)));
-        if !names_patch {
-            return Err(ScimError::bad(
-                "invalidSyntax",
-                format!("A PATCH body has the schema {PATCH_SCHEMA}."),
-            ));
-        }
-    }
-    let list = member(object, "Operations")
-        .and_then(Value::as_array)
-        .filter(|l| !l.is_empty())
-        .ok_or_else(|| {
-            ScimError::bad(
-                "invalidSyntax",
-                "Operations must list at least one operation.",
-            )
-        })?;
-    if list.len() > MAX_OPERATIONS {
-        return Err(ScimError::bad(
-            "tooMany",
-            format!("A PATCH carries at most {MAX_OPERATIONS} operations."),
-        ));
-    }
-    list.iter()
-        .map(|operation| {
-            let operation = operation
-                .as_object()
-                .ok_or_else(|| ScimError::bad("invalidSyntax", "Each operation is an object."))?;
-            let op = match member(operation, "op").and_then(Value::as_str) {
-                Some(op) if op.eq_ignore_ascii_case("add") => Op::Add,
-                Some(op) if op.eq_ignore_ascii_case("replace") => Op::Replace,
-                Some(op) if op.eq_ignore_ascii_case("remove") => Op::Remove,
-                _ => {
-                    return Err(ScimError::bad(
-                        "invalidSyntax",
-                        "op is one of add, replace and remove.",
-                    ));
-                }
-            };
-            let path = match member(operation, "path") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(path)) if path.trim().is_empty() => None,
-                Some(Value::String(path)) => Some(parse_path(path)?),
-                Some(_) => return Err(ScimError::bad("invalidPath", "path must be a string.")),
-            };
-            let value = member(operation, "value").cloned();
-            if op == Op::Remove && path.is_none() {
-                return Err(ScimError::bad("noTarget", "remove needs a path."));
-            }
-            if op != Op::Remove && value.is_none() {
-                return Err(ScimError::bad(
-                    "invalidValue",
-                    "add and replace need a value.",
-                ));
-            }
-            Ok(Operation { op, path, value })
-        })
-        .collect()
-}
-
-/// A path, its schema URN (`urn:…:User:name.givenName`) taken off; a path into an extension
-/// allot keeps nothing of is `None`.
-fn parse_path(text: &str) -> Result<PatchPath, ScimError> {
-    PatchPath::parse(text).map_err(invalid_path)
-}
-
+use crate::web::scim::errors::ScimError;
+use crate::web::scim::resources::{bare_name, boolean, member};
 /// What allot keeps of a user's attributes, by their lower-case name: the name it renders.
 fn user_attribute(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -177,7 +77,7 @@ fn set(user: &mut Value, op: Op, path: &PatchPath, value: Option<Value>) -> Resu
         .attr
         .schema
         .as_deref()
-        .is_some_and(|s| !s.eq_ignore_ascii_case(super::resources::USER_SCHEMA))
+        .is_some_and(|s| !s.eq_ignore_ascii_case(crate::web::scim::resources::USER_SCHEMA))
     {
         return Ok(());
     }
@@ -396,7 +296,7 @@ fn defaults_of(filter: &Filter, item: &mut Map<String, Value>) {
 
 /// Whether one value of a multi-valued attribute (`{"type": "work", "value": …}`) matches a
 /// bracket's filter. Texts compare without case, as emails and their types do.
-pub fn element_matches(filter: &Filter, element: &Value) -> bool {
+fn element_matches(filter: &Filter, element: &Value) -> bool {
     let object = match element.as_object() {
         Some(o) => o,
         None => return false,
@@ -436,204 +336,5 @@ pub fn element_matches(filter: &Filter, element: &Value) -> bool {
                 _ => false,
             }
         }
-    }
-}
-
-/// A group's PATCH as one change of the group.
-pub fn group_changes(operations: &[Operation]) -> Result<GroupChanges, ScimError> {
-    let mut changes = GroupChanges::default();
-    for operation in operations {
-        match &operation.path {
-            None => {
-                let Some(Value::Object(values)) = &operation.value else {
-                    return Err(ScimError::bad(
-                        "invalidValue",
-                        "Without a path, the value is an object of attributes.",
-                    ));
-                };
-                for (key, value) in values {
-                    let Some(bare) = bare_name(key) else { continue };
-                    let path = parse_path(bare)?;
-                    group_change(&mut changes, operation.op, &path, Some(value))?;
-                }
-            }
-            Some(path) => group_change(&mut changes, operation.op, path, operation.value.as_ref())?,
-        }
-    }
-    Ok(changes)
-}
-
-fn group_change(
-    changes: &mut GroupChanges,
-    op: Op,
-    path: &PatchPath,
-    value: Option<&Value>,
-) -> Result<(), ScimError> {
-    let text = |value: Option<&Value>, name: &str| match value {
-        Some(Value::String(s)) => Ok(s.clone()),
-        _ => Err(ScimError::bad(
-            "invalidValue",
-            format!("{name} must be a string."),
-        )),
-    };
-    match path.attr.name.as_str() {
-        "members" => {
-            let change = match (&path.filter, op) {
-                (Some(filter), Op::Remove) => MemberChange::Remove(ids_in(filter)?),
-                (Some(_), _) => {
-                    return Err(invalid_path(
-                        "Members are added by value: {\"op\": \"add\", \"path\": \"members\", \
-                         \"value\": [{\"value\": id}]}.",
-                    ));
-                }
-                (None, Op::Remove) => match value {
-                    // Entra ID: remove with the members named in the value.
-                    Some(value) if !value.is_null() => MemberChange::Remove(member_ids(value)?),
-                    _ => MemberChange::Replace(Vec::new()),
-                },
-                (None, Op::Add) => MemberChange::Add(member_ids(value.unwrap_or(&Value::Null))?),
-                (None, Op::Replace) => {
-                    MemberChange::Replace(member_ids(value.unwrap_or(&Value::Null))?)
-                }
-            };
-            changes.members.push(change);
-        }
-        "displayname" => match op {
-            Op::Remove => {
-                return Err(ScimError::bad(
-                    "mutability",
-                    "A group must keep a displayName.",
-                ));
-            }
-            _ => changes.display_name = Some(text(value, "displayName")?),
-        },
-        "externalid" => {
-            changes.external_id = Some(match op {
-                Op::Remove => None,
-                _ => match value {
-                    Some(Value::Null) | None => None,
-                    other => Some(text(other, "externalId")?),
-                },
-            });
-        }
-        "id" | "meta" | "schemas" => {
-            return Err(ScimError::bad(
-                "mutability",
-                format!("{} can't be changed.", path.attr.name),
-            ));
-        }
-        // Nothing else is kept of a group.
-        _ => {}
-    }
-    Ok(())
-}
-
-/// The ids of `value eq "…"` filters joined by `or`: `members[value eq "a" or value eq "b"]`.
-fn ids_in(filter: &Filter) -> Result<Vec<String>, ScimError> {
-    match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: Literal::Text(id),
-        } if path.dotted() == "value" => Ok(vec![id.clone()]),
-        Filter::Or(a, b) => {
-            let mut ids = ids_in(a)?;
-            ids.extend(ids_in(b)?);
-            Ok(ids)
-        }
-        _ => Err(invalid_path(
-            "Members are removed by id: members[value eq \"id\"].",
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn user() -> Value {
-        json!({
-            "schemas": [super::super::resources::USER_SCHEMA],
-            "id": "u1",
-            "userName": "alex@contoso.example",
-            "displayName": "Alex",
-            "active": true,
-            "name": {"givenName": "Alex"},
-            "emails": [{"value": "alex@contoso.example", "type": "work", "primary": true}],
-        })
-    }
-
-    fn patch(ops: Value) -> Vec<Operation> {
-        operations(&json!({"schemas": [PATCH_SCHEMA], "Operations": ops})).unwrap()
-    }
-
-    #[test]
-    fn entra_ids_replace_shapes_change_the_user() {
-        let mut u = user();
-        apply_to_user(
-            &mut u,
-            &patch(json!([
-                {"op": "Replace", "path": "active", "value": "False"},
-                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "a.w@contoso.example"},
-                {"op": "Replace", "value": {"name.familyName": "Wilber", "displayName": "Alex Wilber"}},
-                {"op": "Add", "path": "title", "value": "Designer"},
-                {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Design"}
-            ])),
-        )
-        .unwrap();
-        assert_eq!(u["active"], json!(false));
-        assert_eq!(u["emails"][0]["value"], json!("a.w@contoso.example"));
-        assert_eq!(u["name"]["familyName"], json!("Wilber"));
-        assert_eq!(u["name"]["givenName"], json!("Alex"));
-        assert_eq!(u["displayName"], json!("Alex Wilber"));
-        assert!(u.get("title").is_none(), "not kept");
-    }
-
-    #[test]
-    fn remove_takes_an_attribute_away_and_read_only_ones_are_refused() {
-        let mut u = user();
-        apply_to_user(
-            &mut u,
-            &patch(json!([{"op": "remove", "path": "name.givenName"}])),
-        )
-        .unwrap();
-        assert_eq!(u["name"], json!({}));
-        let error = apply_to_user(
-            &mut u,
-            &patch(json!([{"op": "replace", "path": "id", "value": "x"}])),
-        )
-        .unwrap_err();
-        assert_eq!(error.scim_type, Some("mutability"));
-        let error = operations(&json!({"Operations": [{"op": "remove"}]})).unwrap_err();
-        assert_eq!(error.scim_type, Some("noTarget"));
-        let error = operations(&json!({"Operations": [{"op": "move", "path": "x"}]})).unwrap_err();
-        assert_eq!(error.scim_type, Some("invalidSyntax"));
-        let error = operations(&json!({"Operations": [{"op": "add", "path": "emails[type eq"}]}))
-            .unwrap_err();
-        assert_eq!(error.scim_type, Some("invalidPath"));
-    }
-
-    #[test]
-    fn group_member_operations_in_every_shape_clients_send() {
-        let changes = group_changes(&patch(json!([
-            {"op": "Add", "path": "members", "value": [{"value": "a"}, {"value": "b"}]},
-            {"op": "Remove", "path": "members", "value": [{"value": "a"}]},
-            {"op": "remove", "path": "members[value eq \"b\"]"},
-            {"op": "replace", "value": {"displayName": "Sales", "externalId": "s1"}},
-            {"op": "remove", "path": "members"}
-        ])))
-        .unwrap();
-        assert_eq!(
-            changes.members,
-            vec![
-                MemberChange::Add(vec!["a".into(), "b".into()]),
-                MemberChange::Remove(vec!["a".into()]),
-                MemberChange::Remove(vec!["b".into()]),
-                MemberChange::Replace(Vec::new()),
-            ]
-        );
-        assert_eq!(changes.display_name.as_deref(), Some("Sales"));
-        assert_eq!(changes.external_id, Some(Some("s1".into())));
     }
 }
