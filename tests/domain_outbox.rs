@@ -90,6 +90,12 @@ fn the_outbox_is_delivered_by_smtp_once_and_marked_sent() {
     assert!(messages[0].contains("To: admin@contoso.example"));
     assert!(messages[0].contains("Hello from allot."));
     assert!(
+        messages[0].contains("Message-ID: <allot.1.")
+            && messages[0].contains("@allot.example.test>"),
+        "a Message-ID of the outbox's email on the public host: {}",
+        messages[0]
+    );
+    assert!(
         messages[0].contains("https://allot.example.test/support/requests/7"),
         "the link is the public address and the page's path: {}",
         messages[0]
@@ -164,4 +170,99 @@ fn only_billing_support_reads_the_outbox() {
             "{email}"
         );
     }
+}
+
+/// Keeps what it was asked to send, slowly, as a real SMTP server answers.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl outbox::Mailer for Recorder {
+    fn send(&self, email: &outbox::Outgoing<'_>) -> Result<(), String> {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", email.to, email.subject));
+        Ok(())
+    }
+}
+
+fn queue(conn: &mut allot::domain::DbConnection, n: usize) {
+    for i in 0..n {
+        outbox::enqueue(
+            conn,
+            test_now(),
+            &outbox::Email {
+                tenant: None,
+                to: &format!("user{i}@contoso.example"),
+                subject: &format!("Email {i}"),
+                body: "b",
+                link: None,
+            },
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn senders_in_several_processes_at_once_send_each_email_once() {
+    let db = TestDb::new();
+    queue(&mut db.conn(), 300);
+    let mailer = Arc::new(Recorder::default());
+    // Four senders, each with its own connection, as four server processes would be; small
+    // batches so that they run into each other over and over.
+    let senders: Vec<_> = (0..4)
+        .map(|_| {
+            let mut conn = db.conn();
+            let mailer = mailer.clone();
+            std::thread::spawn(move || {
+                let mut sent = 0;
+                loop {
+                    let n = outbox::deliver(&mut conn, mailer.as_ref(), test_now(), 7).unwrap();
+                    if n == 0 {
+                        return sent;
+                    }
+                    sent += n;
+                }
+            })
+        })
+        .collect();
+    let counted: usize = senders.into_iter().map(|s| s.join().unwrap()).sum();
+    let mut sent = mailer.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 300, "every email was sent");
+    assert_eq!(counted, 300, "the senders' counts add up to the emails");
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), 300, "no email was sent twice");
+    let unsent: i64 = outbox_table::table
+        .filter(outbox_table::sent_at.is_null())
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    assert_eq!(unsent, 0);
+}
+
+#[test]
+fn a_claim_left_by_a_sender_that_stopped_is_taken_again_only_when_old() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    queue(&mut conn, 3);
+    // A sender claimed the emails, then was killed before sending them.
+    diesel::update(outbox_table::table)
+        .set((
+            outbox_table::claim.eq(Some("0123456789abcdef")),
+            outbox_table::claimed_at.eq(Some(test_now().naive_utc())),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let mailer = Recorder::default();
+    let soon = test_now() + chrono::Duration::minutes(outbox::CLAIM_MINUTES - 1);
+    assert_eq!(
+        outbox::deliver(&mut conn, &mailer, soon, 100).unwrap(),
+        0,
+        "a live claim is left to its sender"
+    );
+    let later = test_now() + chrono::Duration::minutes(outbox::CLAIM_MINUTES + 1);
+    assert_eq!(outbox::deliver(&mut conn, &mailer, later, 100).unwrap(), 3);
+    assert_eq!(mailer.0.lock().unwrap().len(), 3);
 }

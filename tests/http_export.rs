@@ -158,7 +158,7 @@ async fn the_audit_log_exports_its_filtered_entries_newest_first() {
         .await;
     assert_eq!(export.status, StatusCode::OK);
     let rows = lines(&export.body);
-    assert_eq!(rows[0], "Date (UTC),By,Action,Target,Detail");
+    assert_eq!(rows[0], "Date (UTC),By,Action,Target,Detail,IP address");
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(
         rows[1].contains(

@@ -7,6 +7,30 @@ use diesel::prelude::*;
 use super::schema::audit_log;
 use super::{Actor, DbConnection, DomainError, TenantId, naive};
 
+thread_local! {
+    /// The client address of the changes made on this thread now (`from_address`).
+    static CLIENT_ADDRESS: std::cell::RefCell<Option<String>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `address` as the client address every entry it records carries: the door
+/// (pages, API, SCIM) knows where a request came from, the domain functions it calls don't
+/// need to. Outside it (the command line, scheduled jobs) entries have none.
+pub fn from_address<T>(address: Option<String>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<String>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CLIENT_ADDRESS.set(self.0.take());
+        }
+    }
+    let _restore = Restore(CLIENT_ADDRESS.replace(address));
+    f()
+}
+
+fn client_address() -> Option<String> {
+    CLIENT_ADDRESS.with_borrow(Clone::clone)
+}
+
 /// Records one change. `target` names what was changed ("user01@contoso.example",
 /// "Business Premium"); `detail` holds before/after counts and the like.
 pub fn record(
@@ -26,6 +50,7 @@ pub fn record(
             audit_log::action.eq(action),
             audit_log::target.eq(target),
             audit_log::detail.eq(detail),
+            audit_log::client_address.eq(client_address()),
         ))
         .execute(conn)?;
     Ok(())
@@ -41,6 +66,7 @@ pub fn record_many(
     entries: &[(String, String)],
 ) -> Result<(), DomainError> {
     let label = actor.label();
+    let address = client_address();
     let rows: Vec<_> = entries
         .iter()
         .map(|(target, detail)| {
@@ -51,6 +77,7 @@ pub fn record_many(
                 audit_log::action.eq(action),
                 audit_log::target.eq(target.as_str()),
                 audit_log::detail.eq(detail.as_str()),
+                audit_log::client_address.eq(address.as_deref()),
             )
         })
         .collect();
@@ -69,6 +96,8 @@ pub struct Entry {
     pub action: String,
     pub target: String,
     pub detail: String,
+    /// Where the change came from, when it came through a door that knows (pages, API, SCIM).
+    pub client_address: Option<String>,
 }
 
 /// What the audit log page filters by; empty fields don't filter.
@@ -150,7 +179,16 @@ pub fn search_sized(
     if let Some(before) = before {
         query = query.filter(audit_log::id.lt(before));
     }
-    let rows: Vec<(i64, chrono::NaiveDateTime, String, String, String, String)> = query
+    type Row = (
+        i64,
+        chrono::NaiveDateTime,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = query
         .order(audit_log::id.desc())
         .limit(size + 1)
         .select((
@@ -160,20 +198,24 @@ pub fn search_sized(
             audit_log::action,
             audit_log::target,
             audit_log::detail,
+            audit_log::client_address,
         ))
         .load(conn)?;
     let more = rows.len() as i64 > size;
     let entries: Vec<Entry> = rows
         .into_iter()
         .take(size as usize)
-        .map(|(id, at, actor, action, target, detail)| Entry {
-            id,
-            at: super::utc(at),
-            actor,
-            action,
-            target,
-            detail,
-        })
+        .map(
+            |(id, at, actor, action, target, detail, client_address)| Entry {
+                id,
+                at: super::utc(at),
+                actor,
+                action,
+                target,
+                detail,
+                client_address,
+            },
+        )
         .collect();
     let next = if more {
         entries.last().map(|e| e.id)

@@ -89,27 +89,84 @@ pub fn list(
         .collect())
 }
 
-/// Sends an email. The server uses SMTP (`crate::mail`); tests may use anything.
-pub trait Mailer: Send + Sync {
-    /// `link` is the path of the page the email is about, if any.
-    fn send(&self, to: &str, subject: &str, body: &str, link: Option<&str>) -> Result<(), String>;
+/// One email of the outbox, as it is handed to the mailer.
+pub struct Outgoing<'a> {
+    /// The outbox row's id: with `created_at`, the email's identity wherever it is sent from
+    /// (a Message-ID that stays the same if it must be sent again).
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// The path of the page the email is about, if any.
+    pub link: Option<&'a str>,
 }
 
+/// Sends an email. The server uses SMTP (`crate::mail`); tests may use anything.
+pub trait Mailer: Send + Sync {
+    fn send(&self, email: &Outgoing<'_>) -> Result<(), String>;
+}
+
+/// How long a sender's claim on an email holds: a process that stopped (killed, crashed)
+/// between claiming and sending leaves its claim, which another may take once it is this old.
+/// Far longer than sending a batch takes.
+pub const CLAIM_MINUTES: i64 = 10;
+
 /// Sends what the outbox holds, oldest first, at most `limit`, marking each sent. An email
-/// that fails stays for the next run. Idempotent: a sent email is never sent again.
+/// that fails stays for the next run. Several processes may deliver at once: each first claims
+/// its batch with one conditional UPDATE (only unsent emails no other live claim holds), so an
+/// email goes to one sender; a sent email is never sent again. (A sender that dies between
+/// the SMTP server's "OK" and marking the email sent leaves it to be sent again after
+/// `CLAIM_MINUTES`: at least once, never lost, as SMTP can promise no more.)
 pub fn deliver(
     conn: &mut DbConnection,
     mailer: &dyn Mailer,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<usize, DomainError> {
-    type Pending = (i64, String, String, String, Option<String>);
-    let pending: Vec<Pending> = outbox::table
-        .filter(outbox::sent_at.is_null())
+    let claim = format!("{:016x}", rand::random::<u64>());
+    let stale = naive(now - chrono::Duration::minutes(CLAIM_MINUTES));
+    let claimable = || {
+        outbox::sent_at.is_null().and(
+            outbox::claimed_at
+                .is_null()
+                .or(outbox::claimed_at.lt(stale)),
+        )
+    };
+    let batch: Vec<i64> = outbox::table
+        .filter(claimable())
         .order(outbox::id)
         .limit(limit)
+        .select(outbox::id)
+        .load(conn)?;
+    // The condition is checked again on each row as it is updated: on PostgreSQL a concurrent
+    // sender that claimed the row first makes it fail (once its claim commits), so the row is
+    // skipped; SQLite has one writer at a time.
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(&batch))
+            .filter(claimable()),
+    )
+    .set((
+        outbox::claim.eq(Some(&claim)),
+        outbox::claimed_at.eq(Some(naive(now))),
+    ))
+    .execute(conn)?;
+    type Pending = (
+        i64,
+        chrono::NaiveDateTime,
+        String,
+        String,
+        String,
+        Option<String>,
+    );
+    let pending: Vec<Pending> = outbox::table
+        .filter(outbox::claim.eq(&claim))
+        .filter(outbox::sent_at.is_null())
+        .order(outbox::id)
         .select((
             outbox::id,
+            outbox::created_at,
             outbox::to_email,
             outbox::subject,
             outbox::body,
@@ -117,15 +174,33 @@ pub fn deliver(
         ))
         .load(conn)?;
     let mut sent = 0;
-    for (id, to, subject, body, link) in pending {
-        match mailer.send(&to, &subject, &body, link.as_deref()) {
+    for (id, created_at, to, subject, body, link) in pending {
+        let sending = outbox::table.find(id).filter(outbox::claim.eq(&claim));
+        let email = Outgoing {
+            id,
+            created_at: created_at.and_utc(),
+            to: &to,
+            subject: &subject,
+            body: &body,
+            link: link.as_deref(),
+        };
+        match mailer.send(&email) {
             Ok(()) => {
-                diesel::update(outbox::table.find(id))
+                diesel::update(sending)
                     .set(outbox::sent_at.eq(Some(naive(now))))
                     .execute(conn)?;
                 sent += 1;
             }
-            Err(e) => tracing::warn!("could not send email {id} to {to}: {e}"),
+            Err(e) => {
+                tracing::warn!("could not send email {id} to {to}: {e}");
+                // Free it for the next run, whoever makes it.
+                diesel::update(sending)
+                    .set((
+                        outbox::claim.eq(None::<String>),
+                        outbox::claimed_at.eq(None::<chrono::NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+            }
         }
     }
     Ok(sent)

@@ -212,6 +212,7 @@ diesel::table! {
         action -> Text,
         target -> Text,
         detail -> Text,
+        client_address -> Nullable<Text>,
     }
 }
 
@@ -225,6 +226,8 @@ diesel::table! {
         body -> Text,
         sent_at -> Nullable<Timestamp>,
         link -> Nullable<Text>,
+        claim -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
     }
 }
 

@@ -113,12 +113,13 @@ fn csv_entries(entries: &[Entry]) -> String {
     let mut out = String::with_capacity(entries.len() * 120);
     for e in entries {
         out.push_str(&format!(
-            "{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{}\r\n",
             e.at.format("%Y-%m-%dT%H:%M:%SZ"),
             field(&e.actor),
             field(&e.action),
             field(&e.target),
-            field(&e.detail)
+            field(&e.detail),
+            field(e.client_address.as_deref().unwrap_or(""))
         ));
     }
     out
@@ -145,7 +146,7 @@ pub async fn export_csv(
             .await?
     };
     let head = format!(
-        "Date (UTC),By,Action,Target,Detail\r\n{}",
+        "Date (UTC),By,Action,Target,Detail,IP address\r\n{}",
         csv_entries(&first)
     );
     Ok(super::csv::streamed(

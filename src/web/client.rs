@@ -3,7 +3,34 @@
 //! `X-Forwarded-For`. Without trusted proxies the header is ignored: anyone can send it.
 
 use actix_web::HttpRequest;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
 use std::net::IpAddr;
+
+tokio::task_local! {
+    /// The client of the request this task serves.
+    static CLIENT: Option<IpAddr>;
+}
+
+/// Middleware: the rest of the request runs knowing its client's address, which
+/// `AppState::db` hands to the audit log of the changes it makes.
+pub async fn remember(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let trusted = req
+        .app_data::<web::Data<super::AppState>>()
+        .map(|state| state.trusted_proxies.clone());
+    let address = trusted.and_then(|trusted| client_address(req.request(), &trusted));
+    CLIENT.scope(address, next.call(req)).await
+}
+
+/// The address `remember` saw for the request being served, if any.
+pub fn current() -> Option<IpAddr> {
+    CLIENT.try_with(|a| *a).ok().flatten()
+}
 
 /// The client behind `req`. Read right to left, `X-Forwarded-For` lists the hops nearest first:
 /// the first that is not a trusted proxy is the client; what lies left of it could be made up

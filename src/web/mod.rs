@@ -71,9 +71,12 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, DomainError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let address = client::current().map(|a| a.to_string());
         let result = web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
+            crate::domain::audit::from_address(address, || {
+                let mut conn = pool.get()?;
+                f(&mut conn)
+            })
         })
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
@@ -108,6 +111,7 @@ pub fn app(
         .wrap(from_fn(headers::no_store))
         .wrap(security_headers)
         .wrap(from_fn(headers::head_as_get))
+        .wrap(from_fn(client::remember))
         .wrap(from_fn(headers::request_id))
         .wrap(tracing_actix_web::TracingLogger::default())
         .wrap(from_fn(metrics::record))
