@@ -37,6 +37,10 @@
 //! gateway approves. They share Contoso's license lock with the bulk assignment. Printed as
 //! `RENEWAL_PRODUCT_k=<id>` and `RENEWALS_DUE_AT_k=<RFC 3339 time>`, k from 1. Times a month or
 //! more apart are not needed (nor wanted: a tick a month ahead ends today's sessions).
+//!
+//! `--purges-due N` and `--purchase-orders-due N` (the cluster test, tests/cluster/) add work
+//! the next tick finds due: N bench users deleted 31 days ago, and N purchase orders entered
+//! on Contoso's agreement a day ago.
 
 use std::io::Write;
 use std::time::Instant;
@@ -282,6 +286,11 @@ struct Options {
     /// Card subscriptions to add whose renewal is due by each of `renewals_due_at`.
     renewals: usize,
     renewals_due_at: Vec<DateTime<Utc>>,
+    /// Bench users deleted 31 days ago, due to be purged (the cluster test).
+    purges_due: usize,
+    /// Purchase orders on Contoso's agreement whose processing time has passed (the cluster
+    /// test).
+    purchase_orders_due: usize,
 }
 
 fn usage() -> ! {
@@ -289,7 +298,8 @@ fn usage() -> ! {
         "usage: DATABASE_URL=… cargo bench --bench load_tenant -- --users N \
          [--products 20] [--assignments-per-user 2] [--bulk-ids FILE] \
          [--group-members N] [--group-add N [--group-runs K] --group-add-ids FILE] \
-         [--renewals-due N [--renewals-due-at RFC3339]…]"
+         [--renewals-due N [--renewals-due-at RFC3339]…] [--purges-due N] \
+         [--purchase-orders-due N]"
     );
     std::process::exit(2);
 }
@@ -306,6 +316,8 @@ fn options() -> Options {
         group_add_ids: None,
         renewals: 0,
         renewals_due_at: Vec::new(),
+        purges_due: 0,
+        purchase_orders_due: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -327,6 +339,8 @@ fn options() -> Options {
             "--group-runs" => o.group_runs = number("--group-runs"),
             "--group-add-ids" => o.group_add_ids = Some(args.next().unwrap_or_else(|| usage())),
             "--renewals-due" => o.renewals = number("--renewals-due"),
+            "--purges-due" => o.purges_due = number("--purges-due"),
+            "--purchase-orders-due" => o.purchase_orders_due = number("--purchase-orders-due"),
             "--renewals-due-at" => {
                 let at = args.next().unwrap_or_else(|| usage());
                 let at = DateTime::parse_from_rfc3339(&at).unwrap_or_else(|_| {
@@ -357,6 +371,64 @@ fn options() -> Options {
         usage();
     }
     o
+}
+
+/// Work the next tick finds due, made through the domain as it happened: `purges_due` bench
+/// users (the last ones) deleted 31 days ago, and `purchase_orders_due` purchase orders of one
+/// Sales Professional license each on Contoso's agreement, entered a day ago with two hours
+/// to process. Printed as `PURGES_DUE=n` and `PURCHASE_ORDERS_DUE=n`.
+fn load_due_work(
+    conn: &mut DbConnection,
+    contoso: i64,
+    user_ids: &[i64],
+    o: &Options,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    use allot::domain::agreements::{self, Item, OrderKind, OrderLine};
+    use allot::domain::schema::agreements as agreement_table;
+    use allot::domain::{Actor, AgreementId, ProductId, TenantId, UserId};
+    let actor = Actor::System("bench loader");
+    if o.purges_due > user_ids.len() {
+        return Err("--purges-due can be at most --users".into());
+    }
+    let deleted_at = now - Duration::days(31);
+    for &id in &user_ids[user_ids.len() - o.purges_due..] {
+        allot::domain::users::delete(conn, &actor, deleted_at, TenantId(contoso), UserId(id))
+            .map_err(|e| format!("deleting user {id}: {e}"))?;
+    }
+    if o.purchase_orders_due > 0 {
+        let agreement: i64 = agreement_table::table
+            .filter(agreement_table::customer.eq("Contoso"))
+            .order(agreement_table::id)
+            .select(agreement_table::id)
+            .first(&mut *conn)
+            .map_err(|e| format!("Contoso's agreement: {e}"))?;
+        let sales: i64 = products::table
+            .filter(products::name.eq("Sales Professional"))
+            .select(products::id)
+            .first(&mut *conn)
+            .map_err(|e| format!("the Sales product: {e}"))?;
+        let line = OrderLine {
+            product: ProductId(sales),
+            item: Item::Licenses,
+            quantity: 1,
+        };
+        for _ in 0..o.purchase_orders_due {
+            agreements::enter_order(
+                conn,
+                &actor,
+                now - Duration::days(1),
+                AgreementId(agreement),
+                OrderKind::PurchaseOrder,
+                &[line],
+                Duration::hours(2),
+            )
+            .map_err(|e| format!("entering a purchase order: {e}"))?;
+        }
+    }
+    println!("PURGES_DUE={}", o.purges_due);
+    println!("PURCHASE_ORDERS_DUE={}", o.purchase_orders_due);
+    Ok(())
 }
 
 /// A fixed pseudo-random sequence (splitmix64), so every run loads the same tenant.
@@ -627,6 +699,10 @@ fn run(o: Options) -> Result<(), String> {
             );
             renewals.push((product, due_at));
         }
+    }
+
+    if o.purges_due > 0 || o.purchase_orders_due > 0 {
+        load_due_work(conn, contoso, &user_ids, &o, now)?;
     }
 
     // PostgreSQL's autovacuum would analyze these tables within a minute of such a load; do it
