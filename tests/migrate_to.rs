@@ -183,6 +183,7 @@ fn load_users(conn: &mut DbConnection) {
                 (
                     deleted_user_licenses::user_id.eq(*id),
                     deleted_user_licenses::product_id.eq(product),
+                    deleted_user_licenses::tenant_id.eq(contoso),
                 )
             })
             .collect();
@@ -192,7 +193,13 @@ fn load_users(conn: &mut DbConnection) {
         let roles: Vec<_> = ids
             .iter()
             .step_by(100)
-            .map(|id| (user_roles::user_id.eq(*id), user_roles::role.eq("user")))
+            .map(|id| {
+                (
+                    user_roles::user_id.eq(*id),
+                    user_roles::role.eq("user"),
+                    user_roles::tenant_id.eq(contoso),
+                )
+            })
             .collect();
         for chunk in roles.chunks(CHUNK) {
             insert_rows!(conn, user_roles::table, chunk)?;
@@ -563,7 +570,7 @@ fn a_row_postgresql_refuses_leaves_the_target_without_any_row() {
     let mut sqlite = SqliteConnection::establish(&url).unwrap();
     sqlite
         .batch_execute(
-            "PRAGMA foreign_keys = OFF; INSERT INTO user_roles (user_id, role) VALUES (999999, 'user');",
+            "PRAGMA foreign_keys = OFF; INSERT INTO user_roles (user_id, role, tenant_id) SELECT 999999, 'user', min(id) FROM tenants;",
         )
         .unwrap();
     drop(sqlite);
