@@ -137,7 +137,7 @@ pub fn migrate_to(database_url: &str, target_url: &str) -> Result<Migrated, Stri
         .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
     let result = check_and_copy(&mut sqlite, &mut pg, &source, &shown);
     let _ = sqlite.batch_execute("ROLLBACK");
-    let (tables, sequences) = result.map_err(|Stop(message)| message)?;
+    let (tables, sequences) = result.map_err(|Stop(message)| one_line(&message))?;
     Ok(Migrated {
         source,
         target: shown,
@@ -493,6 +493,15 @@ fn join(items: &[&String]) -> String {
         .map(|s| s.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A message for the terminal's one line: a server's multi-line text joined.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn first_line(text: &str) -> String {
