@@ -1,5 +1,5 @@
 //! The command line: `allot serve | migrate | demo | tick | admin create | staff create |
-//! backup | restore`.
+//! backup | restore | migrate-to`.
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
@@ -68,6 +68,12 @@ enum Command {
         /// Replace the database when there is one.
         #[arg(long)]
         force: bool,
+    },
+    /// Copy the SQLite database into an empty PostgreSQL database (the server must be
+    /// stopped): migrates it, copies every row in one transaction, compares the row counts.
+    MigrateTo {
+        /// The target, postgres://user[:password]@host[:port]/database
+        url: String,
     },
 }
 
@@ -156,6 +162,11 @@ fn execute(command: Command) -> Result<(), String> {
         }
         Command::Restore { file, force } => {
             println!("{}", backup::restore(&config.database_url, file, *force)?);
+            return Ok(());
+        }
+        // Reads the SQLite file as it is: opening the pool would migrate it first.
+        Command::MigrateTo { url } => {
+            println!("{}", backup::migrate_to(&config.database_url, url)?);
             return Ok(());
         }
         _ => {}
@@ -281,7 +292,7 @@ fn execute(command: Command) -> Result<(), String> {
             Ok(())
         }
         // Run above, without the pool.
-        Command::Backup { .. } | Command::Restore { .. } => Ok(()),
+        Command::Backup { .. } | Command::Restore { .. } | Command::MigrateTo { .. } => Ok(()),
     }
 }
 

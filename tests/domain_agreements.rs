@@ -405,6 +405,20 @@ fn a_remap_moves_business_application_licenses_and_is_refused_with_online_servic
         ("Fabrikam", "Contoso")
     );
     let contoso_before = pool_counts(&db, contoso, "Sales Professional");
+    let addons_of = |tenant: allot::domain::TenantId| -> i64 {
+        use allot::domain::schema::subscription_addons;
+        subscription_addons::table
+            .filter(subscription_addons::tenant_id.eq(tenant.0))
+            .count()
+            .get_result(&mut db.conn())
+            .unwrap()
+    };
+    let fabrikam_addons = addons_of(fabrikam);
+    assert!(
+        fabrikam_addons > 0,
+        "the agreement's subscription has add-ons"
+    );
+    let contoso_addons = addons_of(contoso);
     requests::carry_out(
         &mut db.conn(),
         &support,
@@ -418,6 +432,9 @@ fn a_remap_moves_business_application_licenses_and_is_refused_with_online_servic
         pool_counts(&db, contoso, "Sales Professional").0,
         contoso_before.0 + 35
     );
+    // The add-ons moved with their subscription: a tenant-owned row says whose it is.
+    assert_eq!(addons_of(fabrikam), 0);
+    assert_eq!(addons_of(contoso), contoso_addons + fabrikam_addons);
     let fabrikam_pools = allot::domain::licenses::pools(
         &mut db.conn(),
         &actor(&db, "admin@fabrikam.example"),

@@ -253,9 +253,10 @@ pub(crate) fn insert_user(
     Ok(UserId(id))
 }
 
-/// Gives `user` the role; `true` when they did not hold it yet.
+/// Gives `user`, of `tenant`, the role; `true` when they did not hold it yet.
 pub(crate) fn grant_role(
     conn: &mut DbConnection,
+    tenant: TenantId,
     user: UserId,
     role: Role,
 ) -> Result<bool, DomainError> {
@@ -269,6 +270,7 @@ pub(crate) fn grant_role(
             .values((
                 user_roles::user_id.eq(user.0),
                 user_roles::role.eq(role.as_str()),
+                user_roles::tenant_id.eq(tenant.0),
             ))
             .execute(conn)?;
     }
@@ -328,7 +330,7 @@ pub fn create_admin(
             }
         };
         let (AdminCreated::NewUser(user) | AdminCreated::RoleAdded(user)) = done.clone();
-        if grant_role(conn, user, role)? {
+        if grant_role(conn, tenant.tenant_id(), user, role)? {
             // A role change ends the account's sessions (DESIGN.md).
             super::sessions::end_all(
                 conn,

@@ -20,8 +20,8 @@ pub enum DbConnection {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Which database a URL names: `postgres://…` (or `postgresql://…`) is PostgreSQL,
 /// anything else a SQLite file path.
@@ -289,6 +289,23 @@ pub fn keep_going<T>(
             None
         }
     }
+}
+
+/// The versions of the migrations this build carries for `backend`, oldest first
+/// (diesel's `__diesel_schema_migrations.version`, e.g. `20261125000001`).
+pub fn migration_versions(backend: Backend) -> Result<Vec<String>, String> {
+    use diesel::migration::MigrationSource;
+    let versions = match backend {
+        Backend::Postgres => MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+            .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect()),
+        Backend::Sqlite => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
+        }
+    };
+    let mut versions: Vec<String> = versions.map_err(|e| e.to_string())?;
+    versions.sort();
+    Ok(versions)
 }
 
 /// Whether every migration this build knows of is applied (`/readyz`).

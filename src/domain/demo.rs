@@ -145,7 +145,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
                 &format!("{local}@contoso.example"),
                 &hash,
             )?;
-            accounts::grant_role(conn, id, role)?;
+            accounts::grant_role(conn, contoso, id, role)?;
         }
         let mut contoso_users = Vec::new();
         for (i, name) in CONTOSO_PEOPLE.iter().enumerate() {
@@ -276,7 +276,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             "admin@fabrikam.example",
             &hash,
         )?;
-        accounts::grant_role(conn, admin, Role::Global)?;
+        accounts::grant_role(conn, fabrikam, admin, Role::Global)?;
         let mut fabrikam_users = Vec::new();
         for (i, name) in FABRIKAM_PEOPLE.iter().enumerate() {
             let email = format!("user{:02}@fabrikam.example", i + 1);
@@ -373,6 +373,7 @@ fn volume_licensing(
             subscription_addons::subscription_id.eq(direct),
             subscription_addons::production_instances.eq(1),
             subscription_addons::storage_gb.eq(5),
+            subscription_addons::tenant_id.eq(contoso.0),
         ))
         .execute(conn)?;
     // The last July 1 and March 1 on or before today: the agreements' anniversaries.

@@ -37,6 +37,7 @@ diesel::table! {
     user_roles (user_id, role) {
         user_id -> BigInt,
         role -> Text,
+        tenant_id -> BigInt,
     }
 }
 
@@ -150,6 +151,7 @@ diesel::table! {
         description -> Text,
         quantity -> Integer,
         amount_cents -> BigInt,
+        tenant_id -> BigInt,
     }
 }
 
@@ -200,6 +202,7 @@ diesel::table! {
     deleted_user_licenses (user_id, product_id) {
         user_id -> BigInt,
         product_id -> BigInt,
+        tenant_id -> BigInt,
     }
 }
 
@@ -259,6 +262,7 @@ diesel::table! {
         body -> Text,
         internal -> Bool,
         created_at -> Timestamp,
+        tenant_id -> BigInt,
     }
 }
 
@@ -353,6 +357,7 @@ diesel::table! {
         subscription_id -> BigInt,
         production_instances -> Integer,
         storage_gb -> Integer,
+        tenant_id -> BigInt,
     }
 }
 

@@ -386,6 +386,7 @@ pub(crate) fn sync_subscriptions(
                     subscription_addons::subscription_id.eq(id),
                     subscription_addons::production_instances.eq(instances),
                     subscription_addons::storage_gb.eq(storage),
+                    subscription_addons::tenant_id.eq(tenant.0),
                 ))
                 .execute(conn)?;
         }

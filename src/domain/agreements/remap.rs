@@ -205,6 +205,12 @@ pub(crate) fn remap(
         diesel::update(subscriptions::table.filter(subscriptions::id.eq_any(&moved)))
             .set(subscriptions::tenant_id.eq(to.0))
             .execute(conn)?;
+        // Their add-ons move with them: a table a tenant owns says whose it is.
+        diesel::update(
+            subscription_addons::table.filter(subscription_addons::subscription_id.eq_any(&moved)),
+        )
+        .set(subscription_addons::tenant_id.eq(to.0))
+        .execute(conn)?;
         let detail = preview
             .lines
             .iter()

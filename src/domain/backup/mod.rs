@@ -1,5 +1,6 @@
 //! Backups and restores of the whole database, for the operator at the command line
-//! (`allot backup FILE`, `allot restore FILE`).
+//! (`allot backup FILE`, `allot restore FILE`), and the move of a SQLite installation to
+//! PostgreSQL (`allot migrate-to URL`).
 //!
 //! "Consistent while running" means the copy is the database as one transaction saw it: every
 //! change committed before the copy began is in it, none that committed after, and nothing half
@@ -10,9 +11,11 @@
 //! These take no actor: whoever can run the binary against the database file already holds all
 //! of its data. Errors are one line for the terminal.
 
+mod migrate_to;
 mod postgres;
 mod sqlite;
 
+pub use migrate_to::{Migrated, copy_order, migrate_to};
 use postgres::*;
 use sqlite::*;
 

@@ -120,6 +120,7 @@ pub(crate) fn issue_bill(
                 bill_lines::description.eq(&line.description),
                 bill_lines::quantity.eq(line.quantity),
                 bill_lines::amount_cents.eq(line.amount_cents),
+                bill_lines::tenant_id.eq(tenant.0),
             ))
             .execute(conn)?;
     }

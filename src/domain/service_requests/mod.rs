@@ -396,8 +396,14 @@ fn add_comment(
     body: &str,
     internal: bool,
 ) -> Result<(), DomainError> {
+    // The request's tenant owns its thread (and is the key to distribute it by).
+    let tenant: i64 = service_requests::table
+        .find(id.0)
+        .select(service_requests::tenant_id)
+        .first(conn)?;
     diesel::insert_into(service_request_comments::table)
         .values((
+            service_request_comments::tenant_id.eq(tenant),
             service_request_comments::request_id.eq(id.0),
             service_request_comments::author_kind.eq(author_kind),
             service_request_comments::author.eq(author),

@@ -182,6 +182,7 @@ pub fn delete(
                 .values((
                     deleted_user_licenses::user_id.eq(user.0),
                     deleted_user_licenses::product_id.eq(product),
+                    deleted_user_licenses::tenant_id.eq(tenant.0),
                 ))
                 .execute(conn)?;
         }

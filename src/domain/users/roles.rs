@@ -56,7 +56,7 @@ pub fn set_roles(
             )?;
         }
         for role in &given {
-            accounts::grant_role(conn, user, *role)?;
+            accounts::grant_role(conn, tenant, user, *role)?;
             audit::record(
                 conn,
                 actor,

@@ -1,0 +1,11 @@
+ALTER TABLE subscription_addons DROP COLUMN tenant_id;
+ALTER TABLE service_request_comments DROP COLUMN tenant_id;
+ALTER TABLE bill_lines DROP COLUMN tenant_id;
+ALTER TABLE deleted_user_licenses DROP COLUMN tenant_id;
+ALTER TABLE user_roles DROP COLUMN tenant_id;
+DROP INDEX charges_tenant;
+DROP INDEX data_holds_tenant;
+DROP INDEX group_jobs_tenant;
+DROP INDEX group_license_errors_tenant;
+DROP INDEX group_members_tenant;
+DROP INDEX inherited_licenses_tenant;
