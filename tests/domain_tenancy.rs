@@ -1,5 +1,5 @@
 //! Every table a tenant owns carries tenant_id (DESIGN.md), so the schema can be distributed by
-//! tenant (Citus; the plan is in docs/OPERATIONS-migrate-to.md). Read from the live schema of
+//! tenant (Citus; the plan is in docs/OPERATIONS.md). Read from the live schema of
 //! the backend under test, so a new table fails here until it is classified: tenant-owned (and
 //! keyed), or on one of the lists below with its reason.
 

@@ -129,13 +129,31 @@ pub fn connect_tuned(url: &str, max_size: u32, statement_timeout_ms: u64) -> Res
     Ok(pool)
 }
 
-/// Runs the pending migrations of this connection's backend.
+/// The key of PostgreSQL's advisory lock held while migrating.
+const MIGRATION_LOCK: i64 = 7_307_002;
+
+/// Runs the pending migrations of this connection's backend. On PostgreSQL several processes
+/// may start at once (a fleet after an upgrade): each waits for a session-level advisory lock,
+/// so one migrates and the others then find nothing pending. SQLite's file has one writer.
 pub fn migrate(conn: &mut DbConnection) -> Result<(), String> {
-    let result = match conn {
-        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-    };
-    result.map_err(|e| e.to_string())
+    match conn {
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                .execute(c)
+                .map_err(|e| e.to_string())?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                .execute(c);
+            result.map_err(|e| e.to_string())?;
+            unlocked.map(|_| ()).map_err(|e| e.to_string())
+        }
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    }
 }
 
 pub fn backend(conn: &DbConnection) -> Backend {
