@@ -254,6 +254,62 @@ fn only_a_global_admin_gives_roles_and_the_last_global_admin_stays() {
 }
 
 #[test]
+fn two_global_admins_removing_each_others_role_at_once_leave_one() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let now = test_now();
+    let adele = actor(&db, "admin@contoso.example");
+    let bill = user_id(&db, "billing@contoso.example");
+    users::give_role(&mut db.conn(), &adele, now, contoso, bill, Role::Global).unwrap();
+    let bill_actor = actor(&db, "billing@contoso.example");
+    let me = user_id(&db, "admin@contoso.example");
+    // Each takes the other's Global admin role, at the same moment, many times over: never
+    // both, whoever's transaction comes second sees the first's change.
+    for _ in 0..10 {
+        let mut a = db.conn();
+        let mut b = db.conn();
+        let (adele2, bill_actor2) = (adele.clone(), bill_actor.clone());
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let s2 = start.clone();
+        let one = std::thread::spawn(move || {
+            start.wait();
+            users::take_role(&mut a, &adele2, now, contoso, bill, Role::Global)
+        });
+        let other = std::thread::spawn(move || {
+            s2.wait();
+            users::take_role(&mut b, &bill_actor2, now, contoso, me, Role::Global)
+        });
+        let results = [one.join().unwrap(), other.join().unwrap()];
+        use allot::domain::schema::user_roles;
+        let globals: i64 = user_roles::table
+            .filter(user_roles::tenant_id.eq(contoso.0))
+            .filter(user_roles::role.eq("global"))
+            .count()
+            .get_result(&mut db.conn())
+            .unwrap();
+        assert_eq!(globals, 1, "{results:?}");
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        // Make both Global admins again for the next round, as whoever is left.
+        let left = if results[0].is_ok() {
+            &adele
+        } else {
+            &bill_actor
+        };
+        let (lost, who) = if results[0].is_ok() {
+            (bill, "billing")
+        } else {
+            (me, "admin")
+        };
+        users::give_role(&mut db.conn(), left, now, contoso, lost, Role::Global)
+            .unwrap_or_else(|e| panic!("giving {who} back Global: {e:?}"));
+    }
+}
+
+#[test]
 fn sign_out_everywhere_is_for_ones_own_account_or_by_an_admin_who_may_change_the_user() {
     let db = TestDb::with_demo();
     let (contoso, fabrikam) = tenants(&db);

@@ -291,6 +291,14 @@ pub fn app(
                 )
                 .route("/users/{id}/roles", web::post().to(users::save_roles))
                 .route("/settings/roles", web::get().to(settings::roles))
+                .route(
+                    "/settings/roles/{role}/assign",
+                    web::post().to(settings::assign),
+                )
+                .route(
+                    "/settings/roles/{role}/remove",
+                    web::post().to(settings::remove),
+                )
                 .route("/settings/audit-log", web::get().to(audit::log))
                 .route(
                     "/settings/audit-log/export.csv",

@@ -13,8 +13,9 @@ pub struct RolesChanged {
     pub sessions_ended: usize,
 }
 
-/// Gives `user` exactly `roles`, in one transaction. A change ends all of the user's sessions
-/// (DESIGN.md); the organization always keeps a Global admin.
+/// Gives `user` exactly `roles`, in one transaction (a user's page: the checked roles). A
+/// change ends all of the user's sessions (DESIGN.md); the organization always keeps a Global
+/// admin.
 pub fn set_roles(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -23,11 +24,56 @@ pub fn set_roles(
     user: UserId,
     roles: &[Role],
 ) -> Result<RolesChanged, DomainError> {
-    authz::may(actor, Action::ManageRoles, &target(conn, tenant, user)?)?;
     let wanted: BTreeSet<Role> = roles.iter().copied().collect();
+    change_roles(conn, actor, now, tenant, user, |_| wanted.clone())
+}
+
+/// Gives `user` one admin role more, keeping the others (Settings > Roles: Assign).
+pub fn give_role(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+    role: Role,
+) -> Result<RolesChanged, DomainError> {
+    change_roles(conn, actor, now, tenant, user, |held| {
+        held.iter().copied().chain([role]).collect()
+    })
+}
+
+/// Takes one admin role from `user`, keeping the others (Settings > Roles: Remove).
+pub fn take_role(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+    role: Role,
+) -> Result<RolesChanged, DomainError> {
+    change_roles(conn, actor, now, tenant, user, |held| {
+        held.iter().copied().filter(|r| *r != role).collect()
+    })
+}
+
+/// The roles `wanted` makes of those the user holds, read inside the transaction, so two
+/// admins changing one user's roles at once each change what the other left.
+fn change_roles(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+    wanted: impl Fn(&BTreeSet<Role>) -> BTreeSet<Role>,
+) -> Result<RolesChanged, DomainError> {
+    authz::may(actor, Action::ManageRoles, &target(conn, tenant, user)?)?;
     crate::domain::db::transaction(conn, |conn| {
         let email = user_email(conn, tenant, user, false)?;
+        // The tenant's license lock also serializes role changes: the check that a Global
+        // admin remains and the change it allows are one step.
+        licenses::lock(conn, tenant)?;
         let held: BTreeSet<Role> = roles_of(conn, user)?.into_iter().collect();
+        let wanted = wanted(&held);
         let given: Vec<Role> = wanted.difference(&held).copied().collect();
         let taken: Vec<Role> = held.difference(&wanted).copied().collect();
         if given.is_empty() && taken.is_empty() {
