@@ -24,6 +24,7 @@ fn row(action: Action) -> ([bool; 4], [bool; 2]) {
         Action::AssignLicenses | Action::ViewUsers => ([true, false, true, true], [false, false]),
         Action::ManageUsers
         | Action::BlockUser
+        | Action::RenameUser
         | Action::ResetPassword
         | Action::DeleteUser
         | Action::EndSessions
@@ -257,8 +258,9 @@ fn users_of(db: &TestDb, admin_email: &str, tenant: TenantId) -> UserId {
 }
 
 /// The actions that change another person's account, where the containment rule applies.
-const ACCOUNT_CHANGES: [Action; 4] = [
+const ACCOUNT_CHANGES: [Action; 5] = [
     Action::BlockUser,
+    Action::RenameUser,
     Action::ResetPassword,
     Action::DeleteUser,
     Action::EndSessions,
@@ -324,7 +326,12 @@ fn nobody_changes_their_own_account_but_anyone_may_sign_themselves_out_everywher
     for role in Role::ALL {
         let me = admin_as(7, &[role], own);
         let myself = Target::user(own, UserId(7), vec![role]);
-        for action in [Action::BlockUser, Action::ResetPassword, Action::DeleteUser] {
+        for action in [
+            Action::BlockUser,
+            Action::RenameUser,
+            Action::ResetPassword,
+            Action::DeleteUser,
+        ] {
             let result = authz::may(&me, action, &myself);
             if row(action).0[Role::ALL.iter().position(|r| *r == role).unwrap()] {
                 assert!(
@@ -598,9 +605,11 @@ fn token_row(action: Action) -> &'static [Scope] {
         Action::ViewLicenses => &[LicensesRead, LicensesWrite],
         Action::AssignLicenses | Action::AssignGroupLicenses => &[LicensesWrite],
         Action::ViewUsers => &[UsersRead, UsersWrite, Scim],
-        Action::ManageUsers | Action::BlockUser | Action::DeleteUser | Action::EndSessions => {
-            &[UsersWrite, Scim]
-        }
+        Action::ManageUsers
+        | Action::BlockUser
+        | Action::RenameUser
+        | Action::DeleteUser
+        | Action::EndSessions => &[UsersWrite, Scim],
         Action::ViewGroups => &[UsersRead, UsersWrite, GroupsWrite, Scim],
         Action::ManageGroups => &[GroupsWrite, Scim],
         Action::Provision => &[Scim],
@@ -762,7 +771,12 @@ fn a_users_token_changes_only_the_users_a_user_admin_may_change() {
         let actor = token(&[scope], own);
         for (theirs, allowed) in cases {
             let target = Target::user(own, UserId(2), theirs.to_vec());
-            for action in [Action::BlockUser, Action::DeleteUser, Action::EndSessions] {
+            for action in [
+                Action::BlockUser,
+                Action::RenameUser,
+                Action::DeleteUser,
+                Action::EndSessions,
+            ] {
                 let result = authz::may(&actor, action, &target);
                 assert_eq!(
                     result.is_ok(),

@@ -117,6 +117,8 @@ pub enum Action {
     ManageUsers,
     /// Block or allow a user's sign-in.
     BlockUser,
+    /// Change a user's display name and sign-in name.
+    RenameUser,
     /// Reset a user's password.
     ResetPassword,
     /// Delete a user.
@@ -255,6 +257,7 @@ impl Role {
             ViewUsers
                 | ManageUsers
                 | BlockUser
+                | RenameUser
                 | ResetPassword
                 | DeleteUser
                 | EndSessions
@@ -553,7 +556,7 @@ impl Action {
             ViewLicenses => Some((&[LicensesRead, LicensesWrite], Role::License)),
             AssignLicenses | AssignGroupLicenses => Some((&[LicensesWrite], Role::License)),
             ViewUsers => Some((&[UsersRead, UsersWrite, Scim], Role::User)),
-            ManageUsers | BlockUser | DeleteUser | EndSessions => {
+            ManageUsers | BlockUser | RenameUser | DeleteUser | EndSessions => {
                 Some((&[UsersWrite, Scim], Role::User))
             }
             ViewGroups => Some((&[UsersRead, UsersWrite, GroupsWrite, Scim], Role::User)),
@@ -587,13 +590,18 @@ impl Action {
     fn changes_an_account(self) -> bool {
         matches!(
             self,
-            Action::BlockUser | Action::ResetPassword | Action::DeleteUser | Action::EndSessions
+            Action::BlockUser
+                | Action::RenameUser
+                | Action::ResetPassword
+                | Action::DeleteUser
+                | Action::EndSessions
         )
     }
 
     fn verb(self) -> &'static str {
         match self {
             Action::BlockUser => "block",
+            Action::RenameUser => "rename",
             Action::ResetPassword => "reset the password of",
             Action::DeleteUser => "delete",
             Action::EndSessions => "sign out",

@@ -278,6 +278,7 @@ pub fn app(
                     web::post().to(users::save_apps),
                 )
                 .route("/users/{id}/block", web::post().to(users::block))
+                .route("/users/{id}/name", web::post().to(users::rename))
                 .route(
                     "/users/{id}/reset-password",
                     web::post().to(users::reset_password),

@@ -446,7 +446,7 @@ def jobs_once(c):
         f"{n} ran {r['allot_job_runs_total']}, skipped {r['allot_job_runs_skipped_total']}"
         for (n, _), r in zip(c.servers, runs)))
     ran = sum("Ran the scheduled jobs" in out for out in c.tick_outputs)
-    say(f"  the ticks: {ran} of 2 ran the jobs, the others found the lock taken")
+    say(f"  the ticks: {ran} of 2 ran the jobs (a tick that did not found the lock taken)")
     twice = c.value(f"""SELECT count(*) FROM (SELECT subscription_id FROM charges
         WHERE product_id = {p} AND purpose = 'renewal' GROUP BY subscription_id
         HAVING count(*) <> 1) AS off""")

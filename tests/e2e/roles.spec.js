@@ -44,3 +44,31 @@ test("the last Global admin can't remove their own role", async ({ page }) => {
   await page.goto('/settings/roles');
   await expect(page.getByRole('heading', { level: 1, name: 'Roles' })).toBeVisible();
 });
+
+// A user's page: Name and sign-in name. Zoe Keller (user35) is renamed, refused a sign-in name
+// in use, and given her names back (also when a step fails, for the specs after this one).
+test("an admin renames a user on their page, and a sign-in name in use is refused on the form", async ({ page }) => {
+  await signIn(page, 'admin@contoso.example');
+  await page.goto('/users?q=zoe');
+  await page.getByRole('link', { name: 'Zoe Keller', exact: true }).click();
+  const userPage = page.url();
+  const form = () => page.getByRole('region', { name: 'Name and sign-in name' });
+  const save = async (name, signInName) => {
+    await form().getByRole('textbox', { name: 'Display name' }).fill(name);
+    await form().getByRole('textbox', { name: 'Sign-in name' }).fill(signInName);
+    await form().getByRole('button', { name: 'Save name and sign-in name' }).click();
+  };
+  try {
+    await save('Zoe Keller-Tan', 'zoe.kellertan@contoso.example');
+    await expect(page.getByRole('heading', { level: 1, name: 'Zoe Keller-Tan' })).toBeVisible();
+    await expect(flash(page)).toContainText('The user signs in with the new sign-in name from now on.');
+
+    await save('Zoe Keller-Tan', 'user36@contoso.example');
+    await expect(form().getByRole('alert')).toHaveText('The sign-in name user36@contoso.example is already in use.');
+    await expect(form().getByRole('textbox', { name: 'Sign-in name' })).toHaveValue('user36@contoso.example');
+  } finally {
+    await page.goto(userPage);
+    await save('Zoe Keller', 'user35@contoso.example');
+  }
+  await expect(page.getByRole('heading', { level: 1, name: 'Zoe Keller' })).toBeVisible();
+});

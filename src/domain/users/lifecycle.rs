@@ -74,6 +74,84 @@ pub fn create(
     })
 }
 
+/// What `rename` changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Renamed {
+    pub display_name: bool,
+    pub sign_in_name: bool,
+}
+
+/// Changes a user's display name and sign-in name (their page's Name and sign-in name). The
+/// sign-in name stays at the tenant's domain and unique across every tenant; the containment
+/// rule applies as for blocking (a User admin doesn't rename a Global admin). Sessions go on:
+/// they belong to the account, whatever it is called.
+pub fn rename(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    tenant: TenantId,
+    user: UserId,
+    display_name: &str,
+    sign_in: &str,
+) -> Result<Renamed, DomainError> {
+    authz::may(actor, Action::RenameUser, &target(conn, tenant, user)?)?;
+    let display_name = crate::domain::text::line(
+        "display_name",
+        display_name,
+        1..=120,
+        "A display name has 1 to 120 characters.",
+    )?;
+    let email = sign_in_name(conn, tenant, sign_in)?;
+    crate::domain::db::transaction(conn, |conn| {
+        let (old_name, old_email): (String, String) = users::table
+            .filter(users::id.eq(user.0))
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::state.ne(UserState::Deleted))
+            .select((users::display_name, users::email))
+            .first(conn)
+            .optional()?
+            .ok_or(DomainError::NotFound)?;
+        let renamed = Renamed {
+            display_name: old_name != display_name,
+            sign_in_name: old_email != email.as_str(),
+        };
+        if renamed == Renamed::default() {
+            return Ok(renamed);
+        }
+        if renamed.sign_in_name && accounts::email_taken(conn, &email)? {
+            return Err(DomainError::invalid(
+                "email",
+                format!("The sign-in name {} is already in use.", email.as_str()),
+            ));
+        }
+        diesel::update(users::table.find(user.0))
+            .set((
+                users::display_name.eq(&display_name),
+                users::name_key.eq(display_name.to_lowercase()),
+                users::email.eq(email.as_str()),
+                users::updated_at.eq(Some(naive(now))),
+            ))
+            .execute(conn)?;
+        let mut detail = Vec::new();
+        if renamed.display_name {
+            detail.push(format!("Display name {old_name} → {display_name}"));
+        }
+        if renamed.sign_in_name {
+            detail.push(format!("sign-in name {old_email} → {}", email.as_str()));
+        }
+        audit::record(
+            conn,
+            actor,
+            now,
+            Some(tenant),
+            "Changed user",
+            email.as_str(),
+            &detail.join(", "),
+        )?;
+        Ok(renamed)
+    })
+}
+
 /// A sign-in name for a user of `tenant`: an email address at the tenant's domain.
 pub(crate) fn sign_in_name(
     conn: &mut DbConnection,

@@ -202,6 +202,8 @@ pub(crate) fn target(
 pub struct UserOffer {
     /// Block sign-in, Reset password, Delete user.
     pub change: bool,
+    /// Name and sign-in name.
+    pub rename: bool,
     /// Licenses and apps.
     pub assign: bool,
     /// Sign out everywhere.
@@ -219,6 +221,7 @@ pub fn offer(
         change: [Action::BlockUser, Action::ResetPassword, Action::DeleteUser]
             .into_iter()
             .all(|action| authz::can(actor, action, &target)),
+        rename: authz::can(actor, Action::RenameUser, &target),
         assign: authz::can(actor, Action::AssignLicenses, &Target::Tenant(tenant)),
         end_sessions: authz::can(actor, Action::EndSessions, &target),
     })

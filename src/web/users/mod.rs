@@ -11,6 +11,7 @@ pub use export::*;
 pub use lifecycle::*;
 pub use manage::*;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -140,54 +141,70 @@ pub struct UserPage {
     groups: Vec<(crate::domain::GroupId, String)>,
     /// Sign out everywhere.
     can_end_sessions: bool,
+    /// Name and sign-in name: whether the actor may change them, and the form's values.
+    can_rename: bool,
+    rename: RenameAttempt,
     /// Every admin role and whether the user holds it, when the actor may give and take roles.
     role_choices: Option<Vec<(Role, bool)>>,
 }
 
 /// GET /users/{id}: the user's page, with Licenses and apps.
-pub async fn show(
-    TenantRequest {
-        session,
-        state,
-        actor,
-        tenant,
-        now,
-    }: TenantRequest,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
-    let id = UserId(path.into_inner());
-    let (user, products, offer, apps, groups) = state
-        .db(move |conn| {
-            let user = users::get(conn, &actor, tenant, id)?;
+pub async fn show(request: TenantRequest, path: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    let page = user_page(&request, UserId(path.into_inner()), None).await?;
+    super::render(&page)
+}
+
+/// The name form as sent back with what was wrong, shown again on the user's page.
+pub struct RenameAttempt {
+    pub display_name: String,
+    pub email: String,
+    pub error: String,
+}
+
+async fn user_page(
+    request: &TenantRequest,
+    id: UserId,
+    rename: Option<RenameAttempt>,
+) -> Result<UserPage, WebError> {
+    let (user, products, offer, apps, groups) = request
+        .db(move |conn, actor, tenant, _| {
+            let user = users::get(conn, actor, tenant, id)?;
             let apps = if user.state.is_deleted() {
                 Vec::new()
             } else {
-                licenses::apps_of(conn, &actor, tenant, id)?
+                licenses::apps_of(conn, actor, tenant, id)?
             };
             Ok((
                 user,
-                users::assignable_products(conn, &actor, tenant)?,
-                users::offer(conn, &actor, tenant, id)?,
+                users::assignable_products(conn, actor, tenant)?,
+                users::offer(conn, actor, tenant, id)?,
                 apps,
-                crate::domain::groups::of_user(conn, &actor, tenant, id)?,
+                crate::domain::groups::of_user(conn, actor, tenant, id)?,
             ))
         })
         .await?;
     if user.state.is_deleted() {
         return Err(DomainError::NotFound.into());
     }
-    super::render(&UserPage {
-        frame: Frame::new(&user.display_name, &session, "/users"),
+    let session = &request.session;
+    Ok(UserPage {
+        frame: Frame::new(&user.display_name, session, "/users"),
         products: products
             .into_iter()
             .filter(|p| p.self_service.is_none())
             .collect(),
         apps,
-        hold_if_now: long_date(now + DATA_HOLD),
+        hold_if_now: long_date(request.now + DATA_HOLD),
         can_assign: offer.assign,
         has_inherited: user.licenses.iter().any(|l| l.only_inherited()),
         groups,
         can_manage_users: offer.change,
+        can_rename: offer.rename,
+        rename: rename.unwrap_or_else(|| RenameAttempt {
+            display_name: user.display_name.clone(),
+            email: user.email.clone(),
+            error: String::new(),
+        }),
         can_end_sessions: offer.end_sessions,
         role_choices: session.permissions().manage_roles.then(|| {
             Role::ALL
@@ -197,6 +214,53 @@ pub async fn show(
         }),
         user,
     })
+}
+
+#[derive(Deserialize)]
+pub struct RenameForm {
+    display_name: String,
+    email: String,
+}
+
+/// POST /users/{id}/name: Name and sign-in name → Save. What can't be saved (a sign-in name
+/// in use, at another domain, an empty name) is said next to the form, with what was typed.
+pub async fn rename(
+    request: TenantRequest,
+    path: web::Path<i64>,
+    form: Form<RenameForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = UserId(path.into_inner());
+    let RenameForm {
+        display_name,
+        email,
+    } = form.0;
+    let (name, mail) = (display_name.clone(), email.clone());
+    let done = request
+        .db(move |conn, actor, tenant, now| {
+            users::rename(conn, actor, now, tenant, id, &name, &mail)
+        })
+        .await;
+    match done {
+        Ok(renamed) => {
+            let message = match (renamed.display_name, renamed.sign_in_name) {
+                (false, false) => "Nothing to save: the name and sign-in name are as they were.",
+                (_, true) => "Saved. The user signs in with the new sign-in name from now on.",
+                (true, false) => "Saved the display name.",
+            };
+            flash(&request.session.session, message);
+            Ok(redirect(&format!("/users/{}", id.0)))
+        }
+        Err(WebError::Domain(DomainError::Invalid { message, .. })) => {
+            let attempt = RenameAttempt {
+                display_name,
+                email,
+                error: message,
+            };
+            let page = user_page(&request, id, Some(attempt)).await?;
+            super::render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(Deserialize)]
