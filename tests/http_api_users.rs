@@ -259,4 +259,28 @@ async fn bad_values_scopes_and_other_tenants_are_refused() {
     .await;
     assert_eq!(admin.status, StatusCode::FORBIDDEN);
     assert_eq!(state_of(&db, "admin@contoso.example"), UserState::Active);
+    // Nor renamed: that is the containment rule too.
+    for body in [
+        json!({"displayName": "Mallory"}),
+        json!({"userPrincipalName": "mallory@contoso.example"}),
+    ] {
+        let renamed = call(
+            &app,
+            test::TestRequest::patch()
+                .uri("/api/v1/users/admin@contoso.example")
+                .set_json(body.clone()),
+            &token,
+        )
+        .await;
+        assert_eq!(renamed.status, StatusCode::FORBIDDEN, "{body}");
+    }
+    let (name, email): (String, String) = users::table
+        .filter(users::email.eq("admin@contoso.example"))
+        .select((users::display_name, users::email))
+        .first(&mut db.conn())
+        .unwrap();
+    assert_eq!(
+        (name.as_str(), email.as_str()),
+        ("Adele Vance", "admin@contoso.example")
+    );
 }

@@ -942,6 +942,23 @@ async fn a_scim_token_changes_no_admin() {
     .await;
     assert_eq!(deleted.status, StatusCode::FORBIDDEN);
     assert_eq!(state_of(&db, "billing@contoso.example"), UserState::Active);
+    // Nor renamed.
+    for (path, value) in [
+        ("displayName", "Mallory"),
+        ("userName", "mallory@contoso.example"),
+    ] {
+        let renamed = call(
+            &app,
+            scim_body(
+                test::TestRequest::patch().uri(&format!("/scim/v2/Users/{id}")),
+                &json!({"Operations": [{"op": "replace", "path": path, "value": value}]}),
+            ),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(renamed.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(state_of(&db, "billing@contoso.example"), UserState::Active);
 }
 
 #[actix_web::test]

@@ -454,6 +454,9 @@ pub fn replace_user(
             }
         }
         if !changed.is_empty() {
+            // Changing an account's names is renaming it: the containment rule applies (a
+            // token acting as a User admin doesn't rename a Global admin).
+            authz::may(actor, Action::RenameUser, &target)?;
             let written = diesel::update(
                 users::table
                     .filter(users::id.eq(current.id.0))
