@@ -160,3 +160,45 @@ async fn healthz_answers_ok_with_the_database_reachable() {
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.body, "ok");
 }
+
+#[actix_web::test]
+async fn error_pages_keep_the_navigation_when_signed_in() {
+    let db = TestDb::with_demo();
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    let missing = admin.get("/users/999999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.contains("<h1>Page not found</h1>"),
+        "{}",
+        missing.body
+    );
+    assert!(
+        missing.contains("href=\"/users\""),
+        "the navigation: {}",
+        missing.body
+    );
+    assert!(
+        missing.contains("action=\"/signout\""),
+        "the sign-out button"
+    );
+    // The License admin's 403 has their own navigation: Licenses, no billing pages.
+    let mut lee = signed_in(&db, "licenses@contoso.example").await;
+    let refused = lee.get("/billing/products").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.contains("<h1>You can&#39;t do this</h1>"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.contains("href=\"/licenses\""));
+    assert!(!refused.contains("href=\"/billing/products\""));
+    // A bad value (422) too.
+    let bad = admin.get("/users?q=%07").await;
+    assert!(bad.status.is_client_error());
+    assert!(bad.contains("href=\"/licenses\""), "{}", bad.body);
+    // Signed out, the same error page has no navigation.
+    let mut anonymous = browser(state(&db, Clock::fixed(test_now()))).await;
+    let page = anonymous.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.contains("href=\"/licenses\""));
+}

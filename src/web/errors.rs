@@ -4,7 +4,7 @@ use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use askama::Template;
 
 use super::frame::Frame;
@@ -37,8 +37,31 @@ struct ErrorPage {
     message: String,
 }
 
-/// Renders the error page; it has the layout but no navigation, as it may be shown to anyone.
+/// The frame of a signed-in request, kept by its session extractor (`AdminSession`), so an
+/// error page shown for it keeps the navigation.
+#[derive(Clone)]
+pub struct SignedInFrame(pub Frame);
+
+/// What an error page said, kept on its response for `error_pages` to show it again in the
+/// signed-in frame.
+#[derive(Clone)]
+struct Shown {
+    status: StatusCode,
+    message: String,
+}
+
+/// Renders the error page, in the bare frame: it may be shown to anyone. `error_pages` shows it
+/// again with the navigation when the request was signed in.
 pub fn page(status: StatusCode, message: &str) -> HttpResponse {
+    let mut response = page_in(Frame::bare(""), status, message);
+    response.extensions_mut().insert(Shown {
+        status,
+        message: message.to_owned(),
+    });
+    response
+}
+
+fn page_in(mut frame: Frame, status: StatusCode, message: &str) -> HttpResponse {
     let heading = match status.as_u16() {
         400 | 422 => "Check what you entered",
         401 => "Sign in failed",
@@ -52,8 +75,9 @@ pub fn page(status: StatusCode, message: &str) -> HttpResponse {
         s if s >= 500 => "Something went wrong",
         _ => "Something is not right",
     };
+    heading.clone_into(&mut frame.title);
     let page = ErrorPage {
-        frame: Frame::bare(heading),
+        frame,
         status: status.as_u16(),
         heading,
         message: message.to_owned(),
@@ -224,8 +248,23 @@ pub fn error_pages<B: 'static>() -> ErrorHandlers<B> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/html"));
+        let signed_in = res.request().extensions().get::<SignedInFrame>().cloned();
         if is_ours {
-            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+            let shown = res.response().extensions().get::<Shown>().cloned();
+            let (Some(frame), Some(shown)) = (signed_in, shown) else {
+                return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+            };
+            // Our error page, for a signed-in request: the same page, with the navigation.
+            let (req, old) = res.into_parts();
+            let mut response = page_in(frame.0, shown.status, &shown.message);
+            if let Some(retry) = old.headers().get(header::RETRY_AFTER) {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, retry.clone());
+            }
+            return Ok(ErrorHandlerResponse::Response(
+                ServiceResponse::new(req, response).map_into_right_body(),
+            ));
         }
         let status = res.status();
         let message = match status.as_u16() {
@@ -239,7 +278,8 @@ pub fn error_pages<B: 'static>() -> ErrorHandlers<B> {
             _ => "The request could not be handled.",
         };
         let (req, _) = res.into_parts();
-        let response: HttpResponse<BoxBody> = page(status, message);
+        let frame = signed_in.map_or_else(|| Frame::bare(""), |f| f.0);
+        let response: HttpResponse<BoxBody> = page_in(frame, status, message);
         Ok(ErrorHandlerResponse::Response(
             ServiceResponse::new(req, response).map_into_right_body(),
         ))

@@ -5,17 +5,20 @@ use super::session::AdminSession;
 use crate::domain::Actor;
 use crate::domain::authz::Permissions;
 
+#[derive(Clone)]
 pub struct NavLink {
     pub href: &'static str,
     pub label: &'static str,
     pub current: bool,
 }
 
+#[derive(Clone)]
 pub struct NavGroup {
     pub label: &'static str,
     pub links: Vec<NavLink>,
 }
 
+#[derive(Clone)]
 pub struct Frame {
     pub title: String,
     pub csrf: String,
@@ -70,6 +73,7 @@ impl Area {
     }
 }
 
+#[derive(Clone)]
 pub struct Who {
     pub display_name: String,
     pub email: String,
@@ -153,6 +157,22 @@ impl Frame {
 
     /// The frame of a signed-in page; `current` is the href of the page's navigation entry.
     pub fn new(title: &str, session: &AdminSession, current: &str) -> Frame {
+        let flash = super::session::take_flash(&session.session);
+        Frame::signed_in(title, session, current, flash)
+    }
+
+    /// The signed-in frame without taking the flash, kept for an error page (`errors::page`):
+    /// an error shown instead of the page leaves the flash for the next one.
+    pub fn for_errors(session: &AdminSession) -> Frame {
+        Frame::signed_in("", session, "", None)
+    }
+
+    fn signed_in(
+        title: &str,
+        session: &AdminSession,
+        current: &str,
+        flash: Option<String>,
+    ) -> Frame {
         let actor = session.actor();
         let (pages, roles) = match actor {
             Actor::Admin { roles, .. } => (
@@ -199,7 +219,7 @@ impl Frame {
                 roles,
             }),
             nav,
-            flash: super::session::take_flash(&session.session),
+            flash,
             area: Area::AdminCenter,
         }
     }

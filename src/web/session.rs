@@ -6,9 +6,10 @@ use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
 use actix_session::{Session, SessionExt, SessionMiddleware};
 use actix_web::cookie::{Key, SameSite};
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
+use super::frame::Frame;
 use super::{AppState, WebError, csrf};
 use crate::config::Config;
 use crate::domain::accounts::{self, Principal, SignedIn};
@@ -216,6 +217,7 @@ impl FromRequest for AdminSession {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let session = req.get_session();
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let signed_in = signed_in(
                 &session,
@@ -225,7 +227,11 @@ impl FromRequest for AdminSession {
                 accounts::admin_center_actor,
             )
             .await?;
-            Ok(AdminSession { signed_in, session })
+            let admin = AdminSession { signed_in, session };
+            // An error page shown for this request keeps the signed-in navigation.
+            req.extensions_mut()
+                .insert(super::errors::SignedInFrame(Frame::for_errors(&admin)));
+            Ok(admin)
         })
     }
 }
