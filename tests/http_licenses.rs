@@ -159,7 +159,16 @@ async fn an_empty_selection_or_a_bad_id_gets_a_clear_4xx() {
     let page = format!("/licenses/{premium}");
     let empty = admin.submit(&page, &format!("{page}/unassign"), &[]).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(empty.contains("Select the users whose licenses you want to unassign."));
+    // Said on the product's page, next to its table of users, not on an error page.
+    assert!(empty.contains(
+        "<div class=\"notice notice-error\" role=\"alert\">Select the users whose licenses you want to unassign.</div>"
+    ), "{}", empty.body);
+    assert!(
+        empty.contains(
+            "<caption class=\"visually-hidden\">Users assigned Business Premium</caption>"
+        )
+    );
+    assert!(!empty.contains("Error 422"));
     let bad = admin
         .submit(
             &page,

@@ -72,6 +72,8 @@ pub struct ProductPage {
     self_service_note: &'static str,
     /// Export users of the product's assigned users, for those who may see users.
     export_link: Option<String>,
+    /// Unassign licenses sent with no user selected: said next to the table.
+    selection_error: Option<&'static str>,
 }
 
 async fn product_page(
@@ -84,6 +86,7 @@ async fn product_page(
     }: TenantRequest,
     pool: PoolRef,
     query: ListQuery,
+    selection_error: Option<&'static str>,
 ) -> Result<HttpResponse, WebError> {
     let (q, after) = (query.q.clone(), query.after());
     let view_groups = session.permissions().view_groups;
@@ -116,8 +119,12 @@ async fn product_page(
         self_service_note: licenses::SELF_SERVICE_REFUSAL,
         detail,
         q: query.q,
+        selection_error,
     };
-    super::render(&page)
+    match selection_error {
+        None => super::render(&page),
+        Some(_) => super::render_with(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page),
+    }
 }
 
 fn pool_path(pool: PoolRef) -> String {
@@ -137,6 +144,7 @@ pub async fn product(
         request,
         PoolRef::Tenant(ProductId(path.into_inner())),
         query.0,
+        None,
     )
     .await
 }
@@ -151,6 +159,7 @@ pub async fn purchase(
         request,
         PoolRef::SelfService(SubscriptionId(path.into_inner())),
         query.0,
+        None,
     )
     .await
 }
@@ -208,11 +217,14 @@ pub async fn unassign(
     let base = pool_path(pool);
     let chosen = form.0;
     if chosen.users.is_empty() {
-        return Err(DomainError::invalid(
-            "users",
-            "Select the users whose licenses you want to unassign.",
+        // The same page again, the message next to its table.
+        return product_page(
+            request,
+            pool,
+            ListQuery::default(),
+            Some("Select the users whose licenses you want to unassign."),
         )
-        .into());
+        .await;
     }
     if chosen.confirm.as_deref() == Some("yes") {
         let ids = chosen.ids();

@@ -270,3 +270,13 @@ test('Select all checks every assigned user on the page (a script enhancement)',
   await table.getByRole('checkbox', { name: 'Select all', exact: true }).uncheck();
   for (let i = 0; i < n; i++) await expect(boxes.nth(i)).not.toBeChecked();
 });
+
+test('Unassign licenses with nobody selected is answered next to the table', async ({ page }) => {
+  await signIn(page, ADMIN);
+  await openProduct(page, PREMIUM);
+  const before = await page.getByRole('table', { name: `Users assigned ${PREMIUM}` }).getByRole('row').count();
+  await page.getByRole('button', { name: 'Unassign licenses', exact: true }).click();
+  await expect(page.getByRole('alert')).toHaveText('Select the users whose licenses you want to unassign.');
+  await expect(page.getByRole('heading', { level: 1, name: PREMIUM })).toBeVisible();
+  await expect(page.getByRole('table', { name: `Users assigned ${PREMIUM}` }).getByRole('row')).toHaveCount(before);
+});
