@@ -169,6 +169,14 @@ async fn an_empty_selection_or_a_bad_id_gets_a_clear_4xx() {
         )
     );
     assert!(!empty.contains("Error 422"));
+    // Assign licenses with nobody picked: the same list again, the message next to it.
+    let picker = format!("{page}/assign");
+    let none = admin.submit(&picker, &picker, &[]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(none.contains(
+        "<div class=\"notice notice-error\" role=\"alert\">Select the users you want to assign licenses to.</div>"
+    ), "{}", none.body);
+    assert!(none.contains("<h1>Assign licenses"), "{}", none.body);
     let bad = admin
         .submit(
             &page,

@@ -293,30 +293,34 @@ pub struct AssignPage {
     candidates: Vec<UserRow>,
     next: Option<(String, i64)>,
     q: String,
+    /// Assign sent with no user selected: said next to the list.
+    selection_error: Option<&'static str>,
 }
 
 /// GET /licenses/{product}/assign: pick users who don't have the product yet.
 pub async fn assign_form(
-    TenantRequest {
-        session,
-        state,
-        actor,
-        tenant,
-        ..
-    }: TenantRequest,
+    request: TenantRequest,
     path: web::Path<i64>,
     query: Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let product = ProductId(path.into_inner());
+    assign_page(&request, ProductId(path.into_inner()), query.0, None).await
+}
+
+/// Assign licenses' list of candidates; `selection_error` is said next to it (422).
+async fn assign_page(
+    request: &TenantRequest,
+    product: ProductId,
+    query: ListQuery,
+    selection_error: Option<&'static str>,
+) -> Result<HttpResponse, WebError> {
     let pool = PoolRef::Tenant(product);
-    let query = query.0;
     let (q, after) = (query.q.clone(), query.after());
-    let (detail, page) = state
-        .db(move |conn| {
-            let detail = licenses::pool_detail(conn, &actor, tenant, pool, "", None)?;
+    let (detail, page) = request
+        .db(move |conn, actor, tenant, _| {
+            let detail = licenses::pool_detail(conn, actor, tenant, pool, "", None)?;
             let page = users::list(
                 conn,
-                &actor,
+                actor,
                 tenant,
                 &q,
                 UserFilter::LacksProduct(product),
@@ -326,14 +330,19 @@ pub async fn assign_form(
             Ok((detail, page))
         })
         .await?;
-    super::render(&AssignPage {
-        frame: Frame::new("Assign licenses", &session, "/licenses"),
+    let page = AssignPage {
+        frame: Frame::new("Assign licenses", &request.session, "/licenses"),
         base: pool_path(pool),
         summary: detail.summary,
         candidates: page.rows,
         next: page.next,
         q: query.q,
-    })
+        selection_error,
+    };
+    match selection_error {
+        None => super::render(&page),
+        Some(_) => super::render_with(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, &page),
+    }
 }
 
 /// POST /licenses/{product}/assign: first the confirmation (how many remain), then the change.
@@ -342,15 +351,19 @@ pub async fn assign(
     path: web::Path<i64>,
     form: Form<ChosenUsers>,
 ) -> Result<HttpResponse, WebError> {
-    let pool = PoolRef::Tenant(ProductId(path.into_inner()));
+    let product = ProductId(path.into_inner());
+    let pool = PoolRef::Tenant(product);
     let base = pool_path(pool);
     let chosen = form.0;
     if chosen.users.is_empty() {
-        return Err(DomainError::invalid(
-            "users",
-            "Select the users you want to assign licenses to.",
+        // The same list again, the message next to it.
+        return assign_page(
+            &request,
+            product,
+            ListQuery::default(),
+            Some("Select the users you want to assign licenses to."),
         )
-        .into());
+        .await;
     }
     let summary = request
         .db(move |conn, actor, tenant, _| {
