@@ -400,3 +400,54 @@ async fn make_default_no_is_no_and_a_holder_with_control_characters_is_refused()
         "make_default=no leaves the default as it was"
     );
 }
+
+#[actix_web::test]
+async fn your_products_shows_the_price_per_license_and_what_the_next_renewal_charges() {
+    use allot::domain::schema::subscriptions;
+    use diesel::prelude::*;
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let mut b = signed_in(&db, "billing@contoso.example").await;
+    let products = b.get("/billing/products").await;
+    assert!(products.contains("<th scope=\"col\" class=\"num\">Price per license</th>"));
+    assert!(products.contains("<th scope=\"col\">Next renewal</th>"));
+    // The demo's card-paid Business Premium: monthly, recurring billing on.
+    let (quantity, term_end): (i32, chrono::NaiveDateTime) = subscriptions::table
+        .filter(subscriptions::tenant_id.eq(contoso.0))
+        .filter(subscriptions::product_id.eq(product_id(&db, "Business Premium").0))
+        .filter(subscriptions::purchase_channel.eq("credit_card"))
+        .select((subscriptions::quantity, subscriptions::term_end))
+        .first(&mut db.conn())
+        .unwrap();
+    let row = products
+        .body
+        .split("<tr>")
+        .find(|r| r.contains("Credit card") && r.contains("Business Premium"))
+        .unwrap();
+    assert!(
+        row.contains("<td class=\"num\">$22.00<br><span class=\"muted nowrap\">a month</span></td>"),
+        "{row}"
+    );
+    let renewal = format!(
+        "<td>{}<br><span class=\"muted\">on {}</span></td>",
+        allot::domain::billing::format_money(2200 * i64::from(quantity)),
+        term_end.format("%Y-%m-%d")
+    );
+    assert!(row.contains(&renewal), "{renewal} in {row}");
+    // Turned off, it doesn't renew, and the page says so.
+    let id: String = row[row.find("/billing/subscriptions/").unwrap() + 23..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    diesel::update(subscriptions::table.find(id.parse::<i64>().unwrap()))
+        .set(subscriptions::recurring_billing.eq(false))
+        .execute(&mut db.conn())
+        .unwrap();
+    let after = b.get("/billing/products").await;
+    let row = after
+        .body
+        .split("<tr>")
+        .find(|r| r.contains(&format!("/billing/subscriptions/{id}\"")))
+        .unwrap();
+    assert!(row.contains("Doesn't renew"), "{row}");
+}

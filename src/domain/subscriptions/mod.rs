@@ -139,9 +139,39 @@ pub struct SubscriptionRow {
     pub state: SubscriptionState,
     /// The buyer's sign-in name while it is a self-service purchase not taken over.
     pub self_service_buyer: Option<String>,
+    /// The product's price of one license for a month.
+    pub monthly_price_cents: i64,
 }
 
 impl SubscriptionRow {
+    /// "$22.00": the price of one license for a month.
+    pub fn price_text(&self) -> String {
+        super::billing::format_money(self.monthly_price_cents)
+    }
+
+    /// What the next renewal will charge, when it renews at the end of its term: running,
+    /// recurring billing on, bought directly (volume licensing renews by agreement, and a
+    /// self-service purchase not taken over is its buyer's).
+    pub fn next_renewal_cents(&self) -> Option<i64> {
+        let renews = self.recurring_billing
+            && matches!(
+                self.state,
+                SubscriptionState::Active | SubscriptionState::PastDue
+            )
+            && self.purchase_channel != PurchaseChannel::VolumeLicensing
+            && self.self_service_buyer.is_none();
+        renews.then(|| {
+            self.monthly_price_cents
+                * i64::from(self.billing_period.months())
+                * i64::from(self.quantity)
+        })
+    }
+
+    /// "$110.00", or None when it doesn't renew (on `term_end`).
+    pub fn next_renewal_text(&self) -> Option<String> {
+        self.next_renewal_cents().map(super::billing::format_money)
+    }
+
     /// How it was bought, in the words of the page.
     pub fn how_bought(&self) -> &'static str {
         self.purchase_channel.title()
@@ -201,6 +231,8 @@ struct ListedSubscription {
     state: SubscriptionState,
     #[diesel(select_expression = users::email.nullable())]
     self_service_buyer: Option<String>,
+    #[diesel(select_expression = products::monthly_price_cents)]
+    monthly_price_cents: i64,
 }
 
 fn query_rows(
@@ -234,6 +266,7 @@ fn query_rows(
             purchase_channel: row.purchase_channel,
             state: row.state,
             self_service_buyer: row.self_service_buyer,
+            monthly_price_cents: row.monthly_price_cents,
         })
         .collect())
 }
