@@ -425,7 +425,9 @@ async fn your_products_shows_the_price_per_license_and_what_the_next_renewal_cha
         .find(|r| r.contains("Credit card") && r.contains("Business Premium"))
         .unwrap();
     assert!(
-        row.contains("<td class=\"num\">$22.00<br><span class=\"muted nowrap\">a month</span></td>"),
+        row.contains(
+            "<td class=\"num\">$22.00<br><span class=\"muted nowrap\">a month</span></td>"
+        ),
         "{row}"
     );
     let renewal = format!(
