@@ -1,4 +1,7 @@
-//! Add a user, block, reset password, delete, restore and purge.
+//! Add a user, rename, block, reset password, delete, restore and purge.
+//!
+//! A little over 500 lines: one account's life from creation to purge reads in order here;
+//! `rename` is the next candidate to move out (with `sign_in_name`) when the file grows again.
 
 use super::*;
 use crate::domain::accounts::Principal;
