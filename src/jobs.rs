@@ -31,6 +31,8 @@ pub struct TickReport {
     pub requests_closed: usize,
     /// Steps of group licensing run (big groups get their licenses in the background).
     pub group_license_steps: usize,
+    /// Tenants whose license usage of the day was taken (Home's trend).
+    pub usage_recorded: usize,
     /// Card charges left pending (a crash, a lost answer) that were asked again and settled.
     pub charges_settled: usize,
     /// Steps that failed (logged with their ids); the others went on, and the next tick
@@ -65,6 +67,7 @@ pub fn tick(
             true_ups: agreements::run_true_ups(conn, now, f)?,
             requests_closed: service_requests::close_resolved(conn, now, f)?,
             group_license_steps: groups::drain(conn, now, f)?,
+            usage_recorded: licenses::record_usage(conn, now, f)?,
             failures: 0,
         };
         report.failures = failures;

@@ -255,6 +255,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             started,
         )?;
         super::licenses::recount(conn, contoso)?;
+        usage_history(conn, contoso, now)?;
         audit::record(
             conn,
             &actor,
@@ -308,6 +309,7 @@ pub fn load(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool, DomainE
             assign(conn, fabrikam, *user, premium, None, started)?;
         }
         super::licenses::recount(conn, fabrikam)?;
+        usage_history(conn, fabrikam, now)?;
         audit::record(
             conn,
             &actor,
@@ -693,4 +695,37 @@ fn provision(conn: &mut DbConnection, at: DateTime<Utc>) -> Result<(), DomainErr
         ));
     }
     Ok(())
+}
+
+/// Home's trend for the demo: 90 days in which each pool filled up to today's count a few
+/// users at a time, as a new team would.
+fn usage_history(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    use super::licenses::{TREND_DAYS, UsageDay, insert_days, load_pools};
+    let today = now.date_naive();
+    let mut days = Vec::new();
+    for pool in load_pools(conn, tenant)?
+        .into_iter()
+        .filter(|p| p.self_service.is_none())
+    {
+        let start = pool.assigned * 3 / 5;
+        for ago in (0..TREND_DAYS).rev() {
+            // Steps every ten days, from three fifths of today's count up to all of it.
+            let step = (TREND_DAYS - 1 - ago) / 10;
+            let steps = (TREND_DAYS - 1) / 10;
+            let assigned = start + (pool.assigned - start) * step / steps.max(1);
+            days.push((
+                pool.product,
+                UsageDay {
+                    day: today - Duration::days(ago),
+                    licenses: pool.licenses,
+                    assigned,
+                },
+            ));
+        }
+    }
+    insert_days(conn, tenant, &days)
 }

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod db;
 pub mod demo;
 pub mod groups;
+pub mod home;
 pub mod licenses;
 pub mod outbox;
 pub mod passwords;

@@ -481,10 +481,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    license_usage_days (tenant_id, product_id, day) {
+        tenant_id -> BigInt,
+        product_id -> BigInt,
+        day -> Date,
+        licenses -> BigInt,
+        assigned -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(license_pools -> tenants (tenant_id));
 diesel::joinable!(license_pools -> products (product_id));
+diesel::joinable!(license_usage_days -> products (product_id));
+diesel::joinable!(license_usage_days -> tenants (tenant_id));
 diesel::joinable!(agreement_subscriptions -> subscriptions (subscription_id));
 diesel::joinable!(agreement_subscriptions -> agreements (agreement_id));
 diesel::joinable!(subscription_addons -> subscriptions (subscription_id));
@@ -569,4 +581,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_apps_turned_off,
     api_tokens,
     license_pools,
+    license_usage_days,
 );

@@ -11,6 +11,7 @@ mod holds;
 mod inherited;
 mod skus;
 mod take_over;
+mod usage;
 
 pub(crate) use app_sources::*;
 pub use apps::*;
@@ -22,6 +23,7 @@ pub use holds::*;
 pub use inherited::*;
 pub use skus::*;
 pub use take_over::*;
+pub use usage::*;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::dsl::count_star;
@@ -81,6 +83,15 @@ impl PoolSummary {
 
     pub fn available(&self) -> i64 {
         (self.licenses - self.assigned).max(0)
+    }
+
+    /// How full the pool is, 0 to 100 (a pool in conflict is full).
+    pub fn percent_assigned(&self) -> i64 {
+        match (self.assigned, self.licenses) {
+            (0, _) => 0,
+            (_, 0) => 100,
+            (assigned, licenses) => (assigned * 100 / licenses).min(100),
+        }
     }
 
     /// Users beyond the count: a license conflict when above zero.
