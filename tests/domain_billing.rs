@@ -569,3 +569,85 @@ fn a_card_holder_with_control_characters_is_refused() {
         before
     );
 }
+
+#[test]
+fn the_review_shows_what_buying_and_removing_then_charge_and_credit() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let sub = card_sub(&db);
+    let admin = actor(&db, "billing@contoso.example");
+    let now = test_now();
+    let review = subs::review_purchase(&mut db.conn(), &admin, now, contoso, sub, 3).unwrap();
+    // Reviewing changes nothing.
+    assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 10, 3));
+    assert!(bill_totals(&db, contoso).is_empty());
+    assert_eq!((review.quantity_before, review.quantity_after), (5, 8));
+    assert_eq!(review.paid_with, "Visa •••• 4242");
+    assert_eq!(review.renewal_cents, Some(8 * 2200));
+    subs::buy_licenses(&mut db.conn(), &admin, &TestGateway, now, contoso, sub, 3).unwrap();
+    assert_eq!(
+        bill_totals(&db, contoso),
+        vec![("change".into(), "paid".into(), review.now_cents)],
+        "the charge is the amount reviewed"
+    );
+
+    let later = now + Duration::days(10);
+    let review = subs::review_removal(&mut db.conn(), &admin, later, contoso, sub, 2).unwrap();
+    assert_eq!((review.quantity_before, review.quantity_after), (8, 6));
+    assert_eq!(review.renewal_cents, Some(6 * 2200));
+    assert!(review.beyond.is_empty());
+    subs::remove_licenses(&mut db.conn(), &admin, later, contoso, sub, 2, false).unwrap();
+    assert_eq!(
+        bill_totals(&db, contoso).last(),
+        Some(&("refund".into(), "credited".into(), -review.now_cents)),
+        "the credit is the amount reviewed"
+    );
+
+    // Below the assigned count, the review names the users who would be beyond it.
+    let review = subs::review_removal(&mut db.conn(), &admin, later, contoso, sub, 6).unwrap();
+    assert_eq!(review.beyond.len(), 2);
+
+    // Other roles can't review what they can't buy.
+    let lee = actor(&db, "licenses@contoso.example");
+    assert!(matches!(
+        subs::review_purchase(&mut db.conn(), &lee, now, contoso, sub, 1),
+        Err(DomainError::Forbidden)
+    ));
+}
+
+#[test]
+fn the_review_of_a_new_subscription_is_what_subscribing_charges() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let admin = actor(&db, "billing@contoso.example");
+    let product = product_id(&db, "Sales Professional");
+    let period = subs::BillingPeriod::Yearly;
+    let review = subs::review_subscription(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        contoso,
+        product,
+        2,
+        period,
+    )
+    .unwrap();
+    assert_eq!(review.now_cents, 2 * 12 * 6500);
+    assert_eq!(review.renewal_cents, Some(review.now_cents));
+    assert!(bill_totals(&db, contoso).is_empty());
+    subs::subscribe(
+        &mut db.conn(),
+        &admin,
+        &TestGateway,
+        test_now(),
+        contoso,
+        product,
+        2,
+        period,
+    )
+    .unwrap();
+    assert_eq!(
+        bill_totals(&db, contoso),
+        vec![("purchase".into(), "paid".into(), review.now_cents)]
+    );
+}

@@ -164,18 +164,21 @@ fn open_service_requests_are_counted_and_the_latest_named() {
 }
 
 #[test]
-fn usage_is_taken_once_a_day_and_the_trend_shows_the_last_ninety_days() {
+fn usage_is_kept_as_each_day_ended_and_the_trend_ends_with_today_as_it_is() {
     let db = TestDb::with_demo();
     let now = test_now();
     let (contoso, fabrikam) = tenants(&db);
     let admin = actor(&db, "admin@contoso.example");
-    // The demo brings 90 days of history; today is already taken, so the jobs take nothing.
+    let premium_of = |at: DateTime<Utc>| {
+        licenses::usage_trend(&mut db.conn(), &admin, contoso, at)
+            .unwrap()
+            .into_iter()
+            .find(|t| t.product_name == "Business Premium")
+            .unwrap()
+    };
+    // The demo brings the 89 days before today; yesterday is kept, so the jobs take nothing.
     assert_eq!(tick(&db, now).usage_recorded, 0);
-    let trend = licenses::usage_trend(&mut db.conn(), &admin, contoso, now).unwrap();
-    let premium = trend
-        .iter()
-        .find(|t| t.product_name == "Business Premium")
-        .unwrap();
+    let premium = premium_of(now);
     assert_eq!(premium.days.len() as i64, TREND_DAYS);
     let (total, assigned, _) = pool_counts(&db, contoso, "Business Premium");
     let today = premium.days.last().unwrap();
@@ -184,20 +187,23 @@ fn usage_is_taken_once_a_day_and_the_trend_shows_the_last_ninety_days() {
         (now.date_naive(), total, assigned)
     );
     // Self-service purchases are their buyers', not the tenant's trend.
+    let trend = licenses::usage_trend(&mut db.conn(), &admin, contoso, now).unwrap();
     assert!(trend.iter().all(|t| t.product_name != "Project Plan 3"));
 
-    // Tomorrow: one more user has Business Premium, and the first tick of the day takes it.
+    // One more user gets Business Premium: today's point says so at once.
     let product = product_id(&db, "Business Premium");
-    let unlicensed = contoso_users(&db, 35, 35);
     licenses::assign(
         &mut db.conn(),
         &admin,
         now,
         contoso,
         PoolRef::Tenant(product),
-        &unlicensed,
+        &contoso_users(&db, 35, 35),
     )
     .unwrap();
+    assert_eq!(premium_of(now).days.last().unwrap().assigned, assigned + 1);
+
+    // Tomorrow's first run keeps today as it ended, once.
     let tomorrow = now + Duration::days(1);
     assert_eq!(
         tick(&db, tomorrow).usage_recorded,
@@ -205,17 +211,11 @@ fn usage_is_taken_once_a_day_and_the_trend_shows_the_last_ninety_days() {
         "Contoso and Fabrikam"
     );
     assert_eq!(tick(&db, tomorrow + Duration::hours(3)).usage_recorded, 0);
-    let trend = licenses::usage_trend(&mut db.conn(), &admin, contoso, tomorrow).unwrap();
-    let premium = trend
-        .iter()
-        .find(|t| t.product_name == "Business Premium")
-        .unwrap();
+    let premium = premium_of(tomorrow);
     assert_eq!(premium.days.len() as i64, TREND_DAYS, "the oldest day left");
-    let last = premium.days.last().unwrap();
-    assert_eq!(
-        (last.day, last.assigned),
-        (tomorrow.date_naive(), assigned + 1)
-    );
+    let kept = premium.days[premium.days.len() - 2];
+    assert_eq!((kept.day, kept.assigned), (now.date_naive(), assigned + 1));
+    assert_eq!(premium.days.last().unwrap().day, tomorrow.date_naive());
 
     // Another tenant's trend is not there to see; a License admin sees their own.
     let refused = licenses::usage_trend(&mut db.conn(), &admin, fabrikam, now);
@@ -235,7 +235,9 @@ fn usage_is_taken_once_a_day_and_the_trend_shows_the_last_ninety_days() {
         .first(&mut db.conn())
         .unwrap();
     assert!(
-        oldest.is_some_and(|d| d >= later.date_naive() - Duration::days(licenses::USAGE_DAYS_KEPT)),
+        oldest.is_some_and(
+            |d| d >= later.date_naive() - Duration::days(licenses::USAGE_DAYS_KEPT + 1)
+        ),
         "{oldest:?}"
     );
 }

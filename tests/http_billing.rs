@@ -96,8 +96,31 @@ async fn buying_licenses_shows_the_bill_and_the_licenses_page_agrees() {
             && sub.contains("Remove licenses")
             && sub.contains("Cancel subscription")
     );
-    let bought = b
+    // First the review: the prorated charge, the card, the renewal after it; nothing bought.
+    let review = b
         .submit(&page, &format!("{page}/buy"), &[("quantity", "2")])
+        .await;
+    assert_eq!(review.status, StatusCode::OK);
+    assert!(review.contains("<h1>Buy licenses</h1>"));
+    assert!(
+        review.contains("Add 2 licenses to this Business Premium subscription: 5 → 7 licenses.")
+    );
+    assert!(review.contains("<dt>Paid with</dt><dd>Visa •••• 4242</dd>"));
+    // $22.00 a license a month: 7 licenses renew at $154.00.
+    assert!(
+        review.contains("<strong>$154.00</strong> for 7 licenses every month"),
+        "{}",
+        review.body
+    );
+    assert!(review.contains("(prorated)"));
+    assert!(review.contains(">Place order</button>"));
+    assert_eq!(pool_counts(&db, contoso, "Business Premium").0, 13);
+    let bought = b
+        .submit(
+            &page,
+            &format!("{page}/buy"),
+            &[("quantity", "2"), ("confirm", "yes")],
+        )
         .await;
     assert_eq!(bought.location.as_deref(), Some(page.as_str()));
     assert!(
@@ -170,7 +193,23 @@ async fn buying_with_an_unknown_billing_period_is_refused_and_buys_nothing() {
             ],
         )
         .await;
-    let page = yearly
+    // The review says what a year costs; nothing is bought until it is confirmed.
+    assert_eq!(yearly.status, StatusCode::OK);
+    assert!(yearly.contains("billed every year"), "{}", yearly.body);
+    assert_eq!(purchases(&db), before);
+    let confirmed = b
+        .submit(
+            "/billing/buy",
+            "/billing/buy",
+            &[
+                ("product", &product),
+                ("quantity", "1"),
+                ("period", "yearly"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    let page = confirmed
         .location
         .expect("a purchase goes to its subscription");
     assert!(b.get(&page).await.contains("(yearly)"));

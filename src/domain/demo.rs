@@ -697,34 +697,26 @@ fn provision(conn: &mut DbConnection, at: DateTime<Utc>) -> Result<(), DomainErr
     Ok(())
 }
 
-/// Home's trend for the demo: 90 days in which each pool filled up to today's count a few
-/// users at a time, as a new team would.
+/// Home's trend for the demo: the 89 days before today, in which each pool filled up to
+/// today's count a few users at a time, as a new team would.
 fn usage_history(
     conn: &mut DbConnection,
     tenant: TenantId,
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
-    use super::licenses::{TREND_DAYS, UsageDay, insert_days, load_pools};
+    use super::licenses::{TREND_DAYS, insert_days, tenant_pools_on};
     let today = now.date_naive();
     let mut days = Vec::new();
-    for pool in load_pools(conn, tenant)?
-        .into_iter()
-        .filter(|p| p.self_service.is_none())
-    {
-        let start = pool.assigned * 3 / 5;
-        for ago in (0..TREND_DAYS).rev() {
-            // Steps every ten days, from three fifths of today's count up to all of it.
-            let step = (TREND_DAYS - 1 - ago) / 10;
-            let steps = (TREND_DAYS - 1) / 10;
-            let assigned = start + (pool.assigned - start) * step / steps.max(1);
-            days.push((
-                pool.product,
-                UsageDay {
-                    day: today - Duration::days(ago),
-                    licenses: pool.licenses,
-                    assigned,
-                },
-            ));
+    for ((product, _), point) in tenant_pools_on(conn, tenant, today)? {
+        let start = point.assigned * 3 / 5;
+        let steps = TREND_DAYS / 10;
+        for ago in 1..TREND_DAYS {
+            // Steps every ten days, from three fifths of today's count up to nearly all of it.
+            let step = (TREND_DAYS - ago) / 10;
+            let mut day = point;
+            day.day = today - Duration::days(ago);
+            day.assigned = start + (point.assigned - start) * step / steps;
+            days.push((product, day));
         }
     }
     insert_days(conn, tenant, &days)

@@ -274,6 +274,13 @@ test('Buy licenses on a card subscription: a prorated bill; then Remove licenses
   expect(await detailValue(page, 'How bought')).toBe('Credit card');
   await page.getByLabel('Licenses to add', { exact: true }).fill('2');
   await page.getByRole('button', { name: 'Buy licenses', exact: true }).click();
+  // The review: what is charged now, to which card, and what renewal will cost; nothing yet.
+  await expect(page.getByRole('heading', { level: 1, name: 'Buy licenses', exact: true })).toBeVisible();
+  expect(await detailValue(page, 'Paid with')).toBe(VISA);
+  expect(await detailValue(page, 'Charged now')).toMatch(/^\$\d+\.\d\d for the \d+ days left of the term, until \d{4}-\d\d-\d\d \(prorated\)$/);
+  expect(await detailValue(page, 'At renewal')).toMatch(/^\$154\.00 for 7 licenses every month, next on \d{4}-\d\d-\d\d$/);
+  const reviewed = dollars((await detailValue(page, 'Charged now')).split(' ')[0]);
+  await page.getByRole('button', { name: 'Place order', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: PREMIUM, exact: true })).toBeVisible();
   const status = page.getByRole('status');
   await expect(status).toHaveText(/^Bought 2 licenses\. The charge is on bill B\d{6}-\d+\.$/);
@@ -306,10 +313,15 @@ test('Buy licenses on a card subscription: a prorated bill; then Remove licenses
   // At most a whole month of 2 licenses at $22.00.
   expect(amount).toBeGreaterThan(0);
   expect(amount).toBeLessThanOrEqual(44);
+  expect(amount).toBe(reviewed);
 
-  // Remove the 2 again: enough are unassigned, so no confirmation.
+  // Remove the 2 again: enough are unassigned, so the review names nobody; it says the credit.
   await openSubscription(page, PREMIUM, 7);
   await page.getByLabel('Licenses to remove', { exact: true }).fill('2');
+  await page.getByRole('button', { name: 'Remove licenses', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Remove licenses', exact: true })).toBeVisible();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  expect(await detailValue(page, 'At renewal')).toMatch(/^\$110\.00 for 5 licenses every month/);
   await page.getByRole('button', { name: 'Remove licenses', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: PREMIUM, exact: true })).toBeVisible();
   await expect(page.getByRole('status')).toHaveText('Removed 2 licenses.');
@@ -364,6 +376,7 @@ test('removing licenses anyway makes a license conflict; buying them back ends i
   await openSubscription(page, PREMIUM, 0);
   await page.getByLabel('Licenses to add', { exact: true }).fill('5');
   await page.getByRole('button', { name: 'Buy licenses', exact: true }).click();
+  await page.getByRole('button', { name: 'Place order', exact: true }).click();
   await expect(page.getByRole('status')).toContainText('Bought 5 licenses.');
   expect(await licenseCounts(page, PREMIUM)).toEqual(DEMO_PREMIUM);
   await expectNoBanner(page);
@@ -383,6 +396,10 @@ test('buy a subscription from the catalog, then cancel it within the window: it 
   await page.getByLabel('Licenses', { exact: true }).fill('1');
   await page.getByRole('radio', { name: 'Monthly', exact: true }).check();
   await page.getByRole('button', { name: 'Buy', exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Buy a subscription', exact: true })).toBeVisible();
+  expect(await detailValue(page, 'Charged now')).toMatch(/^\$65\.00 for the first month, /);
+  expect(await detailValue(page, 'At renewal')).toBe('$65.00 for 1 license every month');
+  await page.getByRole('button', { name: 'Place order', exact: true }).click();
 
   await expect(page.getByRole('heading', { level: 1, name: SALES, exact: true })).toBeVisible();
   await expect(page.getByRole('status')).toHaveText('Thanks for your purchase. The licenses are ready to assign.');

@@ -77,6 +77,7 @@ test('Add licenses by service request: billing support adds them and Licenses sh
   await page.getByLabel('Licenses', { exact: true }).fill('2');
   await page.getByRole('radio', { name: 'Monthly', exact: true }).check();
   await page.getByRole('button', { name: 'Buy', exact: true }).click();
+  await page.getByRole('button', { name: 'Place order', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: PREMIUM, exact: true })).toBeVisible();
   subscriptionId = new URL(page.url()).pathname.split('/').pop();
   const before = await licenseCounts(page, PREMIUM);

@@ -1,5 +1,6 @@
-//! License usage over time: each tenant pool's licenses and assigned count, taken once a day
-//! by the scheduled jobs, for Home's 90-day trend.
+//! License usage over time: each tenant pool's licenses and assigned count as each day ended,
+//! kept by the scheduled jobs at the next day's first run, for Home's 90-day trend (whose last
+//! point, today, is the live count).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -29,8 +30,8 @@ pub struct UsageTrend {
     pub days: Vec<UsageDay>,
 }
 
-/// The tenant's usage over the last 90 days (today included), per product by name. Days the
-/// jobs did not run are missing, not guessed.
+/// The tenant's usage over the last 90 days, per product by name: each past day as it ended,
+/// and today as it is now. Days the jobs did not run are missing, not guessed.
 pub fn usage_trend(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -38,11 +39,13 @@ pub fn usage_trend(
     now: DateTime<Utc>,
 ) -> Result<Vec<UsageTrend>, DomainError> {
     authz::may(actor, Action::ViewLicenses, &authz::Target::Tenant(tenant))?;
-    let since = now.date_naive() - Duration::days(TREND_DAYS - 1);
+    let today = now.date_naive();
+    let since = today - Duration::days(TREND_DAYS - 1);
     let rows: Vec<(i64, String, NaiveDate, i64, i64)> = license_usage_days::table
         .inner_join(products::table)
         .filter(license_usage_days::tenant_id.eq(tenant.0))
         .filter(license_usage_days::day.ge(since))
+        .filter(license_usage_days::day.lt(today))
         .order((products::name, products::id, license_usage_days::day))
         .select((
             products::id,
@@ -68,27 +71,38 @@ pub fn usage_trend(
             }),
         }
     }
+    for (product, point) in tenant_pools_on(conn, tenant, today)? {
+        match trends.iter_mut().find(|t| t.product == product.0) {
+            Some(trend) => trend.days.push(point),
+            None => trends.push(UsageTrend {
+                product: product.0,
+                product_name: product.1,
+                days: vec![point],
+            }),
+        }
+    }
+    trends.sort_by(|a, b| (&a.product_name, a.product).cmp(&(&b.product_name, b.product)));
     Ok(trends)
 }
 
-/// The scheduled job: today's figures of every tenant that has none yet (one tenant per
-/// transaction, so running again takes nothing twice), then forgets days older than
-/// `USAGE_DAYS_KEPT`. Returns how many tenants were taken.
+/// The scheduled job: yesterday's figures as it ended (the counts at today's first run) of
+/// every tenant that has none yet, one tenant per transaction, so running again takes nothing
+/// twice; then forgets days older than `USAGE_DAYS_KEPT`. Returns how many tenants were taken.
 pub fn record_usage(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     failures: &mut usize,
 ) -> Result<usize, DomainError> {
-    let today = now.date_naive();
+    let yesterday = now.date_naive() - Duration::days(1);
     diesel::delete(
         license_usage_days::table
-            .filter(license_usage_days::day.lt(today - Duration::days(USAGE_DAYS_KEPT))),
+            .filter(license_usage_days::day.lt(yesterday - Duration::days(USAGE_DAYS_KEPT))),
     )
     .execute(conn)?;
     let due: Vec<i64> = tenants::table
         .filter(diesel::dsl::not(diesel::dsl::exists(
             license_usage_days::table
-                .filter(license_usage_days::day.eq(today))
+                .filter(license_usage_days::day.eq(yesterday))
                 .filter(license_usage_days::tenant_id.eq(tenants::id)),
         )))
         .order(tenants::id)
@@ -96,7 +110,7 @@ pub fn record_usage(
         .load(conn)?;
     let mut taken = 0;
     for id in due {
-        let done = db::transaction(conn, |conn| record_day(conn, TenantId(id), today));
+        let done = db::transaction(conn, |conn| record_day(conn, TenantId(id), yesterday));
         if db::keep_going(failures, "record license usage", id, done) == Some(true) {
             taken += 1;
         }
@@ -104,14 +118,28 @@ pub fn record_usage(
     Ok(taken)
 }
 
-/// One tenant's figures for `day`, from its own pools (a self-service purchase is its buyer's,
-/// not the tenant's). False when it has no pool to take.
+/// One tenant's figures for `day`, as its pools count now. False when it has no pool to take.
 fn record_day(
     conn: &mut DbConnection,
     tenant: TenantId,
     day: NaiveDate,
 ) -> Result<bool, DomainError> {
-    let days: Vec<(ProductId, UsageDay)> = load_pools(conn, tenant)?
+    let days: Vec<(ProductId, UsageDay)> = tenant_pools_on(conn, tenant, day)?
+        .into_iter()
+        .map(|((product, _), point)| (product, point))
+        .collect();
+    insert_days(conn, tenant, &days)?;
+    Ok(!days.is_empty())
+}
+
+/// The tenant's own pools as they count now, dated `day`: a self-service purchase is its
+/// buyer's, not the tenant's.
+pub(crate) fn tenant_pools_on(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    day: NaiveDate,
+) -> Result<Vec<((ProductId, String), UsageDay)>, DomainError> {
+    Ok(load_pools(conn, tenant)?
         .into_iter()
         .filter(|pool| pool.self_service.is_none())
         .map(|pool| {
@@ -120,11 +148,9 @@ fn record_day(
                 licenses: pool.licenses,
                 assigned: pool.assigned,
             };
-            (pool.product, point)
+            ((pool.product, pool.product_name), point)
         })
-        .collect();
-    insert_days(conn, tenant, &days)?;
-    Ok(!days.is_empty())
+        .collect())
 }
 
 /// Keeps `days` of `tenant`'s pools; a day already kept stays as it was.

@@ -60,20 +60,9 @@ pub fn subscribe(
     check_quantity_to_buy(licenses)?;
     // Step 1: the charge is recorded as pending; the subscription starts when it settles.
     let charge = crate::domain::db::transaction(conn, |conn| {
-        let (name, price): (String, i64) = products::table
-            .find(product.0)
-            .select((products::name, products::monthly_price_cents))
-            .first(conn)?;
+        let (_, amount) = price_of_new(conn, product, licenses, period)?;
         let method = billing::default_method(conn, tenant)?.ok_or_else(no_payment_method)?;
-        let end = now
-            .checked_add_months(Months::new(period.months()))
-            .unwrap_or(now + Duration::days(30));
-        let amount = price * i64::from(period.months()) * i64::from(licenses);
-        if amount <= 0 {
-            return Err(DomainError::Conflict(format!(
-                "{name} has no price, so it cannot be bought here."
-            )));
-        }
+        let end = term_end_from(now, period);
         billing::record_pending(
             conn,
             now,
@@ -96,4 +85,31 @@ pub fn subscribe(
         payments::Paid::Declined(decline) => Err(declined(decline)),
         payments::Paid::Pending => Err(payment_pending()),
     }
+}
+
+/// A new subscription's product name and the price of its first term (and of each renewal).
+pub(super) fn price_of_new(
+    conn: &mut DbConnection,
+    product: ProductId,
+    licenses: i32,
+    period: BillingPeriod,
+) -> Result<(String, i64), DomainError> {
+    let (name, price): (String, i64) = products::table
+        .find(product.0)
+        .select((products::name, products::monthly_price_cents))
+        .first(conn)?;
+    let amount = price * i64::from(period.months()) * i64::from(licenses);
+    if amount <= 0 {
+        return Err(DomainError::Conflict(format!(
+            "{name} has no price, so it cannot be bought here."
+        )));
+    }
+    Ok((name, amount))
+}
+
+/// Where a term that starts at `start` ends.
+pub(super) fn term_end_from(start: DateTime<Utc>, period: BillingPeriod) -> DateTime<Utc> {
+    start
+        .checked_add_months(Months::new(period.months()))
+        .unwrap_or(start + Duration::days(30))
 }

@@ -7,6 +7,7 @@ mod directory;
 mod payments;
 mod quantity;
 mod renewals;
+mod review;
 
 pub use cancel::*;
 pub use catalog::*;
@@ -14,6 +15,7 @@ pub use directory::*;
 pub use payments::settle_pending;
 pub use quantity::*;
 pub use renewals::*;
+pub use review::*;
 
 use chrono::{DateTime, Duration, Months, Utc};
 use diesel::prelude::*;

@@ -32,13 +32,7 @@ pub(crate) fn add_licenses(
     let begun = crate::domain::db::transaction(conn, |conn| {
         licenses::lock(conn, tenant)?;
         let sub = load_sub(conn, tenant, subscription)?;
-        not_self_service(&sub)?;
-        if !sub.state.is_active() {
-            return Err(DomainError::Conflict(format!(
-                "Licenses can be bought only on an active subscription; this one is {}.",
-                sub.state.title().to_lowercase()
-            )));
-        }
+        may_add_to(&sub)?;
         let amount = sub.prorated(licenses, now);
         let line = Charge {
             subscription: Some(sub.id),
@@ -105,6 +99,18 @@ pub(crate) fn add_licenses(
         payments::Paid::Declined(decline) => Err(declined(decline)),
         payments::Paid::Pending => Err(payment_pending()),
     }
+}
+
+/// Licenses are bought on the admins' own active subscriptions only.
+pub(super) fn may_add_to(sub: &Sub) -> Result<(), DomainError> {
+    not_self_service(sub)?;
+    if !sub.state.is_active() {
+        return Err(DomainError::Conflict(format!(
+            "Licenses can be bought only on an active subscription; this one is {}.",
+            sub.state.title().to_lowercase()
+        )));
+    }
+    Ok(())
 }
 
 /// What the first step of buying licenses left to do.

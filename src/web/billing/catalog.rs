@@ -35,6 +35,8 @@ pub struct SubscribeForm {
     quantity: String,
     #[serde(default)]
     period: String,
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 /// POST /billing/buy
@@ -44,6 +46,46 @@ pub async fn subscribe(
 ) -> Result<HttpResponse, WebError> {
     let gateway = request.state.gateway.clone();
     let form = form.0;
+    if form.confirm.as_deref() != Some("yes") {
+        let (product, text, period) = (form.product, form.quantity.clone(), form.period.clone());
+        let reviewed = request
+            .db(move |conn, actor, tenant, now| {
+                let n = quantity(&text)?;
+                let period = BillingPeriod::parse(&period)?;
+                crate::domain::subscriptions::review_subscription(
+                    conn,
+                    actor,
+                    now,
+                    tenant,
+                    ProductId(product),
+                    n,
+                    period,
+                )
+            })
+            .await;
+        return match reviewed {
+            Ok(review) => {
+                let fields = vec![
+                    ("product", form.product.to_string()),
+                    ("quantity", review.licenses.to_string()),
+                    ("period", form.period.trim().to_owned()),
+                ];
+                crate::web::render(&ReviewPage::new(
+                    &request,
+                    Reviewing::Subscribe,
+                    review,
+                    "/billing/buy".to_owned(),
+                    fields,
+                    "/billing/buy".to_owned(),
+                ))
+            }
+            Err(WebError::Domain(e)) if crate::web::errors::is_for_the_form(&e) => {
+                let page = buy_page(&request, Some(e.to_string())).await?;
+                crate::web::render_with(crate::web::errors::status_of(&e), &page)
+            }
+            Err(e) => Err(e),
+        };
+    }
     let result = request
         .db(move |conn, actor, tenant, now| {
             let n = quantity(&form.quantity)?;

@@ -6,12 +6,14 @@ mod bills;
 mod catalog;
 mod export;
 mod payment_methods;
+mod review;
 mod subscriptions;
 
 pub use bills::*;
 pub use catalog::*;
 pub use export::*;
 pub use payment_methods::*;
+use review::{ReviewPage, Reviewing};
 pub use subscriptions::*;
 
 use actix_web::http::{StatusCode, header};
@@ -25,7 +27,7 @@ use super::session::{TenantRequest, flash};
 use super::{WebError, redirect};
 use crate::domain::billing::{self, Bill, CardChange, NewCard, PaymentMethod};
 use crate::domain::licenses::{self, PoolSummary};
-use crate::domain::subscriptions::{Cancelled, CatalogItem, RemovalPreview, SubscriptionRow};
+use crate::domain::subscriptions::{Cancelled, CatalogItem, Review, SubscriptionRow};
 use crate::domain::{
     BillId, DomainError, PaymentMethodId, ProductId, SubscriptionId, users as user_store,
 };

@@ -102,7 +102,18 @@ pub async fn buy(
 ) -> Result<HttpResponse, WebError> {
     let id = SubscriptionId(path.into_inner());
     let gateway = request.state.gateway.clone();
-    let text = form.0.quantity;
+    let form = form.0;
+    if form.confirm.as_deref() != Some("yes") {
+        let text = form.quantity;
+        let reviewed = request
+            .db(move |conn, actor, tenant, now| {
+                let n = quantity(&text)?;
+                crate::domain::subscriptions::review_purchase(conn, actor, now, tenant, id, n)
+            })
+            .await;
+        return review_or_refuse(&request, id, Reviewing::BuyLicenses, "buy", reviewed).await;
+    }
+    let text = form.quantity;
     let result = request
         .db(move |conn, actor, tenant, now| {
             let n = quantity(&text)?;
@@ -134,17 +145,33 @@ pub async fn buy(
     }
 }
 
-#[derive(Template)]
-#[template(path = "billing/remove.html")]
-pub struct RemovePage {
-    frame: Frame,
-    sub_id: i64,
-    licenses: i32,
-    preview: RemovalPreview,
+/// Shows the review of a change to the subscription, or its refusal on the subscription's page.
+async fn review_or_refuse(
+    request: &TenantRequest,
+    id: SubscriptionId,
+    reviewing: Reviewing,
+    verb: &str,
+    reviewed: Result<Review, WebError>,
+) -> Result<HttpResponse, WebError> {
+    match reviewed {
+        Ok(review) => {
+            let fields = vec![("quantity", review.licenses.to_string())];
+            crate::web::render(&ReviewPage::new(
+                request,
+                reviewing,
+                review,
+                format!("/billing/subscriptions/{}/{verb}", id.0),
+                fields,
+                format!("/billing/subscriptions/{}", id.0),
+            ))
+        }
+        Err(WebError::Domain(e)) => on_subscription_page(request, id, e).await,
+        Err(e) => Err(e),
+    }
 }
 
-/// POST /billing/subscriptions/{id}/remove: Remove licenses; below the assigned count, first a
-/// confirmation naming the users who would be beyond the count.
+/// POST /billing/subscriptions/{id}/remove: Remove licenses, after a review of the credit, the
+/// renewal and the users it would leave beyond the count.
 pub async fn remove(
     request: TenantRequest,
     path: web::Path<i64>,
@@ -152,30 +179,26 @@ pub async fn remove(
 ) -> Result<HttpResponse, WebError> {
     let id = SubscriptionId(path.into_inner());
     let form = form.0;
-    let confirmed = form.confirm.as_deref() == Some("yes");
     let text = form.quantity.clone();
+    if form.confirm.as_deref() != Some("yes") {
+        let reviewed = request
+            .db(move |conn, actor, tenant, now| {
+                let n = quantity(&text)?;
+                crate::domain::subscriptions::review_removal(conn, actor, now, tenant, id, n)
+            })
+            .await;
+        return review_or_refuse(&request, id, Reviewing::RemoveLicenses, "remove", reviewed).await;
+    }
+    // Confirmed on the review, which named any users beyond the count.
     let result = request
         .db(move |conn, actor, tenant, now| {
             let n = quantity(&text)?;
-            let preview =
-                crate::domain::subscriptions::preview_removal(conn, actor, tenant, id, n)?;
-            if !preview.beyond.is_empty() && !confirmed {
-                return Ok((n, Some(preview)));
-            }
-            crate::domain::subscriptions::remove_licenses(
-                conn, actor, now, tenant, id, n, confirmed,
-            )?;
-            Ok((n, None))
+            crate::domain::subscriptions::remove_licenses(conn, actor, now, tenant, id, n, true)?;
+            Ok(n)
         })
         .await;
     match result {
-        Ok((n, Some(preview))) => crate::web::render(&RemovePage {
-            frame: Frame::new("Remove licenses", &request.session, "/billing/products"),
-            sub_id: id.0,
-            licenses: n,
-            preview,
-        }),
-        Ok((n, None)) => {
+        Ok(n) => {
             flash(
                 &request.session.session,
                 format!("Removed {}.", billing::count_of(n, "license")),
