@@ -14,6 +14,9 @@ pub const TREND_DAYS: i64 = 90;
 /// Days kept: the trend's 90, and the rest of a year for a look back at the same season.
 pub const USAGE_DAYS_KEPT: i64 = 400;
 
+/// A product and its name.
+pub(crate) type NamedProduct = (ProductId, String);
+
 /// One day of one pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UsageDay {
@@ -138,7 +141,7 @@ pub(crate) fn tenant_pools_on(
     conn: &mut DbConnection,
     tenant: TenantId,
     day: NaiveDate,
-) -> Result<Vec<((ProductId, String), UsageDay)>, DomainError> {
+) -> Result<Vec<(NamedProduct, UsageDay)>, DomainError> {
     Ok(load_pools(conn, tenant)?
         .into_iter()
         .filter(|pool| pool.self_service.is_none())
