@@ -25,6 +25,20 @@ async function portalSignIn(page, email, password = DEMO_PASSWORD) {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
+/**
+ * The one confirmation before licenses are taken from users (a user's Save changes, Manage
+ * product licenses): checks it names each of `names` with `product`, and the data-hold or
+ * loss of access, then confirms with its danger-styled Save changes.
+ */
+async function confirmUnassign(page, names, product) {
+  await expect(page.getByRole('heading', { level: 1, name: 'Unassign licenses', exact: true })).toBeVisible();
+  const listed = page.getByRole('list', { name: 'Licenses to remove' }).getByRole('listitem');
+  await expect(listed).toHaveCount(names.length);
+  for (const name of names) await expect(listed.filter({ hasText: name })).toContainText(product);
+  await expect(page.getByRole('main')).toContainText(/is kept for 30 days, until|lose access to/);
+  await page.getByRole('button', { name: 'Save changes', exact: true }).click();
+}
+
 /** Text of a cell or card as an integer (throws when it is not one). */
 function toInt(text) {
   const n = Number.parseInt(String(text).trim(), 10);
@@ -170,6 +184,7 @@ function runTick(iso) {
 }
 
 module.exports = {
+  confirmUnassign,
   signIn,
   signOut,
   DEMO_PASSWORD,

@@ -9,7 +9,7 @@
 //   Enrico Cattaneo (user10): Business Premium unassigned, then back
 //   Debra Berger (user07): the Project Plan 3 buyer (read only)
 const { test, expect } = require('@playwright/test');
-const { signIn, signOut, portalSignIn, licensesRow, openUser } = require('./helpers');
+const { signIn, signOut, portalSignIn, licensesRow, openUser, confirmUnassign } = require('./helpers');
 
 const ADMIN = 'admin@contoso.example';
 const PREMIUM = 'Business Premium';
@@ -71,6 +71,7 @@ test('the portal follows license changes: access ends when the only license is u
     await expect(box).toBeChecked();
     await box.uncheck();
     await admin.getByRole('button', { name: 'Save changes', exact: true }).click();
+    await confirmUnassign(admin, [name], PREMIUM);
     await expect(admin.getByRole('status')).toContainText('Saved changes: 0 assigned, 1 unassigned.');
 
     // The user, still signed in, now has no access.

@@ -23,6 +23,7 @@ const {
   openProduct,
   openUser,
   datesAround,
+  confirmUnassign,
   unassignOnProductPage,
   assignOnProductPage,
 } = require('./helpers');
@@ -145,6 +146,7 @@ test("a user's Licenses and apps: clear a box, save, then check it again", async
   await expect(box).toBeChecked();
   await box.uncheck();
   await licenses.getByRole('button', { name: 'Save changes', exact: true }).click();
+  await confirmUnassign(page, [name], SALES);
 
   await expect(page.getByRole('heading', { level: 1, name, exact: true })).toBeVisible();
   await expect(page.getByRole('status')).toContainText('Saved changes: 0 assigned, 1 unassigned.');
@@ -185,6 +187,7 @@ test('Manage product licenses for several users: Unassign all, then Assign more'
   await manage();
   await page.getByRole('radio', { name: 'Unassign all', exact: true }).check();
   await page.getByRole('button', { name: 'Save changes', exact: true }).click();
+  await confirmUnassign(page, names, PREMIUM);
   await expect(page.getByRole('heading', { level: 1, name: 'Manage product licenses', exact: true })).toBeVisible();
   await expect(page.getByRole('status')).toContainText('Your changes were saved.');
   let result = page.getByRole('table', { name: 'What happened to each user' });
@@ -398,6 +401,7 @@ test('Delete user frees their license; Restore gives it back', async ({ page }) 
   await openUser(page, name);
   await page.getByRole('checkbox', { name: SALES, exact: true }).uncheck();
   await page.getByRole('button', { name: 'Save changes', exact: true }).click();
+  await confirmUnassign(page, [name], SALES);
   await expect(page.getByRole('status')).toContainText('1 unassigned');
 });
 

@@ -43,6 +43,25 @@ pub fn preview_removal(
     subscriptions::removal_of(conn, head.tenant, subscription_of(&head)?, licenses)
 }
 
+/// Billing support's preview of a cancellation that ends the subscription now: the users its
+/// licenses leave beyond the count (they lose the service, a license conflict).
+pub fn preview_cancellation(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: ServiceRequestId,
+) -> Result<Vec<(String, String)>, DomainError> {
+    let head = head(conn, id)?;
+    work_target(actor, &head, Kind::CancelSubscription)?;
+    let sub = subscription_of(&head)?;
+    let quantity = subscriptions::row_of(conn, head.tenant, sub)?
+        .filter(|row| row.state.is_usable())
+        .map_or(0, |row| row.quantity);
+    if quantity == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(subscriptions::removal_of(conn, head.tenant, sub, quantity)?.beyond)
+}
+
 /// Billing support's preview of a remap: what it does to both organizations.
 pub fn preview_remap(
     conn: &mut DbConnection,

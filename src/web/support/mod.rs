@@ -163,6 +163,8 @@ pub struct ConsoleRequestPage {
     error: Option<String>,
     /// "Remove licenses" below the assigned count: who would be beyond it, to confirm.
     removal: Option<(i32, RemovalPreview)>,
+    /// "Cancel subscription": who ending it now would leave beyond the count.
+    cancel_beyond: Vec<(String, String)>,
     /// "Remap agreement": what it would do to both organizations, or why it can't be done.
     remap: Option<RemapPreview>,
     remap_refused: Option<String>,
@@ -179,7 +181,7 @@ pub(super) async fn request_page(
 ) -> Result<HttpResponse, WebError> {
     let actor = session.actor().clone();
     let now = state.clock.now();
-    let (request, staff, window_ends, remap) = state
+    let (request, staff, window_ends, remap, cancel_beyond) = state
         .db(move |conn| {
             let request = requests::view(conn, &actor, now, id)?;
             let remap = if request.kind == Kind::RemapAgreement
@@ -190,6 +192,14 @@ pub(super) async fn request_page(
             } else {
                 None
             };
+            let cancel_beyond = if request.kind == Kind::CancelSubscription
+                && request.state.is_active()
+                && Permissions::of(&actor).carry_out_requests
+            {
+                requests::preview_cancellation(conn, &actor, id)?
+            } else {
+                Vec::new()
+            };
             let staff = requests::staff_choices(conn, &actor, request.kind)?;
             let window_ends = match &request.subscription {
                 Some(sub) => Some(subscriptions::cancellation_window_ends(
@@ -199,7 +209,7 @@ pub(super) async fn request_page(
                 )?),
                 None => None,
             };
-            Ok((request, staff, window_ends, remap))
+            Ok((request, staff, window_ends, remap, cancel_beyond))
         })
         .await?;
     let (remap, remap_refused) = match remap {
@@ -224,6 +234,7 @@ pub(super) async fn request_page(
             now,
             error,
             removal,
+            cancel_beyond,
             remap,
             remap_refused,
         },

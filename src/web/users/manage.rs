@@ -68,6 +68,37 @@ pub struct ManageForm {
     mode: String,
     #[serde(default)]
     products: Vec<i64>,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// The one confirmation before licenses are taken from users: who loses which products, and
+/// until when their data is kept. Confirming posts the same form again with `confirm=yes`.
+#[derive(Template)]
+#[template(path = "licenses/removal.html")]
+pub struct RemovalPage {
+    frame: Frame,
+    removals: licenses::Removals,
+    action: String,
+    fields: Vec<(&'static str, String)>,
+    back: String,
+}
+
+/// The confirmation of `removals`, or None when the change removes nothing (it goes ahead).
+pub(super) fn removal_page(
+    request: &TenantRequest,
+    removals: licenses::Removals,
+    action: String,
+    fields: Vec<(&'static str, String)>,
+    back: String,
+) -> Option<RemovalPage> {
+    (!removals.is_empty()).then(|| RemovalPage {
+        frame: Frame::new("Unassign licenses", &request.session, "/users"),
+        removals,
+        action,
+        fields,
+        back,
+    })
 }
 
 #[derive(Template)]
@@ -102,6 +133,32 @@ pub async fn manage(
     };
     let ids: Vec<UserId> = form.users.iter().copied().map(UserId).collect();
     let products: Vec<ProductId> = form.products.iter().copied().map(ProductId).collect();
+    if form.confirm.as_deref() != Some("yes") && mode != ManageMode::AssignMore {
+        let (who, what) = (ids.clone(), products.clone());
+        let planned = request
+            .db(move |conn, actor, tenant, now| {
+                licenses::planned_removals(conn, actor, now, tenant, &who, mode, &what)
+            })
+            .await?;
+        let mut fields: Vec<(&'static str, String)> = form
+            .users
+            .iter()
+            .map(|u| ("users", u.to_string()))
+            .collect();
+        fields.push(("mode", form.mode.clone()));
+        fields.extend(form.products.iter().map(|p| ("products", p.to_string())));
+        let back = format!(
+            "/users/manage?{}",
+            form.users
+                .iter()
+                .map(|u| format!("users={u}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        );
+        if let Some(page) = removal_page(&request, planned, "/users/manage".into(), fields, back) {
+            return crate::web::render(&page);
+        }
+    }
     match request
         .db(move |conn, actor, tenant, now| {
             licenses::manage_licenses(conn, actor, now, tenant, &ids, mode, &products)

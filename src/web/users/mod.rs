@@ -267,32 +267,53 @@ pub async fn rename(
 pub struct ProductsForm {
     #[serde(default)]
     products: Vec<i64>,
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
-/// POST /users/{id}/licenses: Licenses and apps → Save changes.
+/// POST /users/{id}/licenses: Licenses and apps → Save changes; first a confirmation when it
+/// removes a license.
 pub async fn save_licenses(
-    TenantRequest {
-        session,
-        state,
-        actor,
-        tenant,
-        now,
-    }: TenantRequest,
+    request: TenantRequest,
     path: web::Path<i64>,
     form: Form<ProductsForm>,
 ) -> Result<HttpResponse, WebError> {
     let id = UserId(path.into_inner());
-    let products: Vec<ProductId> = form.0.products.into_iter().map(ProductId).collect();
-    let (added, removed) = state
-        .db(move |conn| licenses::set_licenses(conn, &actor, now, tenant, id, &products))
+    let form = form.0;
+    let products: Vec<ProductId> = form.products.iter().copied().map(ProductId).collect();
+    let page = format!("/users/{}", id.0);
+    if form.confirm.as_deref() != Some("yes") {
+        let kept = products.clone();
+        let planned = request
+            .db(move |conn, actor, tenant, now| {
+                // Save changes gives the user exactly the boxes left checked.
+                let replace = ManageMode::Replace;
+                licenses::planned_removals(conn, actor, now, tenant, &[id], replace, &kept)
+            })
+            .await?;
+        let fields = form
+            .products
+            .iter()
+            .map(|p| ("products", p.to_string()))
+            .collect();
+        let action = format!("{page}/licenses");
+        if let Some(confirm) = manage::removal_page(&request, planned, action, fields, page.clone())
+        {
+            return super::render(&confirm);
+        }
+    }
+    let (added, removed) = request
+        .db(move |conn, actor, tenant, now| {
+            licenses::set_licenses(conn, actor, now, tenant, id, &products)
+        })
         .await?;
     let message = if added + removed == 0 {
         "No changes to save.".to_owned()
     } else {
         format!("Saved changes: {added} assigned, {removed} unassigned.")
     };
-    flash(&session.session, message);
-    Ok(redirect(&format!("/users/{}", id.0)))
+    flash(&request.session.session, message);
+    Ok(redirect(&page))
 }
 
 /// A date as the pages and confirmations write it: "December 5, 2026".
