@@ -79,12 +79,22 @@ async fn licenses_and_apps_saves_the_checked_products() {
     let mut admin = signed_in(&db, "licenses@contoso.example").await;
     let shown = admin.get(&page).await;
     assert!(shown.contains("Licenses and apps") && shown.contains("Save changes"));
-    // Keep Business Premium, clear Sales Professional.
-    let saved = admin
+    // Keep Business Premium, clear Sales Professional: first the confirmation, then saved.
+    let asked = admin
         .submit(
             &page,
             &format!("{page}/licenses"),
             &[("products", &premium)],
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.contains("<h1>Unassign licenses</h1>"));
+    assert_eq!(pool_counts(&db, contoso, "Sales Professional"), (15, 9, 6));
+    let saved = admin
+        .submit(
+            &page,
+            &format!("{page}/licenses"),
+            &[("products", &premium), ("confirm", "yes")],
         )
         .await;
     assert_eq!(saved.location.as_deref(), Some(page.as_str()));
@@ -111,11 +121,25 @@ async fn manage_product_licenses_unassigns_all_then_says_who_got_what() {
         .get(&format!("/users/manage?users={}&users={}", ids[0], ids[1]))
         .await;
     assert!(form.contains("Manage product licenses") && form.contains("Unassign all"));
-    let result = admin
+    let asked = admin
         .submit(
             &format!("/users/manage?users={}", ids[0]),
             "/users/manage",
             &[("users", &ids[0]), ("users", &ids[1]), ("mode", "unassign")],
+        )
+        .await;
+    assert!(asked.contains("<h1>Unassign licenses</h1>"));
+    assert_eq!(pool_counts(&db, contoso, "Business Premium"), (13, 10, 3));
+    let result = admin
+        .submit(
+            &format!("/users/manage?users={}", ids[0]),
+            "/users/manage",
+            &[
+                ("users", &ids[0]),
+                ("users", &ids[1]),
+                ("mode", "unassign"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(result.status, StatusCode::OK);
