@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::billing::PaymentGateway;
 use crate::domain::{
-    DbConnection, DomainError, agreements, db, groups, licenses, service_requests, sessions,
-    signin, subscriptions, users,
+    DbConnection, DomainError, agreements, db, groups, licenses, messages, service_requests,
+    sessions, signin, subscriptions, users,
 };
 
 /// What one tick did.
@@ -33,6 +33,8 @@ pub struct TickReport {
     pub group_license_steps: usize,
     /// Tenants whose license usage of the day was taken (Home's trend).
     pub usage_recorded: usize,
+    /// Messages posted to Message centers (renewals, cards, conflicts).
+    pub messages_posted: usize,
     /// Card charges left pending (a crash, a lost answer) that were asked again and settled.
     pub charges_settled: usize,
     /// Steps that failed (logged with their ids); the others went on, and the next tick
@@ -68,6 +70,7 @@ pub fn tick(
             requests_closed: service_requests::close_resolved(conn, now, f)?,
             group_license_steps: groups::drain(conn, now, f)?,
             usage_recorded: licenses::record_usage(conn, now, f)?,
+            messages_posted: messages::post_due(conn, now, f)?,
             failures: 0,
         };
         report.failures = failures;

@@ -107,6 +107,8 @@ pub struct SignedIn {
     pub display_name: String,
     /// The tenant's name for admins; "Support console" for staff.
     pub place: String,
+    /// Unread messages in the Message center (admins; staff have none).
+    pub unread_messages: Option<i64>,
 }
 
 pub(crate) fn find_user_by_email(
@@ -165,15 +167,18 @@ pub fn admin_center_actor(
                 .find(user.tenant_id)
                 .select(tenants::name)
                 .first(conn)?;
+            let actor = Actor::Admin {
+                user: id,
+                tenant: TenantId(user.tenant_id),
+                email: user.email,
+                roles,
+            };
+            let unread = super::messages::unread_count(conn, &actor, TenantId(user.tenant_id))?;
             Ok(Some(SignedIn {
-                actor: Actor::Admin {
-                    user: id,
-                    tenant: TenantId(user.tenant_id),
-                    email: user.email,
-                    roles,
-                },
+                actor,
                 display_name: user.display_name,
                 place,
+                unread_messages: Some(unread),
             }))
         }
         Principal::Staff(id) => {
@@ -196,6 +201,7 @@ pub fn admin_center_actor(
                 },
                 display_name: member.display_name,
                 place: "Support console".to_owned(),
+                unread_messages: None,
             }))
         }
     }

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod groups;
 pub mod home;
 pub mod licenses;
+pub mod messages;
 pub mod outbox;
 pub mod passwords;
 pub mod portal;

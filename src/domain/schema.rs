@@ -491,7 +491,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        kind -> Text,
+        about -> Text,
+        subject -> Text,
+        body -> Text,
+        link -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    message_reads (tenant_id, user_id, message_id) {
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        message_id -> BigInt,
+        read_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(message_reads -> messages (message_id));
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(license_pools -> tenants (tenant_id));
 diesel::joinable!(license_pools -> products (product_id));
@@ -582,4 +605,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     license_pools,
     license_usage_days,
+    messages,
+    message_reads,
 );

@@ -80,6 +80,8 @@ pub struct Who {
     /// The tenant's name, or "Support console" for staff.
     pub place: String,
     pub roles: String,
+    /// Unread messages beside the Message center's bell; `None` where there is none.
+    pub unread_messages: Option<i64>,
 }
 
 /// The pages of the admin center, in navigation order: (group, href, label, needed action).
@@ -217,6 +219,7 @@ impl Frame {
                 email: actor.label(),
                 place: session.signed_in.place.clone(),
                 roles,
+                unread_messages: session.signed_in.unread_messages,
             }),
             nav,
             flash,

@@ -18,6 +18,7 @@ mod headers;
 mod health;
 mod home;
 mod licenses;
+mod messages;
 pub mod metrics;
 mod portal;
 pub mod scim;
@@ -147,6 +148,8 @@ pub fn app(
                 .wrap(from_fn(csrf::protect))
                 .wrap(admin_sessions)
                 .route("/", web::get().to(home::show))
+                .route("/messages", web::get().to(messages::show))
+                .route("/messages/read", web::post().to(messages::mark_all_read))
                 .route("/signin", web::get().to(signin::form))
                 .route("/signin", web::post().to(signin::submit))
                 .route("/signout", web::post().to(signin::sign_out))

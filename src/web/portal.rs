@@ -30,6 +30,7 @@ pub(super) fn frame(
         email: session.actor.label(),
         place: tenant.to_owned(),
         roles: "Service portal".into(),
+        unread_messages: None,
     });
     frame
 }

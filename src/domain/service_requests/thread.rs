@@ -203,6 +203,17 @@ pub fn comment(
                         &format!("#{id}"),
                         "",
                     )?;
+                    let about = format!("reply:{id}:{}", now.timestamp_micros());
+                    let subject = format!("Billing support replied to service request #{id}");
+                    let link = format!("/support/requests/{id}");
+                    let message = crate::domain::messages::NewMessage {
+                        kind: crate::domain::messages::Kind::RequestReply,
+                        about: &about,
+                        subject: &subject,
+                        body,
+                        link: &link,
+                    };
+                    crate::domain::messages::post(conn, now, head.tenant, &message)?;
                     mail_requester(
                         conn,
                         now,

@@ -409,6 +409,20 @@ pub(crate) fn renewal_failed(
         &sub.product_name,
         decline.reason(),
     )?;
+    let about = format!("payment:{}:{}", sub.id, sub.term_end.date());
+    let message = crate::domain::messages::NewMessage {
+        kind: crate::domain::messages::Kind::PaymentFailed,
+        about: &about,
+        subject: &format!("Payment failed for {}", sub.product_name),
+        body: &format!(
+            "We couldn't renew your {} subscription: {}. Update the payment method within {} days, or the subscription will be disabled and users will lose access.",
+            sub.product_name,
+            decline.reason(),
+            GRACE.num_days()
+        ),
+        link: "/billing/payment-methods",
+    };
+    crate::domain::messages::post(conn, now, tenant, &message)?;
     billing::mail_billing_admins(
         conn,
         now,
