@@ -31,6 +31,8 @@ pub struct TickReport {
     pub requests_closed: usize,
     /// Steps of group licensing run (big groups get their licenses in the background).
     pub group_license_steps: usize,
+    /// Steps of Add multiple users run (imports of a CSV, a few rows a step).
+    pub user_import_steps: usize,
     /// Card charges left pending (a crash, a lost answer) that were asked again and settled.
     pub charges_settled: usize,
     /// Steps that failed (logged with their ids); the others went on, and the next tick
@@ -65,6 +67,7 @@ pub fn tick(
             true_ups: agreements::run_true_ups(conn, now, f)?,
             requests_closed: service_requests::close_resolved(conn, now, f)?,
             group_license_steps: groups::drain(conn, now, f)?,
+            user_import_steps: users::import::drain(conn, now, f)?,
             failures: 0,
         };
         report.failures = failures;
@@ -123,6 +126,26 @@ pub fn kick_group_licensing(pool: crate::domain::Pool, clock: crate::domain::Clo
                 }
             }
             Err(e) => tracing::warn!("group licensing in the background found no connection: {e}"),
+        }
+    });
+}
+
+/// Runs an import of users (Add multiple users) now, on a blocking thread, so it doesn't wait
+/// for the next minute's tick (which would go on with it too, and does after a crash: each
+/// step is its own transaction under the tenant's license lock and writes each row's outcome
+/// with its user, so two runs never make a user twice).
+pub fn kick_user_import(
+    pool: crate::domain::Pool,
+    clock: crate::domain::Clock,
+    id: users::import::ImportId,
+) {
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut failures = 0;
+        match pool.get() {
+            Ok(mut conn) => {
+                users::import::run(&mut conn, clock.now(), id, usize::MAX, &mut failures);
+            }
+            Err(e) => tracing::warn!("a user import in the background found no connection: {e}"),
         }
     });
 }
