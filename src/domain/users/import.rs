@@ -137,11 +137,8 @@ pub fn read_file(bytes: &[u8]) -> Result<Vec<FileRow>, DomainError> {
             )));
         }
         let get = |at: Option<usize>| at.and_then(|a| record.get(a)).unwrap_or("").to_owned();
-        let row_number = record
-            .position()
-            .map(|p| p.line() as i32)
-            .unwrap_or(i as i32 + 2)
-            .max(2);
+        // One record is one spreadsheet row, even with a line break inside quotes.
+        let row_number = i as i32 + 2;
         rows.push(FileRow {
             row_number,
             display_name: get(name_at),
@@ -906,6 +903,19 @@ pub fn summary(
     })
 }
 
+/// A row as stored: number, name, sign-in name, licenses, preview and its detail, outcome
+/// and its detail.
+type StoredRow = (
+    i32,
+    String,
+    String,
+    String,
+    RowKind,
+    String,
+    Option<RowKind>,
+    String,
+);
+
 /// Rows of an import in file order after `after` (a row number), `limit` of them; with
 /// `only_skipped`, those that will be (or were) skipped. Returns them and the next page's start.
 pub fn rows(
@@ -930,16 +940,7 @@ pub fn rows(
             query.filter(user_import_rows::outcome.ne(RowKind::Created))
         };
     }
-    let loaded: Vec<(
-        i32,
-        String,
-        String,
-        String,
-        RowKind,
-        String,
-        Option<RowKind>,
-        String,
-    )> = query
+    let loaded: Vec<StoredRow> = query
         .order(user_import_rows::row_number)
         .limit(limit + 1)
         .select((
