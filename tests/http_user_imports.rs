@@ -243,3 +243,42 @@ async fn another_tenants_import_is_not_found() {
             .contains("No users match.")
     );
 }
+
+#[actix_web::test]
+async fn a_running_import_shows_its_progress_and_reloads_itself() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let mut file = String::from("Display name,Sign-in name\n");
+    for i in 0..150 {
+        file.push_str(&format!("Progress {i},progress{i}@contoso.example\n"));
+    }
+    let rows = allot::domain::users::import::read_file(file.as_bytes()).unwrap();
+    let admin = actor(&db, "admin@contoso.example");
+    let id = allot::domain::users::import::preview(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        contoso,
+        "progress.csv",
+        &rows,
+    )
+    .unwrap();
+    // Started, and one step run (as the scheduler would), the rest still to do.
+    allot::domain::users::import::start(&mut db.conn(), &admin, test_now(), contoso, id).unwrap();
+    allot::domain::users::import::step(&mut db.conn(), test_now(), id).unwrap();
+    let mut browser = signed_in(&db, "admin@contoso.example").await;
+    let page = browser.get(&format!("/users/import/{}", id.0)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.contains("<meta http-equiv=\"refresh\" content=\"2\">"));
+    assert!(page.contains("<label for=\"import-progress\">Imported 100 of 150 rows</label>"));
+    assert!(page.contains("<progress id=\"import-progress\" max=\"150\" value=\"100\">"));
+    assert!(page.contains("Created") && page.contains("Next rows"));
+    let rest = browser
+        .get(&format!("/users/import/{}?after=101", id.0))
+        .await;
+    assert!(rest.contains("Waiting"), "the rows not run yet");
+    assert!(
+        !page.contains("Download passwords (CSV)"),
+        "not before it is done"
+    );
+}
