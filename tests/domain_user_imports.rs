@@ -388,3 +388,40 @@ fn only_admins_who_may_add_users_import_and_only_in_their_own_tenant() {
     assert_eq!(created.rows.len(), 1);
     assert_eq!(summary(&db, id).counts, vec![(RowKind::Created, 1)]);
 }
+
+#[test]
+fn an_import_whose_admin_was_blocked_since_imports_nothing_more_and_says_why() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let user_admin = actor(&db, "users@contoso.example");
+    let id = preview(
+        &db,
+        "users@contoso.example",
+        &csv(&[("Too Late", "toolate@contoso.example", "")]),
+    )
+    .unwrap();
+    import::start(&mut db.conn(), &user_admin, test_now(), contoso, id).unwrap();
+    users::set_blocked(
+        &mut db.conn(),
+        &actor(&db, "admin@contoso.example"),
+        test_now(),
+        contoso,
+        user_id(&db, "users@contoso.example"),
+        true,
+    )
+    .unwrap();
+    import::drain(&mut db.conn(), test_now(), &mut 0).unwrap();
+    let job = summary(&db, id);
+    assert_eq!(
+        (job.state, job.created, job.done),
+        (ImportState::Finished, 0, 1)
+    );
+    assert_eq!(
+        said(&db, id),
+        vec![(
+            2,
+            "Not imported: the admin who started the import can no longer add users".to_owned()
+        )]
+    );
+    assert_eq!(job.passwords, Passwords::None);
+}
