@@ -425,3 +425,35 @@ fn an_import_whose_admin_was_blocked_since_imports_nothing_more_and_says_why() {
     );
     assert_eq!(job.passwords, Passwords::None);
 }
+
+#[test]
+fn passwords_never_downloaded_are_erased_after_seven_days() {
+    let db = TestDb::with_demo();
+    let (contoso, _) = tenants(&db);
+    let id = preview(
+        &db,
+        "admin@contoso.example",
+        &csv(&[("Forgot Me", "forgot@contoso.example", "")]),
+    )
+    .unwrap();
+    start(&db, id);
+    import::drain(&mut db.conn(), test_now(), &mut 0).unwrap();
+    assert_eq!(summary(&db, id).passwords, Passwords::Ready(1));
+    let later = test_now() + import::PASSWORDS_KEPT + chrono::Duration::minutes(1);
+    import::drain(&mut db.conn(), later, &mut 0).unwrap();
+    assert!(matches!(summary(&db, id).passwords, Passwords::Expired(_)));
+    let kept: i64 = user_import_rows::table
+        .filter(user_import_rows::password.is_not_null())
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    assert_eq!(kept, 0);
+    let taken = import::take_passwords(
+        &mut db.conn(),
+        &actor(&db, "admin@contoso.example"),
+        later,
+        contoso,
+        id,
+    );
+    assert!(matches!(taken, Err(DomainError::Conflict(m)) if m.contains("within 7 days")));
+}

@@ -516,6 +516,7 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         passwords_downloaded_at -> Nullable<Timestamp>,
+        passwords_expired_at -> Nullable<Timestamp>,
     }
 }
 

@@ -17,6 +17,8 @@ CREATE TABLE user_imports (
     finished_at TIMESTAMP,
     -- The generated passwords are given once: erased from the rows at the first download.
     passwords_downloaded_at TIMESTAMP,
+    -- ... or erased unread, PASSWORDS_KEPT after the import finished.
+    passwords_expired_at TIMESTAMP,
     CHECK ((state = 'finished') = (finished_at IS NOT NULL)),
     CHECK ((state = 'previewed') = (started_at IS NULL))
 );

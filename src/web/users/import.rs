@@ -162,6 +162,13 @@ impl ImportPage {
         }
     }
 
+    fn passwords_expired(&self) -> Option<String> {
+        match self.job.passwords {
+            Passwords::Expired(at) => Some(at.format("%B %-d, %Y").to_string()),
+            _ => None,
+        }
+    }
+
     fn passwords_downloaded(&self) -> Option<String> {
         match self.job.passwords {
             Passwords::Downloaded(at) => Some(at.format("%B %-d, %Y at %H:%M UTC").to_string()),

@@ -24,6 +24,8 @@ pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_ROWS: usize = 50_000;
 /// Rows per step: one transaction each (and a password hash each, made before it).
 pub const STEP: usize = 100;
+/// Generated passwords never downloaded are erased this long after the import finished.
+pub const PASSWORDS_KEPT: Duration = Duration::days(7);
 /// A preview or an import that was never started is forgotten after this long.
 pub const PREVIEW_KEPT: Duration = Duration::days(1);
 

@@ -301,7 +301,8 @@ fn stop(
 
 /// Runs every running import to its end, step by step (the scheduler's `tick`, and the server
 /// right after Import); a failed step is logged and counted, and that import waits for the
-/// next run. Previews never imported are forgotten after a day. Returns the steps run.
+/// next run. Previews never imported are forgotten after a day, and passwords never
+/// downloaded are erased after `PASSWORDS_KEPT`. Returns the steps run.
 pub fn drain(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
@@ -325,6 +326,25 @@ pub fn drain(
             Ok(())
         });
         crate::domain::db::keep_going(failures, "forget an import preview", id, forgot);
+    }
+    let unread: Vec<i64> = user_imports::table
+        .filter(user_imports::state.eq(ImportState::Finished))
+        .filter(user_imports::finished_at.lt(naive(now - PASSWORDS_KEPT)))
+        .filter(user_imports::passwords_downloaded_at.is_null())
+        .filter(user_imports::passwords_expired_at.is_null())
+        .select(user_imports::id)
+        .load(conn)?;
+    for id in unread {
+        let erased = crate::domain::db::transaction(conn, |conn| {
+            diesel::update(user_import_rows::table.filter(user_import_rows::import_id.eq(id)))
+                .set(user_import_rows::password.eq(None::<String>))
+                .execute(conn)?;
+            diesel::update(user_imports::table.find(id))
+                .set(user_imports::passwords_expired_at.eq(Some(naive(now))))
+                .execute(conn)?;
+            Ok(())
+        });
+        crate::domain::db::keep_going(failures, "erase an import's passwords", id, erased);
     }
     let running: Vec<i64> = user_imports::table
         .filter(user_imports::state.eq(ImportState::Running))

@@ -12,6 +12,8 @@ pub enum Passwords {
     Ready(i64),
     /// Downloaded then, and erased.
     Downloaded(DateTime<Utc>),
+    /// Never downloaded, erased then (`PASSWORDS_KEPT` after the import finished).
+    Expired(DateTime<Utc>),
 }
 
 /// An import as its page shows it.
@@ -84,7 +86,7 @@ pub fn summary(
     id: ImportId,
 ) -> Result<ImportSummary, DomainError> {
     authz::may(actor, Action::ManageUsers, &Target::Tenant(tenant))?;
-    let (file_name, state, total, done, created, finished_at, downloaded): (
+    type Stored = (
         String,
         ImportState,
         i32,
@@ -92,21 +94,25 @@ pub fn summary(
         i32,
         Option<chrono::NaiveDateTime>,
         Option<chrono::NaiveDateTime>,
-    ) = user_imports::table
-        .find(id.0)
-        .filter(user_imports::tenant_id.eq(tenant.0))
-        .select((
-            user_imports::file_name,
-            user_imports::state,
-            user_imports::total,
-            user_imports::done,
-            user_imports::created,
-            user_imports::finished_at,
-            user_imports::passwords_downloaded_at,
-        ))
-        .first(conn)
-        .optional()?
-        .ok_or(DomainError::NotFound)?;
+        Option<chrono::NaiveDateTime>,
+    );
+    let (file_name, state, total, done, created, finished_at, downloaded, expired): Stored =
+        user_imports::table
+            .find(id.0)
+            .filter(user_imports::tenant_id.eq(tenant.0))
+            .select((
+                user_imports::file_name,
+                user_imports::state,
+                user_imports::total,
+                user_imports::done,
+                user_imports::created,
+                user_imports::finished_at,
+                user_imports::passwords_downloaded_at,
+                user_imports::passwords_expired_at,
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or(DomainError::NotFound)?;
     let grouped: Vec<(Option<RowKind>, i64)> = if state == ImportState::Previewed {
         user_import_rows::table
             .filter(user_import_rows::import_id.eq(id.0))
@@ -129,10 +135,11 @@ pub fn summary(
         .filter_map(|(k, n)| Some((k?, n)))
         .collect();
     counts.sort();
-    let passwords = match downloaded {
-        Some(at) => Passwords::Downloaded(utc(at)),
-        None if created > 0 => Passwords::Ready(created.into()),
-        None => Passwords::None,
+    let passwords = match (downloaded, expired) {
+        (Some(at), _) => Passwords::Downloaded(utc(at)),
+        (None, Some(at)) => Passwords::Expired(utc(at)),
+        (None, None) if created > 0 => Passwords::Ready(created.into()),
+        (None, None) => Passwords::None,
     };
     Ok(ImportSummary {
         id,
@@ -254,6 +261,12 @@ pub fn take_passwords(
                 at.format("%B %-d, %Y at %H:%M UTC")
             )));
         }
+        Passwords::Expired(_) => {
+            return Err(DomainError::Conflict(format!(
+                "The passwords were not downloaded within {} days and were erased. Reset a user's password to give them a new one.",
+                PASSWORDS_KEPT.num_days()
+            )));
+        }
         _ if summary.state != ImportState::Finished => {
             return Err(DomainError::Conflict(
                 "The import is still running: the passwords can be downloaded when it is done."
@@ -271,7 +284,8 @@ pub fn take_passwords(
         let claimed = diesel::update(
             user_imports::table
                 .find(id.0)
-                .filter(user_imports::passwords_downloaded_at.is_null()),
+                .filter(user_imports::passwords_downloaded_at.is_null())
+                .filter(user_imports::passwords_expired_at.is_null()),
         )
         .set(user_imports::passwords_downloaded_at.eq(Some(naive(now))))
         .execute(conn)?;
