@@ -35,6 +35,8 @@ pub struct TickReport {
     pub usage_recorded: usize,
     /// Messages posted to Message centers (renewals, cards, conflicts).
     pub messages_posted: usize,
+    /// Steps of Add multiple users run (imports of a CSV, a few rows a step).
+    pub user_import_steps: usize,
     /// Card charges left pending (a crash, a lost answer) that were asked again and settled.
     pub charges_settled: usize,
     /// Steps that failed (logged with their ids); the others went on, and the next tick
@@ -71,6 +73,7 @@ pub fn tick(
             group_license_steps: groups::drain(conn, now, f)?,
             usage_recorded: licenses::record_usage(conn, now, f)?,
             messages_posted: messages::post_due(conn, now, f)?,
+            user_import_steps: users::import::drain(conn, now, f)?,
             failures: 0,
         };
         report.failures = failures;
@@ -129,6 +132,26 @@ pub fn kick_group_licensing(pool: crate::domain::Pool, clock: crate::domain::Clo
                 }
             }
             Err(e) => tracing::warn!("group licensing in the background found no connection: {e}"),
+        }
+    });
+}
+
+/// Runs an import of users (Add multiple users) now, on a blocking thread, so it doesn't wait
+/// for the next minute's tick (which would go on with it too, and does after a crash: each
+/// step is its own transaction under the tenant's license lock and writes each row's outcome
+/// with its user, so two runs never make a user twice).
+pub fn kick_user_import(
+    pool: crate::domain::Pool,
+    clock: crate::domain::Clock,
+    id: users::import::ImportId,
+) {
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut failures = 0;
+        match pool.get() {
+            Ok(mut conn) => {
+                users::import::run(&mut conn, clock.now(), id, usize::MAX, &mut failures);
+            }
+            Err(e) => tracing::warn!("a user import in the background found no connection: {e}"),
         }
     });
 }

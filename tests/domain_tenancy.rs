@@ -226,12 +226,28 @@ fn a_child_row_carries_the_tenant_of_its_parent() {
     )
     .unwrap();
 
+    // And an Add multiple users preview: its rows are the import's.
+    let file = allot::domain::users::import::read_file(
+        b"Display name,Sign-in name\nTen Ant,tenant-check@contoso.example\n",
+    )
+    .unwrap();
+    allot::domain::users::import::preview(
+        &mut conn,
+        &system,
+        test_now(),
+        contoso,
+        "tenancy.csv",
+        &file,
+    )
+    .unwrap();
+
     for (child, parent, key) in [
         ("user_roles", "users", "user_id"),
         ("deleted_user_licenses", "users", "user_id"),
         ("bill_lines", "bills", "bill_id"),
         ("service_request_comments", "service_requests", "request_id"),
         ("subscription_addons", "subscriptions", "subscription_id"),
+        ("user_import_rows", "user_imports", "import_id"),
     ] {
         #[derive(QueryableByName)]
         struct Counts {

@@ -537,7 +537,43 @@ diesel::joinable!(group_licenses -> user_groups (group_id));
 diesel::joinable!(group_license_errors -> users (user_id));
 diesel::joinable!(group_license_errors -> products (product_id));
 diesel::joinable!(inherited_licenses -> user_groups (group_id));
+diesel::table! {
+    user_imports (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        file_name -> Text,
+        state -> Text,
+        total -> Integer,
+        done -> Integer,
+        created -> Integer,
+        started_by_user -> Nullable<BigInt>,
+        previewed_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        passwords_downloaded_at -> Nullable<Timestamp>,
+        passwords_expired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_import_rows (import_id, row_number) {
+        import_id -> BigInt,
+        tenant_id -> BigInt,
+        row_number -> Integer,
+        display_name -> Text,
+        email -> Text,
+        licenses -> Text,
+        preview -> Text,
+        preview_detail -> Text,
+        outcome -> Nullable<Text>,
+        outcome_detail -> Text,
+        user_id -> Nullable<BigInt>,
+        password -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(group_jobs -> user_groups (group_id));
+diesel::joinable!(user_import_rows -> user_imports (import_id));
 diesel::joinable!(group_apps_turned_off -> product_services (service_id));
 diesel::joinable!(subscriptions -> tenants (tenant_id));
 diesel::joinable!(subscriptions -> products (product_id));
@@ -607,4 +643,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_usage_days,
     messages,
     message_reads,
+    user_imports,
+    user_import_rows,
 );

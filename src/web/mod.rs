@@ -27,6 +27,7 @@ mod session;
 mod settings;
 mod signin;
 mod support;
+mod upload;
 mod users;
 
 use actix_web::body::MessageBody;
@@ -241,6 +242,21 @@ pub fn app(
                 .route("/users/manage", web::get().to(users::manage_form))
                 .route("/users/manage", web::post().to(users::manage))
                 .route("/users/deleted", web::get().to(users::deleted))
+                .route("/users/import", web::get().to(users::import_form))
+                .route("/users/import", web::post().to(users::import_preview))
+                .route(
+                    "/users/import/sample.csv",
+                    web::get().to(users::import_sample),
+                )
+                .route("/users/import/{id}", web::get().to(users::import_show))
+                .route(
+                    "/users/import/{id}/start",
+                    web::post().to(users::import_start),
+                )
+                .route(
+                    "/users/import/{id}/passwords",
+                    web::post().to(users::import_passwords),
+                )
                 .route("/groups", web::get().to(groups::list))
                 .route("/groups", web::post().to(groups::create))
                 .route("/groups/new", web::get().to(groups::new_form))

@@ -1,7 +1,9 @@
 //! The users of a tenant, as admins manage them: a user's page, the admins and their roles,
-//! the export; Active users in `search`, Add a user, block, delete and restore in `lifecycle`.
+//! the export; Active users in `search`, Add a user, block, delete and restore in `lifecycle`,
+//! Add multiple users (a CSV import) in `import`.
 
 mod directory;
+pub mod import;
 mod lifecycle;
 mod roles;
 mod search;

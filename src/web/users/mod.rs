@@ -1,13 +1,16 @@
 //! Users: Active users, Add a user, a user's page with Licenses and apps, Manage product
-//! licenses, Block sign-in, Reset password, Delete user, Deleted users and Restore.
+//! licenses, Block sign-in, Reset password, Delete user, Deleted users and Restore, and Add
+//! multiple users (a CSV import).
 
 mod access;
 mod export;
+mod import;
 mod lifecycle;
 mod manage;
 
 pub use access::*;
 pub use export::*;
+pub use import::*;
 pub use lifecycle::*;
 pub use manage::*;
 
