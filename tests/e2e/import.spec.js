@@ -88,6 +88,7 @@ test('import 500 users from a CSV: preview, progress, each row\'s outcome, passw
   await page.getByLabel('Licenses', { exact: true }).fill(String(SEATS));
   await page.getByRole('radio', { name: 'Monthly', exact: true }).check();
   await page.getByRole('button', { name: 'Buy', exact: true }).click();
+  await page.getByRole('button', { name: 'Place order', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: PRODUCT, exact: true })).toBeVisible();
 
   // Active users > Add multiple users, with its sample.
