@@ -28,7 +28,8 @@
   // A form on its way: aria-busy on the form, a spinner on the button that sent it, and a second
   // submit of the same form ignored. The button is never disabled: a disabled submitter's
   // name and value would be left out of the form data, and several forms rely on them. The
-  // listener is on window, so it runs after any handler that cancels the submit.
+  // listener is on window, so it runs after any handler that cancels the submit. A form whose
+  // answer is a download (data-no-busy) leaves the page as it is, so it never looks busy.
   window.addEventListener('submit', function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || form.hasAttribute('data-no-busy')) return;

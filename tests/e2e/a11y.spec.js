@@ -207,6 +207,27 @@ test('the service request form shows only the fields the chosen type uses', asyn
   expect(problems, problems.join('\n')).toEqual([]);
 });
 
+test('a form shows it is busy while it submits and sends once', async ({ page }) => {
+  await signIn(page, ADMIN);
+  await page.goto('/users');
+  let sent = 0;
+  await page.route(/\/users\?/, async (route) => {
+    sent += 1;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  const search = page.getByRole('search');
+  await page.getByLabel('Search', { exact: true }).fill('Alex');
+  const apply = search.getByRole('button', { name: 'Apply', exact: true });
+  await apply.click();
+  await expect(search).toHaveAttribute('aria-busy', 'true');
+  await expect(apply).toHaveAttribute('aria-disabled', 'true');
+  await apply.click({ force: true, noWaitAfter: true });
+  await expect(page).toHaveURL(/q=Alex/);
+  await expect(page.getByRole('link', { name: 'Alex Wilber', exact: true })).toBeVisible();
+  expect(sent).toBe(1);
+});
+
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
