@@ -50,7 +50,11 @@ async fn a_change_made_on_a_page_keeps_the_browsers_address_and_shows_it() {
         "{}",
         log.body
     );
-    assert!(log.contains("<td>203.0.113.7</td>"), "{}", log.body);
+    assert!(
+        log.contains("<td data-label=\"IP address\">203.0.113.7</td>"),
+        "{}",
+        log.body
+    );
     let export = admin
         .get("/settings/audit-log/export.csv?action=Unassigned+license")
         .await;

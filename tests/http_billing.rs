@@ -465,13 +465,14 @@ async fn your_products_shows_the_price_per_license_and_what_the_next_renewal_cha
         .unwrap();
     assert!(
         row.contains(
-            "<td class=\"num\">$22.00<br><span class=\"muted nowrap\">a month</span></td>"
+            "<td class=\"num\" data-label=\"Price per license\">$22.00<br><span class=\"muted nowrap\">a month</span></td>"
         ),
         "{row}"
     );
     let renewal = format!(
-        "<td>{}<br><span class=\"muted\">on {}</span></td>",
+        "<td data-label=\"Next renewal\">{}<br><span class=\"muted\">on <time datetime=\"{}\">{}</time></span></td>",
         allot::domain::billing::format_money(2200 * i64::from(quantity)),
+        term_end.format("%Y-%m-%d"),
         term_end.format("%Y-%m-%d")
     );
     assert!(row.contains(&renewal), "{renewal} in {row}");

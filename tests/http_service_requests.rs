@@ -84,6 +84,44 @@ async fn an_admin_files_a_cancellation_and_sees_it_with_the_data_safety_note() {
     assert!(list.contains("Cancel subscription: Business Premium") && list.contains("Open"));
 }
 
+/// A refused form: the fields sent, the message shown, the field it marks.
+type Refused<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
+/// The refused form marks `field` alone: `aria-invalid`, described by the message shown
+/// beside it (`{field}-error`), and focused (`autofocus`).
+fn the_error_marks(body: &str, field: &str, message: &str) {
+    let start = body
+        .find(&format!(" id=\"{field}\""))
+        .and_then(|at| body[..at].rfind('<'))
+        .unwrap_or_else(|| panic!("no field {field}"));
+    let tag = &body[start..start + body[start..].find('>').unwrap_or_default()];
+    assert_eq!(
+        common::crawl::attribute(tag, "aria-invalid").as_deref(),
+        Some("true"),
+        "{field}: {tag}"
+    );
+    let described = common::crawl::attribute(tag, "aria-describedby").unwrap_or_default();
+    assert!(
+        described
+            .split(' ')
+            .any(|id| id == format!("{field}-error")),
+        "{field}: {tag}"
+    );
+    assert!(tag.contains(" autofocus"), "focus moves to {field}: {tag}");
+    let beside = format!("<span id=\"{field}-error\" class=\"field-error\">{message}");
+    assert!(body.contains(&beside), "the message beside {field}");
+    assert_eq!(
+        body.matches("aria-invalid").count(),
+        1,
+        "only {field} is marked"
+    );
+    assert_eq!(
+        body.matches(" autofocus").count(),
+        1,
+        "one field has the focus"
+    );
+}
+
 #[actix_web::test]
 async fn bad_input_gets_a_4xx_page_with_the_message_and_nothing_is_filed() {
     let db = TestDb::with_demo();
@@ -91,7 +129,7 @@ async fn bad_input_gets_a_4xx_page_with_the_message_and_nothing_is_filed() {
     let ours = subscription_of(&db, contoso, 5).to_string();
     let theirs = fabrikam_subscription(&db).to_string();
     let mut b = signed_in(&db, "admin@contoso.example").await;
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [Refused; 6] = [
         (
             &[
                 ("kind", "cancel_subscription"),
@@ -99,6 +137,7 @@ async fn bad_input_gets_a_4xx_page_with_the_message_and_nothing_is_filed() {
                 ("description", ""),
             ],
             "Describe the problem in at least 10 characters.",
+            "description",
         ),
         (
             &[
@@ -107,6 +146,15 @@ async fn bad_input_gets_a_4xx_page_with_the_message_and_nothing_is_filed() {
                 ("description", "Cancel Fabrikam's, please."),
             ],
             "Choose one of your organization&#39;s subscriptions.",
+            "subscription",
+        ),
+        (
+            &[
+                ("kind", "cancel_subscription"),
+                ("description", "Cancel it, please."),
+            ],
+            "Choose the subscription this request is about.",
+            "subscription",
         ),
         (
             &[
@@ -116,17 +164,20 @@ async fn bad_input_gets_a_4xx_page_with_the_message_and_nothing_is_filed() {
                 ("description", "We need more licenses."),
             ],
             "Enter a number of licenses.",
+            "quantity",
         ),
         (
             &[("kind", ""), ("description", "Something is wrong.")],
             "Choose the type of request.",
+            "kind",
         ),
         (
             &[("kind", "other"), ("description", &"x".repeat(4001))],
             "Keep it under 4000 characters",
+            "description",
         ),
     ];
-    for (fields, message) in cases {
+    for (fields, message, field) in cases {
         let page = b.submit(NEW, "/support/requests", fields).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
         assert!(page.contains(message), "{message} in {}", page.body);
@@ -134,6 +185,7 @@ async fn bad_input_gets_a_4xx_page_with_the_message_and_nothing_is_filed() {
             page.contains("New service request"),
             "the form is shown again"
         );
+        the_error_marks(&page.body, field, message);
     }
     assert_eq!(request_count(&db), 0);
 }

@@ -28,9 +28,9 @@ async fn an_admin_signs_in_sees_the_licenses_and_signs_out_closing_the_admin_cen
         .find(|r| r.contains("Business Premium"))
         .unwrap();
     let cells: Vec<&str> = row
-        .split("<td class=\"num\">")
+        .split("<td class=\"num\" data-label=\"")
         .skip(1)
-        .map(|c| c.split('<').next().unwrap())
+        .map(|c| c.split_once("\">").unwrap().1.split('<').next().unwrap())
         .collect();
     assert_eq!(cells, vec!["13", "10", "3"]);
 

@@ -416,14 +416,14 @@ async fn the_audit_log_records_changes_and_filters_them() {
     assert!(log.contains("Assigned license") && log.contains("user11@contoso.example"));
     assert!(log.contains("Business Premium: 11 of 13 assigned"));
     assert!(
-        !log.contains("<th scope=\"row\">Loaded demo data"),
+        !log.contains("<th scope=\"row\" data-label=\"Action\">Loaded demo data"),
         "other entries are filtered out"
     );
     let by_action = admin
         .get("/settings/audit-log?action=Loaded+demo+data")
         .await;
     assert!(
-        by_action.contains("<th scope=\"row\">Loaded demo data")
+        by_action.contains("<th scope=\"row\" data-label=\"Action\">Loaded demo data")
             && !by_action.contains("user11@contoso.example")
     );
     let future = admin.get("/settings/audit-log?from=2027-01-01").await;

@@ -83,12 +83,48 @@ pub struct NewPage {
     form: NewForm,
     choices: FormChoices,
     error: Option<String>,
+    /// The field the error is about, marked beside it (`aria-invalid`, focus moved there).
+    invalid_field: Option<&'static str>,
+}
+
+/// The form's fields by their names; an error about any other field is shown only on top.
+const FIELDS: &[&str] = &[
+    "kind",
+    "subscription",
+    "quantity",
+    "agreement_number",
+    "target",
+    "description",
+];
+
+impl NewPage {
+    fn invalid(&self, field: &str) -> bool {
+        self.invalid_field == Some(field)
+    }
+
+    /// The fields a type of request uses, for the script that shows only those.
+    fn uses(&self, kind: &Kind) -> String {
+        let names: Vec<_> = kind.fields().into_iter().map(|(name, _)| name).collect();
+        names.join(" ")
+    }
+
+    /// The fields a type of request cannot go without, marked required by the script.
+    fn needs(&self, kind: &Kind) -> String {
+        let names: Vec<_> = kind
+            .fields()
+            .into_iter()
+            .filter(|(_, needed)| *needed)
+            .map(|(name, _)| name)
+            .collect();
+        names.join(" ")
+    }
 }
 
 async fn new_page(
     request: &TenantRequest,
     form: NewForm,
     error: Option<String>,
+    invalid_field: Option<&'static str>,
 ) -> Result<NewPage, WebError> {
     let choices = request
         .db(move |conn, actor, tenant, _| requests::form_choices(conn, actor, tenant))
@@ -98,6 +134,7 @@ async fn new_page(
         form,
         choices,
         error,
+        invalid_field,
     })
 }
 
@@ -106,7 +143,7 @@ pub async fn new_form(
     request: TenantRequest,
     query: Query<NewForm>,
 ) -> Result<HttpResponse, WebError> {
-    let page = new_page(&request, query.0, None).await?;
+    let page = new_page(&request, query.0, None, None).await?;
     super::render(&page)
 }
 
@@ -158,8 +195,14 @@ pub async fn file(request: TenantRequest, form: Form<NewForm>) -> Result<HttpRes
             Ok(redirect(&format!("/support/requests/{id}")))
         }
         Err(e) => {
+            let invalid_field = match &e {
+                WebError::Domain(DomainError::Invalid { field, .. }) => {
+                    FIELDS.iter().copied().find(|f| f == field)
+                }
+                _ => None,
+            };
             super::errors::show_again(e, |message, status| async move {
-                let page = new_page(&request, form.0, Some(message)).await?;
+                let page = new_page(&request, form.0, Some(message), invalid_field).await?;
                 super::render_with(status, &page)
             })
             .await
