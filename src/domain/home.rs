@@ -57,15 +57,17 @@ pub fn home(
     tenant: TenantId,
     now: DateTime<Utc>,
 ) -> Result<Home, DomainError> {
-    let counts = licenses::counts(conn, actor, tenant)?;
+    authz::may(actor, Action::ViewAdminCenter, &Target::Tenant(tenant))?;
+    // One reading of the pools for the counts, the usage bars and today's point of the trend.
+    let all_pools = licenses::load_pools(conn, tenant)?;
+    let counts = licenses::counts_of(conn, tenant, &all_pools)?;
     let at = Target::Tenant(tenant);
-    let pools = match authz::can(actor, Action::ViewLicenses, &at) {
-        true => Some(licenses::pools(conn, actor, tenant)?),
-        false => None,
-    };
-    let trend = match pools {
-        Some(_) => Some(licenses::usage_trend(conn, actor, tenant, now)?),
-        None => None,
+    let (pools, trend) = match authz::can(actor, Action::ViewLicenses, &at) {
+        true => {
+            let trend = licenses::trend_with(conn, tenant, now, &all_pools)?;
+            (Some(all_pools), Some(trend))
+        }
+        false => (None, None),
     };
     let (renewals, unpaid, expiring_cards) = match authz::can(actor, Action::ViewBilling, &at) {
         true => {

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::authz::{self, Target};
 use super::schema::{message_reads, messages, payment_methods, products, subscriptions};
-use super::subscriptions::{PurchaseChannel, SubscriptionState};
+use super::subscriptions::{BillingPeriod, PurchaseChannel, SubscriptionState};
 use super::text_enum::text_enum;
 use super::{Action, Actor, DbConnection, DomainError, TenantId, UserId, db, naive, utc};
 
@@ -256,7 +256,7 @@ type Renewing = (
     String,
     i64,
     i32,
-    String,
+    BillingPeriod,
     chrono::NaiveDateTime,
     PurchaseChannel,
     Option<i64>,
@@ -296,8 +296,8 @@ fn post_renewals(
             let tenant = TenantId(tenant);
             let ends = utc(term_end);
             let days = (ends - now).num_days();
-            let months = if period == "yearly" { 12 } else { 1 };
-            let amount = super::billing::format_money(price * months * i64::from(quantity));
+            let term_price = price * i64::from(period.months());
+            let amount = super::billing::format_money(term_price * i64::from(quantity));
             let date = ends.format("%B %-d, %Y").to_string();
             let link = format!("/billing/subscriptions/{id}");
             let mut posted = 0;

@@ -219,12 +219,21 @@ pub fn counts(
         Action::ViewAdminCenter,
         &authz::Target::Tenant(tenant),
     )?;
+    let pools = load_pools(conn, tenant)?;
+    counts_of(conn, tenant, &pools)
+}
+
+/// The Home page's numbers from pools already loaded.
+pub(crate) fn counts_of(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    pools: &[PoolSummary],
+) -> Result<TenantCounts, DomainError> {
     let users_count = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.ne(UserState::Deleted))
         .count()
         .get_result(conn)?;
-    let pools = load_pools(conn, tenant)?;
     let products_seen: BTreeSet<ProductId> = pools.iter().map(|p| p.product).collect();
     Ok(TenantCounts {
         users: users_count,

@@ -42,6 +42,17 @@ pub fn usage_trend(
     now: DateTime<Utc>,
 ) -> Result<Vec<UsageTrend>, DomainError> {
     authz::may(actor, Action::ViewLicenses, &authz::Target::Tenant(tenant))?;
+    let live = load_pools(conn, tenant)?;
+    trend_with(conn, tenant, now, &live)
+}
+
+/// `usage_trend` with today's pools already loaded, for a caller that has checked the actor.
+pub(crate) fn trend_with(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+    live: &[super::PoolSummary],
+) -> Result<Vec<UsageTrend>, DomainError> {
     let today = now.date_naive();
     let since = today - Duration::days(TREND_DAYS - 1);
     let rows: Vec<(i64, String, NaiveDate, i64, i64)> = license_usage_days::table
@@ -74,7 +85,7 @@ pub fn usage_trend(
             }),
         }
     }
-    for (product, point) in tenant_pools_on(conn, tenant, today)? {
+    for (product, point) in own_pools_on(live, today) {
         match trends.iter_mut().find(|t| t.product == product.0) {
             Some(trend) => trend.days.push(point),
             None => trends.push(UsageTrend {
@@ -142,8 +153,12 @@ pub(crate) fn tenant_pools_on(
     tenant: TenantId,
     day: NaiveDate,
 ) -> Result<Vec<(NamedProduct, UsageDay)>, DomainError> {
-    Ok(load_pools(conn, tenant)?
-        .into_iter()
+    Ok(own_pools_on(&load_pools(conn, tenant)?, day))
+}
+
+fn own_pools_on(pools: &[super::PoolSummary], day: NaiveDate) -> Vec<(NamedProduct, UsageDay)> {
+    pools
+        .iter()
         .filter(|pool| pool.self_service.is_none())
         .map(|pool| {
             let point = UsageDay {
@@ -151,9 +166,9 @@ pub(crate) fn tenant_pools_on(
                 licenses: pool.licenses,
                 assigned: pool.assigned,
             };
-            ((pool.product, pool.product_name), point)
+            ((pool.product, pool.product_name.clone()), point)
         })
-        .collect())
+        .collect()
 }
 
 /// Keeps `days` of `tenant`'s pools; a day already kept stays as it was.

@@ -314,3 +314,26 @@ pub(crate) fn headline(description: &str) -> String {
         format!("{}…", cut.trim_end())
     }
 }
+
+impl Kind {
+    /// The fields of the new request form this kind uses besides its description, each with
+    /// whether filing refuses the request without it (the checks in `filing::file`).
+    pub fn fields(self) -> Vec<(&'static str, bool)> {
+        let mut fields = Vec::new();
+        if self.needs_subscription() {
+            fields.push(("subscription", true));
+        }
+        if self.needs_quantity() {
+            fields.push(("quantity", true));
+        }
+        if self.is_volume_licensing() {
+            fields.push(("agreement_number", true));
+        }
+        match self {
+            Kind::RemapAgreement => fields.push(("target", true)),
+            Kind::ResendActivationEmail => fields.push(("target", false)),
+            _ => {}
+        }
+        fields
+    }
+}
