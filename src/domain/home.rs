@@ -9,7 +9,9 @@ use super::licenses::{self, PoolSummary, TenantCounts, UsageTrend};
 use super::schema::{service_requests, subscriptions};
 use super::service_requests::{RequestRow, State};
 use super::subscriptions::{PurchaseChannel, SubscriptionRow, SubscriptionState};
-use super::{Action, Actor, DbConnection, DomainError, ProductId, SubscriptionId, TenantId};
+use super::{
+    Action, Actor, DbConnection, DomainError, PaymentMethodId, ProductId, SubscriptionId, TenantId,
+};
 
 /// Renewals Home lists: the soonest few.
 pub const RENEWALS_SHOWN: usize = 5;
@@ -131,10 +133,7 @@ fn expiring_cards(
         let Some((_, own)) = chosen.iter().find(|(id, _)| *id == row.id.0) else {
             continue;
         };
-        let card = own
-            .and_then(|own| cards.iter().find(|c| c.id.0 == own))
-            .or_else(|| cards.iter().find(|c| c.is_default));
-        if let Some(card) = card {
+        if let Some(card) = billing::renewal_card(&cards, own.map(PaymentMethodId)) {
             let renews = (row.term_end.year(), row.term_end.month() as i32);
             if (card.exp_year, card.exp_month) < renews {
                 expiring.push(ExpiringCard {

@@ -6,7 +6,8 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use diesel::prelude::*;
 
 use super::authz::{self, Target};
-use super::schema::{message_reads, messages, payment_methods, products, subscriptions};
+use super::billing;
+use super::schema::{message_reads, messages, products, subscriptions};
 use super::subscriptions::{BillingPeriod, PurchaseChannel, SubscriptionState};
 use super::text_enum::text_enum;
 use super::{Action, Actor, DbConnection, DomainError, TenantId, UserId, db, naive, utc};
@@ -296,8 +297,7 @@ fn post_renewals(
             let tenant = TenantId(tenant);
             let ends = utc(term_end);
             let days = (ends - now).num_days();
-            let term_price = price * i64::from(period.months());
-            let amount = super::billing::format_money(term_price * i64::from(quantity));
+            let amount = billing::format_money(period.term_cents(price, quantity));
             let date = ends.format("%B %-d, %Y").to_string();
             let link = format!("/billing/subscriptions/{id}");
             let mut posted = 0;
@@ -345,29 +345,17 @@ fn post_renewals(
     Ok(posted)
 }
 
-/// The card a renewal will charge: the subscription's own, or else the tenant's default.
+/// The card a renewal will charge (`billing::renewal_card`), as the message names it.
 fn paying_card(
     conn: &mut DbConnection,
     tenant: TenantId,
     own: Option<i64>,
 ) -> Result<Option<(String, i32, i32)>, DomainError> {
-    let cards: Vec<(i64, String, String, i32, i32, bool)> = payment_methods::table
-        .filter(payment_methods::tenant_id.eq(tenant.0))
-        .filter(payment_methods::removed_at.is_null())
-        .select((
-            payment_methods::id,
-            payment_methods::brand,
-            payment_methods::last4,
-            payment_methods::exp_month,
-            payment_methods::exp_year,
-            payment_methods::is_default,
-        ))
-        .load(conn)?;
-    let card = own
-        .and_then(|own| cards.iter().find(|c| c.0 == own))
-        .or_else(|| cards.iter().find(|c| c.5));
-    Ok(card
-        .map(|(_, brand, last4, month, year, _)| (format!("{brand} •••• {last4}"), *month, *year)))
+    let cards = billing::load_methods(conn, tenant)?;
+    Ok(
+        billing::renewal_card(&cards, own.map(super::PaymentMethodId))
+            .map(|c| (c.label(), c.exp_month, c.exp_year)),
+    )
 }
 
 fn post_conflicts(

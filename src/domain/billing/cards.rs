@@ -147,6 +147,16 @@ pub(crate) fn default_method(
         .find(|m| m.is_default))
 }
 
+/// The card a renewal of a subscription charges: its own (`own`) while it is on file, or else
+/// the tenant's default. `cards` are the tenant's cards on file (`load_methods`).
+pub(crate) fn renewal_card(
+    cards: &[PaymentMethod],
+    own: Option<PaymentMethodId>,
+) -> Option<&PaymentMethod> {
+    own.and_then(|own| cards.iter().find(|c| c.id == own))
+        .or_else(|| cards.iter().find(|c| c.is_default))
+}
+
 /// One change on the Payment methods page.
 pub enum CardChange {
     Add {

@@ -98,7 +98,7 @@ pub(super) fn price_of_new(
         .find(product.0)
         .select((products::name, products::monthly_price_cents))
         .first(conn)?;
-    let amount = price * i64::from(period.months()) * i64::from(licenses);
+    let amount = period.term_cents(price, licenses);
     if amount <= 0 {
         return Err(DomainError::Conflict(format!(
             "{name} has no price, so it cannot be bought here."

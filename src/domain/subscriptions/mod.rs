@@ -23,7 +23,7 @@ use diesel::prelude::*;
 use super::authz::Target;
 use super::billing::{self, BillKind, BillState, Charge, PaymentGateway};
 use super::licenses;
-use super::schema::{payment_methods, products, subscriptions, tenants, users};
+use super::schema::{products, subscriptions, tenants, users};
 use super::text_enum::text_enum;
 use super::{
     Action, Actor, DbConnection, DomainError, PaymentMethodId, ProductId, SubscriptionId, TenantId,
@@ -89,6 +89,12 @@ impl BillingPeriod {
             BillingPeriod::Monthly => 1,
             BillingPeriod::Yearly => 12,
         }
+    }
+
+    /// What `licenses` licenses at `monthly_price_cents` cost for one term: what a renewal
+    /// charges and a new subscription's first term costs.
+    pub fn term_cents(self, monthly_price_cents: i64, licenses: i32) -> i64 {
+        monthly_price_cents * i64::from(self.months()) * i64::from(licenses)
     }
 
     /// As a form sends it; anything else is refused rather than taken for monthly.
@@ -163,9 +169,8 @@ impl SubscriptionRow {
             && self.purchase_channel != PurchaseChannel::VolumeLicensing
             && self.self_service_buyer.is_none();
         renews.then(|| {
-            self.monthly_price_cents
-                * i64::from(self.billing_period.months())
-                * i64::from(self.quantity)
+            self.billing_period
+                .term_cents(self.monthly_price_cents, self.quantity)
         })
     }
 
@@ -358,7 +363,7 @@ fn load_sub(
 impl Sub {
     /// The price of one license for a whole term.
     fn term_price(&self) -> i64 {
-        self.monthly_price_cents * i64::from(self.billing_period.months())
+        self.billing_period.term_cents(self.monthly_price_cents, 1)
     }
 
     /// A self-service purchase not taken over: its buyer's, not the admins'.
@@ -409,19 +414,10 @@ fn card_for(
     tenant: TenantId,
     sub: &Sub,
 ) -> Result<billing::PaymentMethod, DomainError> {
-    let by_sub = match sub.payment_method_id {
-        Some(id) => payment_methods::table
-            .filter(payment_methods::id.eq(id))
-            .filter(payment_methods::removed_at.is_null())
-            .select(billing::PaymentMethod::as_select())
-            .first(conn)
-            .optional()?,
-        None => None,
-    };
-    match by_sub {
-        Some(m) => Ok(m),
-        None => billing::default_method(conn, tenant)?.ok_or_else(no_payment_method),
-    }
+    let cards = billing::load_methods(conn, tenant)?;
+    billing::renewal_card(&cards, sub.payment_method_id)
+        .cloned()
+        .ok_or_else(no_payment_method)
 }
 
 fn check_quantity_to_buy(licenses: i32) -> Result<(), DomainError> {
