@@ -7,6 +7,7 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::cell::Cell;
 use std::time::Duration;
 
 use super::DomainError;
@@ -15,6 +16,30 @@ use super::DomainError;
 pub enum DbConnection {
     Postgresql(PgConnection),
     Sqlite(SqliteConnection),
+}
+
+thread_local! {
+    /// SQL statements the connections used on this thread have started (`counting_statements`).
+    static STATEMENTS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Every connection of the pool counts the statements it starts, so a request can say how many
+/// it ran (issue 17: few, and the same whatever the tenant's size).
+fn count_statement(event: diesel::connection::InstrumentationEvent<'_>) {
+    if matches!(
+        event,
+        diesel::connection::InstrumentationEvent::StartQuery { .. }
+    ) {
+        STATEMENTS.with(|n| n.set(n.get() + 1));
+    }
+}
+
+/// Runs `f` and says how many SQL statements it started on this thread, the pool's check of a
+/// connection it hands out included.
+pub fn counting_statements<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = STATEMENTS.with(Cell::get);
+    let value = f();
+    (value, STATEMENTS.with(Cell::get) - before)
 }
 
 pub type Pool = r2d2::Pool<Manager>;
@@ -67,6 +92,7 @@ impl ManageConnection for Manager {
                     ))
                     .map_err(r2d2::Error::QueryError)?;
                 }
+                conn.set_instrumentation(count_statement);
                 Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite => {
@@ -78,6 +104,7 @@ impl ManageConnection for Manager {
                     "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
+                conn.set_instrumentation(count_statement);
                 Ok(DbConnection::Sqlite(conn))
             }
         }

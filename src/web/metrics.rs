@@ -9,6 +9,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -30,7 +31,20 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// Statement buckets: a page should run a handful, the same at any tenant size.
+const STATEMENT_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0, 64.0];
+
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
+
+tokio::task_local! {
+    /// The SQL statements the request this task serves has run so far (`AppState::db`).
+    static STATEMENTS: Cell<u64>;
+}
+
+/// Adds `n` statements to the request being served (none outside a request).
+pub fn statements_ran(n: u64) {
+    let _ = STATEMENTS.try_with(|count| count.set(count.get() + n));
+}
 
 /// The process's recorder, installed on first use (one per process: the HTTP tests build many
 /// apps in one process, and they share it).
@@ -42,6 +56,12 @@ pub fn handle() -> &'static PrometheusHandle {
                 Matcher::Full("allot_http_request_duration_seconds".into()),
                 &BUCKETS,
             )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full("allot_http_request_statements".into()),
+                    &STATEMENT_BUCKETS,
+                )
+            })
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -53,7 +73,8 @@ pub fn handle() -> &'static PrometheusHandle {
 }
 
 /// Counts each request by method, route pattern (not its path: "/users/{id}", so ids don't
-/// make new series) and status, and records its latency.
+/// make new series) and status, and records its latency and the SQL statements it ran (also
+/// in a debug log line: `RUST_LOG=allot=debug`).
 pub async fn record(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -61,11 +82,17 @@ pub async fn record(
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let result = next.call(req).await;
+    let (result, statements) = STATEMENTS
+        .scope(Cell::new(0), async {
+            let result = next.call(req).await;
+            (result, STATEMENTS.with(Cell::get))
+        })
+        .await;
     let status = match &result {
         Ok(res) => res.status(),
         Err(e) => e.as_response_error().status_code(),
     };
+    tracing::debug!(%method, %route, status = status.as_u16(), statements, "request served");
     metrics::counter!(
         "allot_http_requests_total",
         "method" => method,
@@ -73,8 +100,10 @@ pub async fn record(
         "status" => status.as_str().to_owned()
     )
     .increment(1);
-    metrics::histogram!("allot_http_request_duration_seconds", "route" => route)
+    metrics::histogram!("allot_http_request_duration_seconds", "route" => route.clone())
         .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("allot_http_request_statements", "route" => route)
+        .record(statements as f64);
     result
 }
 

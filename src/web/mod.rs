@@ -76,14 +76,17 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let address = client::current().map(|a| a.to_string());
-        let result = web::block(move || {
-            crate::domain::audit::from_address(address, || {
-                let mut conn = pool.get()?;
-                f(&mut conn)
+        let (result, statements) = web::block(move || {
+            crate::domain::db::counting_statements(|| {
+                crate::domain::audit::from_address(address, || {
+                    let mut conn = pool.get()?;
+                    f(&mut conn)
+                })
             })
         })
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?;
+        metrics::statements_ran(statements);
         Ok(result?)
     }
 }
