@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::accounts::UserState;
 use super::authz::{self, Role, Target};
 use super::messages::{Kind, NewMessage};
-use super::schema::{notification_choices, user_roles, users};
+use super::schema::{notification_choices, tenants, user_roles, users};
 use super::{Action, Actor, DbConnection, DomainError, TenantId, UserId, audit, db, outbox};
 
 /// One kind an admin may read, and whether they get it by email.
@@ -238,6 +238,12 @@ pub(crate) fn email(
     message: &NewMessage<'_>,
 ) -> Result<usize, DomainError> {
     let chosen = chosen(conn, tenant, None)?;
+    // Named like the other mail to a tenant's admins ("Contoso: …"): one may admin several.
+    let tenant_name: String = tenants::table
+        .find(tenant.0)
+        .select(tenants::name)
+        .first(conn)?;
+    let subject = format!("{tenant_name}: {}", message.subject);
     let mut queued = 0;
     for admin in admins(conn, tenant)? {
         // The roles decide first: a choice row never lets an admin read what they may not.
@@ -265,7 +271,7 @@ pub(crate) fn email(
             &outbox::Email {
                 tenant: Some(tenant),
                 to: &admin.email,
-                subject: message.subject,
+                subject: &subject,
                 body: &body,
                 link: Some(message.link),
             },
