@@ -111,6 +111,17 @@ async fn a_license_alert_is_saved_and_bad_numbers_are_refused_beside_the_field()
     let page = lee.get(HERE).await;
     assert!(page.contains("be told when fewer than 5 are available."));
     assert!(page.contains("value=\"5\""));
+    let product = lee.get(&format!("/licenses/{premium}")).await;
+    assert!(product.contains("Alert when available licenses fall below 5."));
+    assert!(product.contains(&format!(
+        "href=\"/settings/notifications#alert-{premium}\">Change the alert</a>"
+    )));
+    let mut uma = signed_in(&db, "users@contoso.example").await;
+    assert!(
+        !uma.get(&format!("/licenses/{premium}"))
+            .await
+            .contains("license alert")
+    );
     let center = lee.get("/messages").await;
     assert!(
         center.contains("Licenses running low: Business Premium"),
