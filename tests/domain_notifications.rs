@@ -300,6 +300,25 @@ fn alerts_and_their_emails_stay_in_their_tenant_and_only_some_roles_set_them() {
     let lee = actor(&db, "licenses@contoso.example");
     licenses::set_alert(&mut db.conn(), &lee, test_now(), contoso, premium, Some(5)).unwrap();
     assert_eq!(low_licenses(&db, "admin@contoso.example", contoso).len(), 1);
+    // A product the tenant never bought has no pool to watch.
+    let fabrikam_pools = licenses::alerts(&mut db.conn(), &fabrikam_admin, fabrikam).unwrap();
+    let bought: Vec<_> = fabrikam_pools.iter().map(|a| a.pool.product).collect();
+    // Project Plan 3 is in the catalog (Contoso's is a self-service purchase); Fabrikam has none.
+    let contoso_only = product_id(&db, "Project Plan 3");
+    assert!(!bought.contains(&contoso_only));
+    {
+        assert_eq!(
+            licenses::set_alert(
+                &mut db.conn(),
+                &fabrikam_admin,
+                test_now(),
+                fabrikam,
+                contoso_only,
+                Some(2)
+            ),
+            Err(DomainError::NotFound)
+        );
+    }
     assert!(low_licenses(&db, "admin@fabrikam.example", fabrikam).is_empty());
     assert_eq!(
         emails_to(&db, "admin@fabrikam.example", "Licenses running low"),

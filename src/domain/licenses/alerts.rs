@@ -119,6 +119,16 @@ pub fn set_alert(
             .first(conn)
             .optional()?
             .ok_or(DomainError::NotFound)?;
+        // Only a pool the tenant has: a product it never bought has no pool to watch.
+        let subscribed: i64 = subscriptions::table
+            .filter(subscriptions::tenant_id.eq(tenant.0))
+            .filter(subscriptions::product_id.eq(product.0))
+            .filter(subscriptions::self_service_buyer_id.is_null())
+            .count()
+            .get_result(conn)?;
+        if subscribed == 0 && below.is_some() {
+            return Err(DomainError::NotFound);
+        }
         diesel::delete(license_alerts::table.find((tenant.0, product.0))).execute(conn)?;
         if let Some(n) = below {
             diesel::insert_into(license_alerts::table)
