@@ -44,6 +44,9 @@ fn row(action: Action) -> ([bool; 4], [bool; 2]) {
         Action::ViewAuditLog | Action::ManageRoles | Action::ManageApiTokens => {
             ([true, false, false, false], [false, false])
         }
+        // Those who buy licenses or hand them out; a User admin's work is the users.
+        Action::SetLicenseAlerts => ([true, true, true, false], [false, false]),
+        Action::ViewNotificationRecipients => ([true, false, false, false], [false, false]),
         Action::ViewSupportQueue | Action::WorkServiceRequest => (NONE, [true, true]),
         Action::CarryOutServiceRequest | Action::ViewOutbox => (NONE, [true, false]),
         Action::ManageAgreements => (NONE, [false, true]),
@@ -622,6 +625,8 @@ fn token_row(action: Action) -> &'static [Scope] {
         | Action::ViewAuditLog
         | Action::ManageRoles
         | Action::ManageApiTokens
+        | Action::SetLicenseAlerts
+        | Action::ViewNotificationRecipients
         | Action::ViewSupportQueue
         | Action::WorkServiceRequest
         | Action::CarryOutServiceRequest

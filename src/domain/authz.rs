@@ -148,6 +148,11 @@ pub enum Action {
     ManageRoles,
     /// Add and revoke the tenant's API tokens (Settings > API access).
     ManageApiTokens,
+    /// Set a pool's "Alert when available licenses fall below" (Settings > Notifications):
+    /// those who buy licenses or hand them out.
+    SetLicenseAlerts,
+    /// See which admins get which messages by email (Settings > Notifications).
+    ViewNotificationRecipients,
     /// Use SCIM provisioning (`/scim/v2`) at all: only a token with the `scim` scope; what
     /// it then does is decided action by action, as for any token.
     Provision,
@@ -281,14 +286,23 @@ impl Role {
                         || groups
                         || matches!(
                             action,
-                            AssignLicenses | ViewAuditLog | ManageRoles | ManageApiTokens
+                            AssignLicenses
+                                | ViewAuditLog
+                                | ManageRoles
+                                | ManageApiTokens
+                                | SetLicenseAlerts
+                                | ViewNotificationRecipients
                         )
                 }
-                Role::Billing => billing,
+                Role::Billing => billing || action == SetLicenseAlerts,
                 Role::License => {
                     matches!(
                         action,
-                        AssignLicenses | ViewUsers | ViewGroups | AssignGroupLicenses
+                        AssignLicenses
+                            | ViewUsers
+                            | ViewGroups
+                            | AssignGroupLicenses
+                            | SetLicenseAlerts
                     )
                 }
                 Role::User => users || groups || action == AssignLicenses,
@@ -574,6 +588,8 @@ impl Action {
             | ViewAuditLog
             | ManageRoles
             | ManageApiTokens
+            | SetLicenseAlerts
+            | ViewNotificationRecipients
             | ViewSupportQueue
             | WorkServiceRequest
             | CarryOutServiceRequest
@@ -649,6 +665,7 @@ pub struct Permissions {
     pub view_audit_log: bool,
     pub manage_roles: bool,
     pub manage_api_tokens: bool,
+    pub set_license_alerts: bool,
     pub view_agreements: bool,
     pub reserve_licenses: bool,
     pub view_support_queue: bool,
@@ -679,6 +696,7 @@ impl Permissions {
             view_audit_log: at(Action::ViewAuditLog),
             manage_roles: at(Action::ManageRoles),
             manage_api_tokens: at(Action::ManageApiTokens),
+            set_license_alerts: at(Action::SetLicenseAlerts),
             view_agreements: at(Action::ViewAgreement),
             reserve_licenses: at(Action::ReserveLicenses),
             view_support_queue: at(Action::ViewSupportQueue),

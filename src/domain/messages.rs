@@ -20,6 +20,7 @@ text_enum! {
         PaymentFailed = "payment_failed",
         LicenseConflict = "license_conflict",
         RequestReply = "request_reply",
+        LowLicenses = "low_licenses",
     }
 }
 
@@ -31,14 +32,24 @@ impl Kind {
             Kind::PaymentFailed => "Payment failed",
             Kind::LicenseConflict => "License conflict",
             Kind::RequestReply => "Service request",
+            Kind::LowLicenses => "Licenses running low",
         }
     }
 
+    /// Whether an admin who hasn't chosen gets it by email too: what needs acting on at once
+    /// (money not taken, users about to be without a license); the rest waits in the center.
+    pub fn emailed_by_default(self) -> bool {
+        matches!(
+            self,
+            Kind::PaymentFailed | Kind::LowLicenses | Kind::LicenseConflict
+        )
+    }
+
     /// Who may read it: money for billing readers, pools for license readers.
-    fn needs(self) -> Action {
+    pub(crate) fn needs(self) -> Action {
         match self {
             Kind::RenewalSoon | Kind::CardExpiring | Kind::PaymentFailed => Action::ViewBilling,
-            Kind::LicenseConflict => Action::ViewLicenses,
+            Kind::LicenseConflict | Kind::LowLicenses => Action::ViewLicenses,
             Kind::RequestReply => Action::ViewServiceRequest,
         }
     }
@@ -79,8 +90,9 @@ pub struct NewMessage<'a> {
     pub link: &'a str,
 }
 
-/// Posts `message` to `tenant`'s Message center unless it was posted before. Returns whether
-/// it is new.
+/// Posts `message` to `tenant`'s Message center unless it was posted before, and when new
+/// queues its email to each admin who may read it and wants it (in the caller's transaction).
+/// Returns whether it is new.
 pub(crate) fn post(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
@@ -106,6 +118,9 @@ pub(crate) fn post(
             .on_conflict_do_nothing()
             .execute(c)?,
     };
+    if inserted > 0 {
+        super::notifications::email(conn, now, tenant, message)?;
+    }
     Ok(inserted > 0)
 }
 
@@ -247,6 +262,9 @@ pub fn post_due(
     let mut posted = 0;
     posted += post_renewals(conn, now, failures)?;
     posted += post_conflicts(conn, now, failures)?;
+    // Pools whose licenses changed without an assignment (a subscription disabled, cancelled,
+    // provisioned): their thresholds are checked here.
+    posted += super::licenses::check_alerts(conn, now, failures)?;
     Ok(posted)
 }
 

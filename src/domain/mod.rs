@@ -19,6 +19,7 @@ pub mod groups;
 pub mod home;
 pub mod licenses;
 pub mod messages;
+pub mod notifications;
 pub mod outbox;
 pub mod passwords;
 pub mod portal;

@@ -513,7 +513,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    license_alerts (tenant_id, product_id) {
+        tenant_id -> BigInt,
+        product_id -> BigInt,
+        below -> Integer,
+        alerted -> Bool,
+    }
+}
+
+diesel::table! {
+    notification_choices (tenant_id, user_id, kind) {
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        email -> Bool,
+    }
+}
+
 diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(license_alerts -> products (product_id));
 diesel::joinable!(message_reads -> messages (message_id));
 diesel::joinable!(api_tokens -> tenants (tenant_id));
 diesel::joinable!(license_pools -> tenants (tenant_id));
@@ -643,6 +662,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_usage_days,
     messages,
     message_reads,
+    license_alerts,
+    notification_choices,
     user_imports,
     user_import_rows,
 );

@@ -124,6 +124,13 @@ const ADMIN_PAGES: &[Page] = &[
     ("Settings", "/settings/api-access", "API access", |p| {
         p.manage_api_tokens
     }),
+    // Every admin chooses what is emailed to them.
+    (
+        "Settings",
+        "/settings/notifications",
+        "Notifications",
+        |p| p.view_admin_center,
+    ),
 ];
 
 const STAFF_PAGES: &[Page] = &[

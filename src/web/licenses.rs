@@ -74,6 +74,8 @@ pub struct ProductPage {
     export_link: Option<String>,
     /// Unassign licenses sent with no user selected: said next to the table.
     selection_error: Option<&'static str>,
+    /// The pool's "Alert below" (`Some(None)`: none set), for those who may set it.
+    alert: Option<Option<i32>>,
 }
 
 async fn product_page(
@@ -90,7 +92,8 @@ async fn product_page(
 ) -> Result<HttpResponse, WebError> {
     let (q, after) = (query.q.clone(), query.after());
     let view_groups = session.permissions().view_groups;
-    let (detail, groups) = state
+    let set_alerts = session.permissions().set_license_alerts;
+    let (detail, groups, alert) = state
         .db(move |conn| {
             let detail = licenses::pool_detail(conn, &actor, tenant, pool, &q, after)?;
             let groups = match pool {
@@ -99,7 +102,13 @@ async fn product_page(
                 ),
                 _ => None,
             };
-            Ok((detail, groups))
+            let alert = match pool {
+                PoolRef::Tenant(product) if set_alerts => {
+                    Some(licenses::alert_below(conn, &actor, tenant, product)?)
+                }
+                _ => None,
+            };
+            Ok((detail, groups, alert))
         })
         .await?;
     let export_link = match pool {
@@ -120,6 +129,7 @@ async fn product_page(
         detail,
         q: query.q,
         selection_error,
+        alert,
     };
     match selection_error {
         None => super::render(&page),

@@ -20,6 +20,7 @@ mod home;
 mod licenses;
 mod messages;
 pub mod metrics;
+mod notifications;
 mod portal;
 pub mod scim;
 mod service_requests;
@@ -328,6 +329,18 @@ pub fn app(
                 .route(
                     "/settings/audit-log/export.csv",
                     web::get().to(audit::export_csv),
+                )
+                .route(
+                    "/settings/notifications",
+                    web::get().to(notifications::show),
+                )
+                .route(
+                    "/settings/notifications",
+                    web::post().to(notifications::choose),
+                )
+                .route(
+                    "/settings/notifications/alerts/{product}",
+                    web::post().to(notifications::set_alert),
                 )
                 .route("/settings/api-access", web::get().to(api_access::list))
                 .route("/settings/api-access", web::post().to(api_access::create))

@@ -121,6 +121,9 @@ pub(crate) fn assign_locked(
         crate::domain::db::insert_batch!(conn, license_assignments::table, chunk)?;
     }
     adjust_count(conn, tenant, product, self_service, new.len() as i64)?;
+    if self_service.is_none() {
+        check_alert(conn, now, tenant, product)?;
+    }
     // A seat a group gives becomes direct too, so removing the user from the group keeps it;
     // the direct assignment turns every app on.
     let already_ids: Vec<i64> = already.iter().map(|(u, _)| u.0).collect();
@@ -299,6 +302,9 @@ pub(crate) fn unassign_locked(
         PoolRef::Tenant(_) => None,
     };
     adjust_count(conn, tenant, product, pool_key, -(removed as i64))?;
+    if pool_key.is_none() {
+        check_alert(conn, now, tenant, product)?;
+    }
     if removed != ids.len() {
         // Rolls the transaction back: someone in the list did not hold this license.
         return Err(DomainError::Conflict(format!(

@@ -105,6 +105,7 @@ pub(crate) fn give_inherited(
         crate::domain::db::insert_batch!(conn, license_assignments::table, chunk)?;
     }
     adjust_count(conn, tenant, gp.product, None, seats.len() as i64)?;
+    check_alert(conn, now, tenant, gp.product)?;
 
     // Members who held the seat already may gain apps this group turns on.
     let apps_then = apps_before(conn, gp.product, &already)?;
@@ -249,6 +250,7 @@ pub(crate) fn take_inherited(
     }
     freed.sort();
     adjust_count(conn, tenant, gp.product, None, -(freed.len() as i64))?;
+    check_alert(conn, now, tenant, gp.product)?;
     settle_apps(
         conn,
         actor,

@@ -1,6 +1,7 @@
 //! License pools: the licenses of one product in one tenant, pooled over its usable
 //! subscriptions, and the users they are assigned to. Assigning and unassigning happen here.
 
+mod alerts;
 mod app_sources;
 mod apps;
 mod assign;
@@ -14,6 +15,7 @@ mod skus;
 mod take_over;
 mod usage;
 
+pub use alerts::*;
 pub(crate) use app_sources::*;
 pub use apps::*;
 pub use assign::*;

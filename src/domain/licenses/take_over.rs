@@ -46,6 +46,7 @@ pub fn take_over(
             -(moved as i64),
         )?;
         adjust_count(conn, tenant, ProductId(product), None, moved as i64)?;
+        check_alert(conn, now, tenant, ProductId(product))?;
         audit::record(
             conn,
             actor,

@@ -198,6 +198,8 @@ pub(crate) fn licenses_added(
     diesel::update(subscriptions::table.find(sub.id))
         .set(subscriptions::quantity.eq(subscriptions::quantity + licenses))
         .execute(conn)?;
+    // Back at the threshold or above: the next fall below is said again.
+    crate::domain::licenses::check_alert(conn, now, tenant, ProductId(sub.product_id))?;
     let detail = format!(
         "{} → {} licenses; bill {number}",
         sub.quantity,

@@ -231,6 +231,7 @@ pub(crate) fn take_away_licenses(
         diesel::update(subscriptions::table.find(sub.id))
             .set(subscriptions::quantity.eq(sub.quantity - licenses))
             .execute(conn)?;
+        licenses::check_alert(conn, now, tenant, ProductId(sub.product_id))?;
         let credit = sub.prorated(licenses, now);
         let number = if credit > 0 && sub.usable() {
             let line = Charge {

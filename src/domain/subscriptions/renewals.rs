@@ -422,19 +422,11 @@ pub(crate) fn renewal_failed(
         ),
         link: "/billing/payment-methods",
     };
+    // Posting emails it to the admins who may read it and want it (Settings > Notifications;
+    // by default the Global and Billing admins, as before); a repeat in the same term is not
+    // mailed again.
     crate::domain::messages::post(conn, now, tenant, &message)?;
-    billing::mail_billing_admins(
-        conn,
-        now,
-        tenant,
-        &format!("Payment failed for {}", sub.product_name),
-        &format!(
-            "We couldn't renew your {} subscription: {}. Update the payment method within {} days, or the subscription will be disabled and users will lose access.",
-            sub.product_name,
-            decline.reason(),
-            GRACE.num_days()
-        ),
-    )
+    Ok(())
 }
 
 /// After a card update: retries the renewal of the tenant's past-due and disabled card

@@ -276,6 +276,9 @@ pub fn delete(
             .load(conn)?;
         for (product, self_service) in &all_held {
             licenses::adjust_count(conn, tenant, ProductId(*product), *self_service, -1)?;
+            if self_service.is_none() {
+                licenses::check_alert(conn, now, tenant, ProductId(*product))?;
+            }
         }
         let freed = diesel::delete(
             license_assignments::table.filter(license_assignments::user_id.eq(user.0)),

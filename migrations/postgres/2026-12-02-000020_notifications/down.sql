@@ -1,0 +1,2 @@
+DROP TABLE notification_choices;
+DROP TABLE license_alerts;
