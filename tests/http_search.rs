@@ -189,3 +189,55 @@ async fn delete_all_matching_asks_then_deletes_them_in_the_tenant_only() {
         fab_before
     );
 }
+
+#[actix_web::test]
+async fn a_products_page_searches_its_holders_says_the_total_and_unassigns_all_matching() {
+    let db = TestDb::with_demo();
+    let mut admin = signed_in(&db, "admin@contoso.example").await;
+    let premium = product_id(&db, "Business Premium").0;
+    let page = format!("/licenses/{premium}");
+    let all = admin.get(&page).await;
+    assert!(all.contains(">10 assigned users<"), "{}", all.body);
+    let found = admin.get(&format!("{page}?q=contoso")).await;
+    assert!(found.contains(">10 assigned users<"));
+    // A word in the middle of the sign-in names: user01 … user09 hold it in the demo.
+    let some = admin.get(&format!("{page}?q=ser0")).await;
+    let n = some
+        .body
+        .split(">")
+        .find_map(|s| s.strip_suffix(" assigned users</p"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("a total");
+    assert!(n > 1 && n < 10, "{n}");
+
+    let fields = [("all_matching", "yes"), ("q", "ser0")];
+    let asked = admin
+        .submit(&page, &format!("{page}/unassign"), &fields)
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(
+        asked.contains(&format!("Business Premium: {n} users")),
+        "{}",
+        asked.body
+    );
+    assert!(admin.get(&page).await.contains(">10 assigned users<"));
+    let mut confirmed = fields.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let done = admin
+        .submit(&page, &format!("{page}/unassign"), &confirmed)
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let after = admin.get(&page).await;
+    assert!(
+        after.contains(&format!(">{} assigned users<", 10 - n))
+            || (10 - n == 1 && after.contains(">1 assigned user<")),
+        "{}",
+        after.body
+    );
+    // A role that may not assign may not unassign all matching either.
+    let mut billing = signed_in(&db, "billing@contoso.example").await;
+    let refused = billing
+        .submit(&page, &format!("{page}/unassign"), &confirmed)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
