@@ -104,14 +104,21 @@ pub fn list_sized(
             after,
             size,
         )?,
-        // At most FEW users, fetched by id (the query has no order, so SQLite reads them by
-        // their rowids rather than walking the tenant's index) and ordered here.
+        // At most FEW users, fetched by id and ordered and paged here.
         Plan::Few(_) => {
-            let mut rows: Vec<ListedUser> =
-                after_key(narrow(visible(tenant, filter), &plan), sort, after)
-                    .select(ListedUser::as_select())
-                    .load(conn)?;
+            let mut rows = few(conn, tenant, filter, &plan)?;
             in_order(sort, &mut rows);
+            if let Some((key, id)) = &after {
+                let past = |r: &ListedUser| {
+                    let at = (sort_key(sort, r), r.id);
+                    if sort.descending() {
+                        at < (key.as_str(), *id)
+                    } else {
+                        at > (key.as_str(), *id)
+                    }
+                };
+                rows.retain(past);
+            }
             rows.truncate(size as usize + 1);
             rows
         }
@@ -202,6 +209,21 @@ fn prefix_page(
         let either = visible(tenant, filter).filter(by_name().or(by_email()));
         ordered(conn, either, sort, after, size)?
     })
+}
+
+/// The few users the trigram index found, of the tenant and the filter (any order). Neither
+/// ordered nor keyed in SQL: with an ORDER BY, a key range or a bare count, SQLite prefers to
+/// walk the tenant's index over reading these ids; with the whole row selected and nothing
+/// else, it reads each by id.
+pub(crate) fn few(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: UserFilter,
+    plan: &Plan,
+) -> Result<Vec<ListedUser>, DomainError> {
+    Ok(narrow(visible(tenant, filter), plan)
+        .select(ListedUser::as_select())
+        .load(conn)?)
 }
 
 /// `rows` in the list's order, as the database would have sorted them.
