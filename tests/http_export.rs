@@ -18,7 +18,21 @@ async fn export_users_gives_what_active_users_lists_with_its_search_and_filter()
     let db = TestDb::with_demo();
     let mut admin = signed_in(&db, "admin@contoso.example").await;
     let list = admin.get("/users").await;
-    assert!(list.contains("href=\"/users/export.csv?q=&amp;filter=&amp;sort=\""));
+    assert!(list.contains("href=\"/users/export.csv?q=&amp;filter=&amp;sort=&amp;order=\""));
+    // The export follows the order the headers chose.
+    let desc = admin.get("/users?sort=email&order=desc").await;
+    assert!(
+        desc.contains("href=\"/users/export.csv?q=&amp;filter=&amp;sort=email&amp;order=desc\"")
+    );
+    let backwards = admin.get("/users/export.csv?sort=email&order=desc").await;
+    let emails: Vec<&str> = lines(&backwards.body)[1..]
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    let mut sorted = emails.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(emails, sorted);
 
     let all = admin.get("/users/export.csv").await;
     assert_eq!(all.status, StatusCode::OK);

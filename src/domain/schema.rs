@@ -620,6 +620,15 @@ diesel::joinable!(sessions -> tenants (tenant_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sessions -> staff (staff_id));
 
+diesel::table! {
+    /// The users of each tenant by state, kept by triggers on users (Active users' total).
+    user_counts (tenant_id, state) {
+        tenant_id -> BigInt,
+        state -> Text,
+        users -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
@@ -666,4 +675,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_choices,
     user_imports,
     user_import_rows,
+    user_counts,
 );

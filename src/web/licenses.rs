@@ -76,6 +76,8 @@ pub struct ProductPage {
     selection_error: Option<&'static str>,
     /// The pool's "Alert below" (`Some(None)`: none set), for those who may set it.
     alert: Option<Option<i32>>,
+    /// "10 assigned users": how many the search finds.
+    total: String,
 }
 
 async fn product_page(
@@ -126,6 +128,7 @@ async fn product_page(
         can_assign_groups: session.permissions().assign_group_licenses,
         groups,
         self_service_note: licenses::SELF_SERVICE_REFUSAL,
+        total: super::sorting::total(detail.matches, "assigned user", "assigned users"),
         detail,
         q: query.q,
         selection_error,
@@ -174,11 +177,16 @@ pub async fn purchase(
     .await
 }
 
-/// The users chosen with check boxes, and whether the confirmation was given.
+/// The users chosen with check boxes, or (Select all N matching, on a product's page) every
+/// holder the search finds, found again on the server; and whether the confirmation was given.
 #[derive(Deserialize)]
 pub struct ChosenUsers {
     #[serde(default)]
     users: Vec<i64>,
+    #[serde(default)]
+    all_matching: String,
+    #[serde(default)]
+    q: String,
     #[serde(default)]
     confirm: Option<String>,
 }
@@ -187,7 +195,49 @@ impl ChosenUsers {
     fn ids(&self) -> Vec<UserId> {
         self.users.iter().map(|u| UserId(*u)).collect()
     }
+
+    fn all(&self) -> bool {
+        self.all_matching == "yes"
+    }
+
+    /// The form fields that choose the same users again.
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        if self.all() {
+            vec![("all_matching", "yes".into()), ("q", self.q.clone())]
+        } else {
+            self.users
+                .iter()
+                .map(|u| ("users", u.to_string()))
+                .collect()
+        }
+    }
 }
+
+/// The holders of `pool` that `chosen` means: the checked ones, or all the search finds.
+fn chosen_holders(
+    conn: &mut crate::domain::DbConnection,
+    actor: &crate::domain::Actor,
+    tenant: crate::domain::TenantId,
+    pool: PoolRef,
+    chosen: &ChosenUsers,
+) -> Result<Vec<UserId>, DomainError> {
+    if !chosen.all() {
+        return Ok(chosen.ids());
+    }
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = licenses::pool_detail(conn, actor, tenant, pool, &chosen.q, after)?;
+        ids.extend(page.holders.iter().map(|h| h.user));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(ids),
+        }
+    }
+}
+
+/// Names a confirmation lists before "and N more".
+const NAMED: usize = 20;
 
 #[derive(Template)]
 #[template(path = "licenses/confirm.html")]
@@ -200,9 +250,18 @@ pub struct ConfirmPage {
     /// Styled as dangerous: it takes licenses away.
     danger: bool,
     product_name: String,
+    /// How many users, the first `NAMED` of them, and the fields that choose them again.
+    count: usize,
     users: Vec<(i64, String, String)>,
+    fields: Vec<(&'static str, String)>,
     lines: Vec<String>,
     error: Option<String>,
+}
+
+impl ConfirmPage {
+    fn more(&self) -> usize {
+        self.count - self.users.len()
+    }
 }
 
 /// Names the chosen users (of this tenant) for a confirmation.
@@ -228,7 +287,7 @@ pub async fn unassign(
     let pool = PoolRef::Tenant(ProductId(path.into_inner()));
     let base = pool_path(pool);
     let chosen = form.0;
-    if chosen.users.is_empty() {
+    if chosen.users.is_empty() && !chosen.all() {
         // The same page again, the message next to its table.
         return product_page(
             request,
@@ -239,10 +298,13 @@ pub async fn unassign(
         .await;
     }
     if chosen.confirm.as_deref() == Some("yes") {
-        let ids = chosen.ids();
         let done = request
             .db(move |conn, actor, tenant, now| {
-                licenses::unassign(conn, actor, now, tenant, pool, &ids)
+                // The matches found again and unassigned in one transaction.
+                crate::domain::db::transaction(conn, |conn| {
+                    let ids = chosen_holders(conn, actor, tenant, pool, &chosen)?;
+                    licenses::unassign(conn, actor, now, tenant, pool, &ids)
+                })
             })
             .await?;
         let held = done
@@ -272,12 +334,19 @@ pub async fn unassign(
         return Ok(redirect(&base));
     }
     // The confirmation: who, and what happens to their data.
-    let detail = request
+    let fields = chosen.fields();
+    let (detail, mut ids) = request
         .db(move |conn, actor, tenant, _| {
-            licenses::pool_detail(conn, actor, tenant, pool, "", None)
+            let ids = chosen_holders(conn, actor, tenant, pool, &chosen)?;
+            Ok((
+                licenses::pool_detail(conn, actor, tenant, pool, "", None)?,
+                ids,
+            ))
         })
         .await?;
-    let users = describe(&request, chosen.ids()).await?;
+    let count = ids.len();
+    ids.truncate(NAMED);
+    let users = describe(&request, ids).await?;
     let lines = licenses::unassign_notice(
         request.now,
         &detail.summary.product_name,
@@ -291,7 +360,9 @@ pub async fn unassign(
         button: "Unassign",
         danger: true,
         product_name: detail.summary.product_name,
+        count,
         users,
+        fields,
         lines,
         error: None,
     })
@@ -392,7 +463,9 @@ pub async fn assign(
         button: "Assign",
         danger: false,
         product_name: summary.product_name.clone(),
+        count: users.len(),
         users: users.clone(),
+        fields: chosen.fields(),
         lines,
         error,
     };

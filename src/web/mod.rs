@@ -27,7 +27,6 @@ mod service_requests;
 mod session;
 mod settings;
 mod signin;
-#[allow(dead_code)] // until every list sorts by its headers (issue 15)
 mod sorting;
 mod support;
 mod upload;
@@ -247,6 +246,8 @@ pub fn app(
                 .route("/users/new", web::post().to(users::create))
                 .route("/users/manage", web::get().to(users::manage_form))
                 .route("/users/manage", web::post().to(users::manage))
+                .route("/users/delete", web::get().to(users::delete_many_form))
+                .route("/users/delete", web::post().to(users::delete_many))
                 .route("/users/deleted", web::get().to(users::deleted))
                 .route("/users/import", web::get().to(users::import_form))
                 .route("/users/import", web::post().to(users::import_preview))

@@ -425,10 +425,16 @@ pub fn copy_order(
     Ok(order)
 }
 
-/// The tables of a SQLite database of allot, without SQLite's and diesel's own.
+/// The tables of a SQLite database of allot, without SQLite's and diesel's own, nor the full
+/// text indexes (a virtual table and its shadow tables, `users_search_*`): SQLite-only, they
+/// are derived from the tables copied (PostgreSQL has its own indexes instead).
 fn sqlite_tables(sqlite: &mut SqliteConnection) -> Result<BTreeSet<String>, diesel::result::Error> {
     let names: Vec<Column> = diesel::sql_query(
-        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        "SELECT name FROM sqlite_schema s WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND NOT EXISTS (SELECT 1 FROM sqlite_schema v WHERE v.type = 'table' \
+         AND v.sql LIKE 'CREATE VIRTUAL TABLE%' \
+         AND (s.name = v.name OR substr(s.name, 1, length(v.name) + 1) = v.name || '_')) \
+         ORDER BY name",
     )
     .load(sqlite)?;
     Ok(names

@@ -22,6 +22,8 @@ pub struct PoolDetail {
     pub next: Option<(String, i64)>,
     pub data_holding_services: Vec<String>,
     pub offer: PoolOffer,
+    /// How many holders the search finds (all of them without one): the list's total.
+    pub matches: i64,
 }
 
 /// What a product's page may offer the actor.
@@ -69,29 +71,49 @@ pub fn pool_detail(
         .ok_or(DomainError::NotFound)?;
     let beyond_ids = beyond_the_count(conn, tenant, pool, summary.beyond())?;
 
-    let mut query = license_assignments::table
-        .inner_join(users::table)
-        .filter(license_assignments::tenant_id.eq(tenant.0))
-        .filter(license_assignments::product_id.eq(product.0))
-        .into_boxed();
-    query = match pool {
-        PoolRef::Tenant(_) => {
-            query.filter(license_assignments::self_service_subscription_id.is_null())
-        }
-        PoolRef::SelfService(sub) => {
-            query.filter(license_assignments::self_service_subscription_id.eq(sub.0))
+    let plan = crate::domain::users::matching::plan(conn, &search.to_lowercase())?;
+    let holding = || {
+        let query = license_assignments::table
+            .inner_join(users::table)
+            .filter(license_assignments::tenant_id.eq(tenant.0))
+            .filter(license_assignments::product_id.eq(product.0))
+            .into_boxed();
+        let query = match pool {
+            PoolRef::Tenant(_) => {
+                query.filter(license_assignments::self_service_subscription_id.is_null())
+            }
+            PoolRef::SelfService(sub) => {
+                query.filter(license_assignments::self_service_subscription_id.eq(sub.0))
+            }
+        };
+        // The same search as Active users (a word anywhere; a prefix under three characters).
+        use crate::domain::users::matching::Plan;
+        match &plan {
+            Plan::Everyone => query,
+            Plan::Prefix(prefix) => {
+                let upper = format!("{prefix}\u{10ffff}");
+                query.filter(
+                    users::name_key
+                        .ge(prefix.clone())
+                        .and(users::name_key.lt(upper.clone()))
+                        .or(users::email.ge(prefix.clone()).and(users::email.lt(upper))),
+                )
+            }
+            Plan::Few(ids) => query.filter(users::id.eq_any(ids.clone())),
+            Plan::Walk(pattern) => query.filter(
+                users::name_key
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email.like(pattern.clone()).escape('\\')),
+            ),
         }
     };
-    let search = search.trim().to_lowercase();
-    if !search.is_empty() {
-        let upper = format!("{search}\u{10ffff}");
-        query = query.filter(
-            users::name_key
-                .ge(search.clone())
-                .and(users::name_key.lt(upper.clone()))
-                .or(users::email.ge(search.clone()).and(users::email.lt(upper))),
-        );
-    }
+    // The total: the pool's kept count, or the matches of the search.
+    let matches = match plan {
+        crate::domain::users::matching::Plan::Everyone => summary.assigned,
+        _ => holding().count().get_result(conn)?,
+    };
+    let mut query = holding();
     if let Some((key, id)) = after {
         query = query.filter(
             users::name_key
@@ -139,6 +161,7 @@ pub fn pool_detail(
         next,
         data_holding_services,
         offer,
+        matches,
     })
 }
 

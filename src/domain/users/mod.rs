@@ -2,14 +2,18 @@
 //! the export; Active users in `search`, Add a user, block, delete and restore in `lifecycle`,
 //! Add multiple users (a CSV import) in `import`.
 
+mod bulk;
 mod directory;
 pub mod import;
 mod lifecycle;
+pub(crate) mod matching;
 mod roles;
 mod search;
 
+pub use bulk::*;
 pub use directory::*;
 pub use lifecycle::*;
+pub use matching::{count, matching};
 pub use roles::*;
 pub use search::*;
 

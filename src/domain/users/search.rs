@@ -1,5 +1,6 @@
 //! Active users: search, filters, sort and keyset pages.
 
+use super::matching::{Plan, narrow};
 use super::*;
 
 /// Which users Active users shows.
@@ -25,6 +26,18 @@ pub enum UserSort {
     #[default]
     Name,
     Email,
+    NameDesc,
+    EmailDesc,
+}
+
+impl UserSort {
+    pub fn by_email(self) -> bool {
+        matches!(self, UserSort::Email | UserSort::EmailDesc)
+    }
+
+    pub fn descending(self) -> bool {
+        matches!(self, UserSort::NameDesc | UserSort::EmailDesc)
+    }
 }
 
 /// One row of Active users.
@@ -45,8 +58,8 @@ pub struct UserPage {
     pub next: Option<(String, i64)>,
 }
 
-/// One page of the tenant's users (not deleted), filtered by a prefix of the name or the
-/// sign-in name, in keyset order so that every page costs the same at any depth.
+/// One page of the tenant's users (not deleted) that `search` finds (see `matching`), in
+/// keyset order so that every page costs the same at any depth.
 pub fn list(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -82,50 +95,34 @@ pub fn list_sized(
             Ok::<_, DomainError>((crate::domain::text::search("after_key", &key)?, id))
         })
         .transpose()?;
-    let rows = if search.is_empty() {
-        ordered(conn, visible(tenant, filter), sort, after, size)?
-    } else {
-        // A prefix of the name or of the sign-in name. The page is ordered by one of them;
-        // an OR of both ranges would walk the whole tenant in that order. So each range is
-        // read from its own index: the ordered one a page at a time, the other whole when it
-        // is small (it almost always is), and the two merge here.
-        let upper = format!("{search}\u{10ffff}");
-        let by_name = || {
-            users::name_key
-                .ge(search.clone())
-                .and(users::name_key.lt(upper.clone()))
-        };
-        let by_email = || {
-            users::email
-                .ge(search.clone())
-                .and(users::email.lt(upper.clone()))
-        };
-        let (primary, secondary) = match sort {
-            UserSort::Name => (
-                visible(tenant, filter).filter(by_name()),
-                visible(tenant, filter).filter(by_email()),
-            ),
-            UserSort::Email => (
-                visible(tenant, filter).filter(by_email()),
-                visible(tenant, filter).filter(by_name()),
-            ),
-        };
-        let others: Vec<ListedUser> = after_key(secondary, sort, after.clone())
-            .limit(MERGE_LIMIT + 1)
-            .select(ListedUser::as_select())
-            .load(conn)?;
-        if others.len() as i64 <= MERGE_LIMIT {
-            let mut rows = ordered(conn, primary, sort, after, size)?;
-            let seen: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
-            rows.extend(others.into_iter().filter(|r| !seen.contains(&r.id)));
-            rows.sort_by(|a, b| (sort_key(sort, a), a.id).cmp(&(sort_key(sort, b), b.id)));
+    let plan = super::matching::plan(conn, &search)?;
+    let rows = match &plan {
+        Plan::Everyone | Plan::Walk(_) => ordered(
+            conn,
+            narrow(visible(tenant, filter), &plan),
+            sort,
+            after,
+            size,
+        )?,
+        // At most FEW users, fetched by id and ordered and paged here.
+        Plan::Few(_) => {
+            let mut rows = few(conn, tenant, filter, &plan)?;
+            in_order(sort, &mut rows);
+            if let Some((key, id)) = &after {
+                let past = |r: &ListedUser| {
+                    let at = (sort_key(sort, r), r.id);
+                    if sort.descending() {
+                        at < (key.as_str(), *id)
+                    } else {
+                        at > (key.as_str(), *id)
+                    }
+                };
+                rows.retain(past);
+            }
             rows.truncate(size as usize + 1);
             rows
-        } else {
-            // Many sign-in names match: walking the order finds a page of them quickly.
-            let either = visible(tenant, filter).filter(by_name().or(by_email()));
-            ordered(conn, either, sort, after, size)?
         }
+        Plan::Prefix(prefix) => prefix_page(conn, tenant, filter, prefix, sort, after, size)?,
     };
 
     let next = if rows.len() as i64 > size {
@@ -159,6 +156,82 @@ pub fn list_sized(
             .collect(),
         next,
     })
+}
+
+/// A page of users whose name or sign-in name starts with `prefix` (a term too short for
+/// trigrams). The page is ordered by one of them; an OR of both ranges would walk the whole
+/// tenant in that order. So each range is read from its own index: the ordered one a page at
+/// a time, the other whole when it is small (it almost always is), and the two merge here.
+fn prefix_page(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: UserFilter,
+    prefix: &str,
+    sort: UserSort,
+    after: Option<(String, i64)>,
+    size: i64,
+) -> Result<Vec<ListedUser>, DomainError> {
+    let upper = format!("{prefix}\u{10ffff}");
+    let by_name = || {
+        users::name_key
+            .ge(prefix.to_owned())
+            .and(users::name_key.lt(upper.clone()))
+    };
+    let by_email = || {
+        users::email
+            .ge(prefix.to_owned())
+            .and(users::email.lt(upper.clone()))
+    };
+    let (primary, secondary) = if sort.by_email() {
+        (
+            visible(tenant, filter).filter(by_email()),
+            visible(tenant, filter).filter(by_name()),
+        )
+    } else {
+        (
+            visible(tenant, filter).filter(by_name()),
+            visible(tenant, filter).filter(by_email()),
+        )
+    };
+    let others: Vec<ListedUser> = after_key(secondary, sort, after.clone())
+        .limit(MERGE_LIMIT + 1)
+        .select(ListedUser::as_select())
+        .load(conn)?;
+    Ok(if others.len() as i64 <= MERGE_LIMIT {
+        let mut rows = ordered(conn, primary, sort, after, size)?;
+        let seen: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
+        rows.extend(others.into_iter().filter(|r| !seen.contains(&r.id)));
+        in_order(sort, &mut rows);
+        rows.truncate(size as usize + 1);
+        rows
+    } else {
+        // Many sign-in names match: walking the order finds a page of them quickly.
+        let either = visible(tenant, filter).filter(by_name().or(by_email()));
+        ordered(conn, either, sort, after, size)?
+    })
+}
+
+/// The few users the trigram index found, of the tenant and the filter (any order). Neither
+/// ordered nor keyed in SQL: with an ORDER BY, a key range or a bare count, SQLite prefers to
+/// walk the tenant's index over reading these ids; with the whole row selected and nothing
+/// else, it reads each by id.
+pub(crate) fn few(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: UserFilter,
+    plan: &Plan,
+) -> Result<Vec<ListedUser>, DomainError> {
+    Ok(narrow(visible(tenant, filter), plan)
+        .select(ListedUser::as_select())
+        .load(conn)?)
+}
+
+/// `rows` in the list's order, as the database would have sorted them.
+fn in_order(sort: UserSort, rows: &mut [ListedUser]) {
+    rows.sort_by(|a, b| (sort_key(sort, a), a.id).cmp(&(sort_key(sort, b), b.id)));
+    if sort.descending() {
+        rows.reverse();
+    }
 }
 
 /// A user of Active users as the query selects it.
@@ -213,7 +286,7 @@ pub(crate) fn visible(tenant: TenantId, filter: UserFilter) -> UserQuery {
     }
 }
 
-/// Only the users after `after` in the sort order (keyset paging).
+/// Only the users after `after` in the sort order (keyset paging), either way round.
 pub(crate) fn after_key(
     query: UserQuery,
     sort: UserSort,
@@ -228,10 +301,20 @@ pub(crate) fn after_key(
                 .gt(key.clone())
                 .or(users::name_key.eq(key).and(users::id.gt(id))),
         ),
+        UserSort::NameDesc => query.filter(
+            users::name_key
+                .lt(key.clone())
+                .or(users::name_key.eq(key).and(users::id.lt(id))),
+        ),
         UserSort::Email => query.filter(
             users::email
                 .gt(key.clone())
                 .or(users::email.eq(key).and(users::id.gt(id))),
+        ),
+        UserSort::EmailDesc => query.filter(
+            users::email
+                .lt(key.clone())
+                .or(users::email.eq(key).and(users::id.lt(id))),
         ),
     }
 }
@@ -245,9 +328,12 @@ pub(crate) fn ordered(
     size: i64,
 ) -> Result<Vec<ListedUser>, DomainError> {
     let query = after_key(query, sort, after);
+    // The same index read backwards for the descending orders.
     let query = match sort {
         UserSort::Name => query.order((users::name_key, users::id)),
+        UserSort::NameDesc => query.order((users::name_key.desc(), users::id.desc())),
         UserSort::Email => query.order((users::email, users::id)),
+        UserSort::EmailDesc => query.order((users::email.desc(), users::id.desc())),
     };
     Ok(query
         .limit(size + 1)
@@ -256,9 +342,10 @@ pub(crate) fn ordered(
 }
 
 pub(crate) fn sort_key(sort: UserSort, row: &ListedUser) -> &str {
-    match sort {
-        UserSort::Name => &row.name_key,
-        UserSort::Email => &row.email,
+    if sort.by_email() {
+        &row.email
+    } else {
+        &row.name_key
     }
 }
 

@@ -36,11 +36,8 @@ pub async fn export_csv(
 ) -> Result<HttpResponse, WebError> {
     let query = query.0;
     let filter = parse_filter(&query.filter);
-    let sort = if query.sort == "email" {
-        UserSort::Email
-    } else {
-        UserSort::Name
-    };
+    // The same order as the list's headers.
+    let (_, sort) = super::user_sort(&query.sort, &query.order);
     // The first page is read before the answer starts, so a refusal (a bad search, a role
     // that may not see users) is a status and a page, not a cut-off download.
     let q = query.q.clone();

@@ -3,12 +3,14 @@
 //! multiple users (a CSV import).
 
 mod access;
+mod bulk_delete;
 mod export;
 mod import;
 mod lifecycle;
 mod manage;
 
 pub use access::*;
+pub use bulk_delete::*;
 pub use export::*;
 pub use import::*;
 pub use lifecycle::*;
@@ -22,6 +24,7 @@ use serde::Deserialize;
 use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::session::{TenantRequest, flash};
+use super::sorting::{SortHeader, SortOrder, SortQuery};
 use super::{WebError, redirect};
 use crate::domain::licenses::{self, AppsChanged, LicenseApps, ManageMode, ManageOutcome};
 use crate::domain::licenses::{DATA_HOLD, PoolSummary};
@@ -38,8 +41,26 @@ pub struct ListQuery {
     filter: String,
     #[serde(default)]
     sort: String,
+    #[serde(default)]
+    order: String,
     after_key: Option<String>,
     after_id: Option<i64>,
+}
+
+/// Active users sorts by Display name or Sign-in name (`?sort=email` as the old links say).
+pub(crate) fn user_sort(sort: &str, order: &str) -> (SortOrder, UserSort) {
+    let query = SortQuery {
+        sort: sort.to_owned(),
+        order: order.to_owned(),
+    };
+    let resolved = SortOrder::resolve(&query, &["name", "email"], false);
+    let sort = match (resolved.column, resolved.descending) {
+        ("email", false) => UserSort::Email,
+        ("email", true) => UserSort::EmailDesc,
+        (_, false) => UserSort::Name,
+        (_, true) => UserSort::NameDesc,
+    };
+    (resolved, sort)
 }
 
 #[derive(Template)]
@@ -50,7 +71,14 @@ pub struct ActiveUsersPage {
     products: Vec<PoolSummary>,
     q: String,
     filter: String,
+    /// The order's parameters, for Export users and the page links.
     sort: String,
+    order: String,
+    headers: [SortHeader; 2],
+    /// "1,234 users": how many the search and filter find.
+    total: String,
+    /// How many they are, for Select all N matching (offered when they fill more than a page).
+    matches: i64,
     next_link: Option<String>,
     can_manage_users: bool,
     can_assign: bool,
@@ -82,33 +110,37 @@ pub async fn list(
 ) -> Result<HttpResponse, WebError> {
     let query = query.0;
     let filter = parse_filter(&query.filter);
-    let sort = if query.sort == "email" {
-        UserSort::Email
-    } else {
-        UserSort::Name
-    };
+    let (resolved, sort) = user_sort(&query.sort, &query.order);
     let after = query.after_key.clone().zip(query.after_id);
     let q = query.q.clone();
-    let (page, products) = state
+    let (page, products, matches) = state
         .db(move |conn| {
             let page = users::list(conn, &actor, tenant, &q, filter, sort, after)?;
             let products = users::assignable_products(conn, &actor, tenant)?;
-            Ok((page, products))
+            let matches = users::count(conn, &actor, tenant, &q, filter)?;
+            Ok((page, products, matches))
         })
         .await?;
+    let [(_, sort_param), (_, order_param)] = resolved.params();
     let next_link = page.next.map(|(key, id)| {
         format!(
             "/users?{}",
             serde_html_form::to_string([
                 ("q", query.q.as_str()),
                 ("filter", query.filter.as_str()),
-                ("sort", query.sort.as_str()),
+                ("sort", sort_param),
+                ("order", order_param),
                 ("after_key", key.as_str()),
                 ("after_id", id.to_string().as_str()),
             ])
             .unwrap_or_default()
         )
     });
+    let keep = [("q", query.q.as_str()), ("filter", query.filter.as_str())];
+    let headers = [
+        resolved.header("/users", &keep, "name", "Display name"),
+        resolved.header("/users", &keep, "email", "Sign-in name"),
+    ];
     let permissions = session.permissions();
     super::render(&ActiveUsersPage {
         frame: Frame::new("Active users", &session, "/users"),
@@ -120,6 +152,10 @@ pub async fn list(
         q: query.q,
         filter: query.filter,
         sort: query.sort,
+        order: query.order,
+        headers,
+        total: super::sorting::total(matches, "user", "users"),
+        matches,
         next_link,
         can_manage_users: permissions.manage_users,
         can_assign: permissions.assign_licenses,

@@ -1,0 +1,162 @@
+//! Which users a search finds: a word anywhere in the name or the sign-in name, and how to
+//! read them at a million users without walking the tenant or loading every match.
+//!
+//! Terms of three characters or more are substrings. SQLite answers them from a trigram
+//! FTS5 index (`users_search`); PostgreSQL from trigram GIN indexes (pg_trgm) that `LIKE`
+//! uses, its planner choosing between them and the ordered index. Terms of one or two
+//! characters have no trigram: they are prefixes of the name or the sign-in name, read from
+//! the ordered indexes.
+
+use super::*;
+use diesel::sql_types::BigInt;
+
+/// How a page of matches is read.
+pub(crate) enum Plan {
+    /// No search: the filter alone.
+    Everyone,
+    /// A prefix (a term of one or two characters), lowercased.
+    Prefix(String),
+    /// The few users the trigram index found (SQLite): loaded by id and ordered here.
+    Few(Vec<i64>),
+    /// A `LIKE` pattern walked in the list's order: a common term finds a page quickly this
+    /// way (and PostgreSQL's planner takes its trigram index when the term is rare).
+    Walk(String),
+}
+
+/// Matches the trigram index returns at most before the page walks the order instead.
+pub(crate) const FEW: i64 = 1000;
+
+/// The plan for `term` (already trimmed and lowercased).
+pub(crate) fn plan(conn: &mut DbConnection, term: &str) -> Result<Plan, DomainError> {
+    if term.is_empty() {
+        return Ok(Plan::Everyone);
+    }
+    if term.chars().count() < 3 {
+        return Ok(Plan::Prefix(term.to_owned()));
+    }
+    let pattern = format!("%{}%", escape_like(term));
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return Ok(Plan::Walk(pattern));
+    };
+    // Across tenants and with its LIMIT, the probe stops after FEW + 1 whatever the term
+    // matches; a term that many users match is common, and the ordered walk finds it fast.
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let found: Vec<Found> = diesel::sql_query(
+        "SELECT rowid AS id FROM users_search WHERE users_search MATCH ? LIMIT ?",
+    )
+    .bind::<diesel::sql_types::Text, _>(fts_phrase(term))
+    .bind::<BigInt, _>(FEW + 1)
+    .load(sqlite)?;
+    Ok(if found.len() as i64 > FEW {
+        Plan::Walk(pattern)
+    } else {
+        Plan::Few(found.into_iter().map(|f| f.id).collect())
+    })
+}
+
+/// `term` as one FTS5 phrase: its quotes doubled, so no FTS syntax (AND, *, :, NEAR) applies.
+fn fts_phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
+/// `term` for `LIKE … ESCAPE '\'`: `%`, `_` and `\` stand for themselves.
+pub(crate) fn escape_like(term: &str) -> String {
+    let mut out = String::with_capacity(term.len());
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `query` narrowed to the users `plan` finds (any order).
+pub(crate) fn narrow(query: UserQuery, plan: &Plan) -> UserQuery {
+    match plan {
+        Plan::Everyone => query,
+        Plan::Prefix(prefix) => {
+            let upper = format!("{prefix}\u{10ffff}");
+            query.filter(
+                users::name_key
+                    .ge(prefix.clone())
+                    .and(users::name_key.lt(upper.clone()))
+                    .or(users::email.ge(prefix.clone()).and(users::email.lt(upper))),
+            )
+        }
+        Plan::Few(ids) => query.filter(users::id.eq_any(ids.clone())),
+        Plan::Walk(pattern) => query.filter(
+            users::name_key
+                .like(pattern.clone())
+                .escape('\\')
+                .or(users::email.like(pattern.clone()).escape('\\')),
+        ),
+    }
+}
+
+/// How many of the tenant's users Active users shows under `filter` and `search`: the list's
+/// total. With no search, All and Sign-in blocked read the counts kept per state
+/// (`user_counts`); otherwise a count of the matches (its cost grows with them).
+pub fn count(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    search: &str,
+    filter: UserFilter,
+) -> Result<i64, DomainError> {
+    use super::super::schema::user_counts;
+    authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
+    let term = crate::domain::text::search("q", search)?.to_lowercase();
+    let plan = plan(conn, &term)?;
+    let kept = |conn: &mut DbConnection, states: &[UserState]| -> Result<i64, DomainError> {
+        let counts: Vec<i64> = user_counts::table
+            .filter(user_counts::tenant_id.eq(tenant.0))
+            .filter(user_counts::state.eq_any(states.to_vec()))
+            .select(user_counts::users)
+            .load(conn)?;
+        Ok(counts.into_iter().sum())
+    };
+    match (&plan, filter) {
+        (Plan::Everyone, UserFilter::All) => kept(conn, &[UserState::Active, UserState::Blocked]),
+        (Plan::Everyone, UserFilter::Blocked) => kept(conn, &[UserState::Blocked]),
+        // Counted here: a count in SQL would walk the tenant's index rather than read the ids.
+        (Plan::Few(_), _) => Ok(super::search::few(conn, tenant, filter, &plan)?.len() as i64),
+        _ => Ok(narrow(visible(tenant, filter), &plan)
+            .count()
+            .get_result(conn)?),
+    }
+}
+
+/// Every user Active users shows under `filter` and `search`, in name order: whom
+/// "Select all N matching" acts on, decided again from the filter when the action runs.
+pub fn matching(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    search: &str,
+    filter: UserFilter,
+) -> Result<Vec<UserRow>, DomainError> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = list_sized(
+            conn,
+            actor,
+            tenant,
+            search,
+            filter,
+            UserSort::Name,
+            after,
+            EXPORT_PAGE_SIZE,
+        )?;
+        all.extend(page.rows);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
