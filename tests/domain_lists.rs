@@ -331,7 +331,7 @@ fn the_audit_log_sorts_by_when_who_and_action_and_pages_in_each_order() {
     let (newest, entries) = log(&db, &admin, AuditOrder::default(), 2);
     assert_eq!(newest.len() as i64, total);
     let mut expected = entries.clone();
-    expected.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+    expected.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
     assert_eq!(entries, expected);
     let (oldest, _) = log(&db, &admin, order(AuditSort::When, false), 2);
     assert_eq!(oldest, newest.iter().rev().copied().collect::<Vec<_>>());
