@@ -173,3 +173,73 @@ fn allot_total(n: i64) -> String {
     }
     format!("{out} entries")
 }
+
+#[actix_web::test]
+async fn groups_bills_tokens_and_the_outbox_count_and_sort_by_their_headers() {
+    let db = TestDb::with_demo();
+    // The demo has no bills yet: two of Contoso's, small and large.
+    let (contoso, _) = tenants(&db);
+    for (number, cents) in [("B-0001", 1_250i64), ("B-0002", 99_900)] {
+        use allot::domain::schema::bills;
+        use diesel::prelude::*;
+        diesel::insert_into(bills::table)
+            .values((
+                bills::tenant_id.eq(contoso.0),
+                bills::number.eq(number),
+                bills::issued_at.eq(test_now().naive_utc()),
+                bills::kind.eq("purchase"),
+                bills::state.eq("paid"),
+                bills::total_cents.eq(cents),
+                bills::payment_method.eq("Visa ending 4242"),
+            ))
+            .execute(&mut db.conn())
+            .unwrap();
+    }
+    let mut b = signed_in(&db, "admin@contoso.example").await;
+    for (path, total, header) in [
+        ("/groups", " group", "Name"),
+        ("/billing/bills", " bill", "Amount"),
+        ("/settings/api-access", " API token", "Name"),
+    ] {
+        let list = b.get(path).await;
+        assert_eq!(list.status, StatusCode::OK, "{path}");
+        let shown = &list.body[list.body.find("class=\"list-total\">").expect(path)..];
+        assert!(
+            shown[19..].split('<').next().unwrap().contains(total),
+            "{path}: {shown:.80}"
+        );
+        // The demo has groups and bills; API tokens only when one was added.
+        if path != "/settings/api-access" || list.contains("a class=\"sort\"") {
+            // Clicking the header twice gives both directions (the first click may turn the
+            // default order round).
+            let once = b.get(&header_link(&list.body, header)).await;
+            assert_eq!(once.status, StatusCode::OK);
+            let twice = b.get(&header_link(&once.body, header)).await;
+            let ascending = |p: &Page| p.contains("aria-sort=\"ascending\"");
+            assert!(
+                once.contains("aria-sort=") && twice.contains("aria-sort="),
+                "{path}"
+            );
+            assert_ne!(ascending(&once), ascending(&twice), "{path}");
+        }
+        let unknown = b.get(&format!("{path}?sort=id--&order=x")).await;
+        assert_eq!(unknown.status, StatusCode::OK, "{path}");
+    }
+    // Bills: the largest amount first, then the smallest.
+    let bills = b.get("/billing/bills?sort=amount&order=desc").await;
+    assert!(bills.contains("2 bills"));
+    assert!(first_row(&bills.body).contains("B-0002"));
+    let smallest = first_row(&b.get("/billing/bills?sort=amount&order=asc").await.body);
+    assert!(smallest.contains("B-0001"));
+
+    let mut support = signed_in(&db, "support@allot.example").await;
+    let outbox = support.get("/support/outbox").await;
+    assert!(
+        outbox.contains(" emails<") || outbox.contains(" emails<span"),
+        "{}",
+        outbox.body
+    );
+    let by_to = support.get("/support/outbox?sort=to&order=asc").await;
+    let by_to_desc = support.get("/support/outbox?sort=to&order=desc").await;
+    assert_ne!(first_row(&by_to.body), first_row(&by_to_desc.body));
+}
