@@ -110,39 +110,56 @@ pub struct Filter {
     pub action: String,
     pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    pub order: AuditOrder,
+}
+
+/// What the log is sorted by; equal entries by when they were written, the same way round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuditSort {
+    #[default]
+    When,
+    Who,
+    Action,
+}
+
+/// The log's order: newest first unless asked otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditOrder {
+    pub by: AuditSort,
+    pub descending: bool,
+}
+
+impl Default for AuditOrder {
+    fn default() -> Self {
+        AuditOrder {
+            by: AuditSort::When,
+            descending: true,
+        }
+    }
 }
 
 pub const PAGE_SIZE: i64 = 100;
 
-/// The tenant's audit log, newest first, `PAGE_SIZE` entries older than `before` (an entry id).
+/// The tenant's audit log in the filter's order, `PAGE_SIZE` entries past `after` (the id
+/// of the last entry of the page before).
 pub fn search(
     conn: &mut DbConnection,
     actor: &Actor,
     tenant: TenantId,
     filter: &Filter,
-    before: Option<i64>,
+    after: Option<i64>,
 ) -> Result<(Vec<Entry>, Option<i64>), DomainError> {
-    search_sized(conn, actor, tenant, filter, before, PAGE_SIZE)
+    search_sized(conn, actor, tenant, filter, after, PAGE_SIZE)
 }
 
 /// Pages of an audit log export: the same entries, in the same order.
 pub const EXPORT_PAGE_SIZE: i64 = 1000;
 
-/// `search` with pages of `size` entries (1 to `EXPORT_PAGE_SIZE`).
-pub fn search_sized(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    tenant: TenantId,
-    filter: &Filter,
-    before: Option<i64>,
-    size: i64,
-) -> Result<(Vec<Entry>, Option<i64>), DomainError> {
-    let size = size.clamp(1, EXPORT_PAGE_SIZE);
-    super::authz::may(
-        actor,
-        super::Action::ViewAuditLog,
-        &super::authz::Target::Tenant(tenant),
-    )?;
+type Backend = <DbConnection as Connection>::Backend;
+type Filtered<'a> = diesel::dsl::IntoBoxed<'a, audit_log::table, Backend>;
+
+/// The tenant's entries the filter matches, unordered: once counted, once paged.
+fn matching<'a>(tenant: TenantId, filter: &Filter) -> Result<Filtered<'a>, DomainError> {
     let mut query = audit_log::table
         .filter(audit_log::tenant_id.eq(tenant.0))
         .into_boxed();
@@ -176,9 +193,99 @@ pub fn search_sized(
     if let Some(until) = filter.until {
         query = query.filter(audit_log::at.lt(naive(until)));
     }
-    if let Some(before) = before {
-        query = query.filter(audit_log::id.lt(before));
+    Ok(query)
+}
+
+/// How many entries the filter matches. Counted exactly: the (tenant, at) index serves a
+/// tenant's date range; the text filters read the tenant's entries in that range, which is
+/// what the page itself does when few match.
+pub fn count(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    filter: &Filter,
+) -> Result<i64, DomainError> {
+    super::authz::may(
+        actor,
+        super::Action::ViewAuditLog,
+        &super::authz::Target::Tenant(tenant),
+    )?;
+    Ok(matching(tenant, filter)?.count().get_result(conn)?)
+}
+
+/// `search` with pages of `size` entries (1 to `EXPORT_PAGE_SIZE`).
+pub fn search_sized(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    filter: &Filter,
+    after: Option<i64>,
+    size: i64,
+) -> Result<(Vec<Entry>, Option<i64>), DomainError> {
+    let size = size.clamp(1, EXPORT_PAGE_SIZE);
+    super::authz::may(
+        actor,
+        super::Action::ViewAuditLog,
+        &super::authz::Target::Tenant(tenant),
+    )?;
+    let mut query = matching(tenant, filter)?;
+    let order = filter.order;
+    // The page key is the last entry's id; entries never change, so its sorted value is read
+    // back from it (in this tenant: another tenant's id is no valid link).
+    if let Some(after) = after {
+        let (key_at, key_actor, key_action) = audit_log::table
+            .filter(audit_log::tenant_id.eq(tenant.0))
+            .filter(audit_log::id.eq(after))
+            .select((audit_log::at, audit_log::actor, audit_log::action))
+            .first::<(chrono::NaiveDateTime, String, String)>(conn)
+            .optional()?
+            .ok_or_else(|| DomainError::invalid("before", "This page link is not valid."))?;
+        query = match (order.by, order.descending) {
+            (AuditSort::When, true) => query.filter(
+                audit_log::at
+                    .lt(key_at)
+                    .or(audit_log::at.eq(key_at).and(audit_log::id.lt(after))),
+            ),
+            (AuditSort::When, false) => query.filter(
+                audit_log::at
+                    .gt(key_at)
+                    .or(audit_log::at.eq(key_at).and(audit_log::id.gt(after))),
+            ),
+            (AuditSort::Who, true) => query.filter(
+                audit_log::actor
+                    .lt(key_actor.clone())
+                    .or(audit_log::actor.eq(key_actor).and(audit_log::id.lt(after))),
+            ),
+            (AuditSort::Who, false) => query.filter(
+                audit_log::actor
+                    .gt(key_actor.clone())
+                    .or(audit_log::actor.eq(key_actor).and(audit_log::id.gt(after))),
+            ),
+            (AuditSort::Action, true) => query.filter(
+                audit_log::action
+                    .lt(key_action.clone())
+                    .or(audit_log::action
+                        .eq(key_action)
+                        .and(audit_log::id.lt(after))),
+            ),
+            (AuditSort::Action, false) => query.filter(
+                audit_log::action
+                    .gt(key_action.clone())
+                    .or(audit_log::action
+                        .eq(key_action)
+                        .and(audit_log::id.gt(after))),
+            ),
+        };
     }
+    query = match (order.by, order.descending) {
+        // The (tenant, at) index reads these in order.
+        (AuditSort::When, true) => query.order((audit_log::at.desc(), audit_log::id.desc())),
+        (AuditSort::When, false) => query.order((audit_log::at.asc(), audit_log::id.asc())),
+        (AuditSort::Who, true) => query.order((audit_log::actor.desc(), audit_log::id.desc())),
+        (AuditSort::Who, false) => query.order((audit_log::actor.asc(), audit_log::id.asc())),
+        (AuditSort::Action, true) => query.order((audit_log::action.desc(), audit_log::id.desc())),
+        (AuditSort::Action, false) => query.order((audit_log::action.asc(), audit_log::id.asc())),
+    };
     type Row = (
         i64,
         chrono::NaiveDateTime,
@@ -189,7 +296,6 @@ pub fn search_sized(
         Option<String>,
     );
     let rows: Vec<Row> = query
-        .order(audit_log::id.desc())
         .limit(size + 1)
         .select((
             audit_log::id,

@@ -53,13 +53,60 @@ pub fn list(
     actor: &super::Actor,
     limit: i64,
 ) -> Result<Vec<Sent>, DomainError> {
+    list_sorted(conn, actor, OutboxSort::Queued, true, limit)
+}
+
+/// What the outbox sorts by (its column headers); equal ones newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OutboxSort {
+    #[default]
+    Queued,
+    To,
+    Sent,
+}
+
+/// How many emails the outbox holds (the page lists the first `limit` in its order).
+pub fn count(conn: &mut DbConnection, actor: &super::Actor) -> Result<i64, DomainError> {
     super::authz::may(
         actor,
         super::Action::ViewOutbox,
         &super::authz::Target::Provider,
     )?;
-    Ok(outbox::table
-        .order(outbox::id.desc())
+    Ok(outbox::table.count().get_result(conn)?)
+}
+
+/// The first `limit` emails in the order asked.
+pub fn list_sorted(
+    conn: &mut DbConnection,
+    actor: &super::Actor,
+    sort: OutboxSort,
+    descending: bool,
+    limit: i64,
+) -> Result<Vec<Sent>, DomainError> {
+    super::authz::may(
+        actor,
+        super::Action::ViewOutbox,
+        &super::authz::Target::Provider,
+    )?;
+    let query = outbox::table.into_boxed();
+    let query = match (sort, descending) {
+        (OutboxSort::Queued, true) => query.order(outbox::id.desc()),
+        (OutboxSort::Queued, false) => query.order(outbox::id.asc()),
+        (OutboxSort::To, true) => query.order((outbox::to_email.desc(), outbox::id.desc())),
+        (OutboxSort::To, false) => query.order((outbox::to_email.asc(), outbox::id.desc())),
+        // Not sent yet counts as the latest.
+        (OutboxSort::Sent, true) => query.order((
+            outbox::sent_at.is_null().desc(),
+            outbox::sent_at.desc(),
+            outbox::id.desc(),
+        )),
+        (OutboxSort::Sent, false) => query.order((
+            outbox::sent_at.is_null().asc(),
+            outbox::sent_at.asc(),
+            outbox::id.desc(),
+        )),
+    };
+    Ok(query
         .limit(limit)
         .select((
             outbox::created_at,

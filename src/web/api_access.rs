@@ -11,6 +11,7 @@ use super::errors::{is_for_the_form, status_of};
 use super::forms::Form;
 use super::frame::Frame;
 use super::session::{TenantRequest, flash};
+use super::sorting::{SortHeader, SortOrder, SortQuery, total};
 use super::{NoFields, WebError, redirect};
 use crate::domain::api_tokens::{self, EXPIRY_DAYS, NewToken, TokenRow};
 use crate::domain::{ApiTokenId, DomainError, Scope};
@@ -22,18 +23,42 @@ const HERE: &str = "/settings/api-access";
 pub struct ApiAccessPage {
     frame: Frame,
     tokens: Vec<TokenRow>,
+    /// "2 API tokens".
+    total: String,
+    /// Name, Created, Expires, Last used.
+    headers: [SortHeader; 4],
     /// The API's endpoints, from its OpenAPI document.
     endpoints: Vec<Endpoint>,
 }
 
 /// GET /settings/api-access
-pub async fn list(request: TenantRequest) -> Result<HttpResponse, WebError> {
+pub async fn list(
+    request: TenantRequest,
+    query: super::forms::Query<SortQuery>,
+) -> Result<HttpResponse, WebError> {
     request.session.require(|p| p.manage_api_tokens)?;
+    let order = SortOrder::resolve(&query.0, &["created", "name", "expires", "used"], true);
+    let sort = match order.column {
+        "name" => api_tokens::TokenSort::Name,
+        "expires" => api_tokens::TokenSort::Expires,
+        "used" => api_tokens::TokenSort::LastUsed,
+        _ => api_tokens::TokenSort::Created,
+    };
+    let descending = order.descending;
     let tokens = request
-        .db(|conn, actor, tenant, now| api_tokens::list(conn, actor, now, tenant))
+        .db(move |conn, actor, tenant, now| {
+            api_tokens::list_sorted(conn, actor, now, tenant, sort, descending)
+        })
         .await?;
     super::render(&ApiAccessPage {
         frame: Frame::new("API access", &request.session, HERE),
+        total: total(tokens.len() as i64, "API token", "API tokens"),
+        headers: [
+            order.header(HERE, &[], "name", "Name"),
+            order.header(HERE, &[], "created", "Created"),
+            order.header(HERE, &[], "expires", "Expires"),
+            order.header(HERE, &[], "used", "Last used"),
+        ],
         tokens,
         endpoints: super::api::openapi::endpoints(),
     })

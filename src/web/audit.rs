@@ -9,8 +9,9 @@ use super::WebError;
 use super::forms::Query;
 use super::frame::Frame;
 use super::session::TenantRequest;
+use super::sorting::{SortHeader, SortOrder, SortQuery, total};
 use crate::domain::DomainError;
-use crate::domain::audit::{self, Entry, Filter};
+use crate::domain::audit::{self, AuditOrder, AuditSort, Entry, Filter};
 
 #[derive(Deserialize, Default, serde::Serialize)]
 pub struct AuditQuery {
@@ -24,8 +25,22 @@ pub struct AuditQuery {
     from: String,
     #[serde(default)]
     until: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    sort: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    order: String,
+    /// The page starts past this entry, in the list's order.
     #[serde(skip_serializing)]
     before: Option<i64>,
+}
+
+/// The columns the log sorts by; the first, newest first, is the default.
+const COLUMNS: [&str; 3] = ["when", "who", "action"];
+
+pub struct AuditHeaders {
+    when: SortHeader,
+    who: SortHeader,
+    action: SortHeader,
 }
 
 #[derive(Template)]
@@ -35,6 +50,11 @@ pub struct AuditPage {
     entries: Vec<Entry>,
     actions: Vec<String>,
     query: AuditQuery,
+    headers: AuditHeaders,
+    /// "1,234 entries": all the filters match.
+    total: String,
+    /// The default order: the next page holds "Older entries".
+    newest_first: bool,
     next_link: Option<String>,
     /// Export: the same filters, as a CSV download.
     export_link: String,
@@ -54,7 +74,36 @@ fn day(field: &'static str, text: &str) -> Result<Option<chrono::DateTime<Utc>>,
 }
 
 impl AuditQuery {
+    fn sort_order(&self) -> SortOrder {
+        SortOrder::resolve(
+            &SortQuery {
+                sort: self.sort.clone(),
+                order: self.order.clone(),
+            },
+            &COLUMNS,
+            true,
+        )
+    }
+
+    fn headers(&self) -> AuditHeaders {
+        let order = self.sort_order();
+        let path = "/settings/audit-log";
+        let kept = [
+            ("user", self.user.as_str()),
+            ("product", self.product.as_str()),
+            ("action", self.action.as_str()),
+            ("from", self.from.as_str()),
+            ("until", self.until.as_str()),
+        ];
+        AuditHeaders {
+            when: order.header(path, &kept, "when", "When"),
+            who: order.header(path, &kept, "who", "Who"),
+            action: order.header(path, &kept, "action", "Action"),
+        }
+    }
+
     fn filter(&self) -> Result<Filter, DomainError> {
+        let order = self.sort_order();
         Ok(Filter {
             user: self.user.clone(),
             product: self.product.clone(),
@@ -62,6 +111,14 @@ impl AuditQuery {
             from: day("from", &self.from)?,
             // "Until" includes the whole day.
             until: day("until", &self.until)?.map(|d| d + chrono::Duration::days(1)),
+            order: AuditOrder {
+                by: match order.column {
+                    "who" => AuditSort::Who,
+                    "action" => AuditSort::Action,
+                    _ => AuditSort::When,
+                },
+                descending: order.descending,
+            },
         })
     }
 }
@@ -80,10 +137,11 @@ pub async fn log(
     let query = query.0;
     let filter = query.filter()?;
     let before = query.before;
-    let ((entries, next), actions) = state
+    let ((entries, next), count, actions) = state
         .db(move |conn| {
             Ok((
                 audit::search(conn, &actor, tenant, &filter, before)?,
+                audit::count(conn, &actor, tenant, &filter)?,
                 audit::actions(conn, &actor, tenant)?,
             ))
         })
@@ -102,6 +160,10 @@ pub async fn log(
         frame: Frame::new("Audit log", &session, "/settings/audit-log"),
         entries,
         actions,
+        headers: query.headers(),
+        newest_first: query.sort_order()
+            == SortOrder::resolve(&SortQuery::default(), &COLUMNS, true),
+        total: total(count, "entry", "entries"),
         query,
         next_link,
         export_link,
@@ -126,7 +188,7 @@ fn csv_entries(entries: &[Entry]) -> String {
 }
 
 /// GET /settings/audit-log/export.csv: the entries the log shows with the same filters, all
-/// of them, newest first.
+/// of them, in its order (newest first unless sorted).
 pub async fn export_csv(
     TenantRequest {
         state,

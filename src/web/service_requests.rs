@@ -9,6 +9,8 @@ use serde::Deserialize;
 use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::session::{AdminRequest, AdminSession, TenantRequest, flash};
+use super::sorting::{SortHeader, SortOrder, SortQuery, total};
+use super::support::{REQUEST_COLUMNS, request_order};
 use super::{AppState, WebError, redirect};
 use crate::domain::service_requests::{
     self as requests, Cursor, FormChoices, Kind, NewRequest, Request,
@@ -19,6 +21,16 @@ use crate::domain::{Actor, DomainError, ServiceRequestId, SubscriptionId};
 pub struct PageQuery {
     #[serde(default)]
     after: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    order: String,
+}
+
+/// The list's sortable headers.
+pub struct ListHeaders {
+    number: SortHeader,
+    updated: SortHeader,
 }
 
 /// Reads a "next page" token; a bad one is a 422 page.
@@ -35,6 +47,11 @@ pub(super) fn cursor(token: &str) -> Result<Option<Cursor>, WebError> {
 pub struct ListPage {
     frame: Frame,
     page: requests::Page,
+    headers: ListHeaders,
+    /// "3 service requests", over every page.
+    total: String,
+    /// "Next page": the next page in the same order.
+    next_link: Option<String>,
 }
 
 /// GET /support/requests
@@ -48,12 +65,38 @@ pub async fn list(
     }: TenantRequest,
     query: Query<PageQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let after = cursor(&query.0.after)?;
+    let query = query.0;
+    let after = cursor(&query.after)?;
+    let order = SortOrder::resolve(
+        &SortQuery {
+            sort: query.sort.clone(),
+            order: query.order.clone(),
+        },
+        &REQUEST_COLUMNS,
+        true,
+    );
+    let domain_order = request_order(&order);
     let page = state
-        .db(move |conn| requests::list_for_tenant(conn, &actor, tenant, after))
+        .db(move |conn| requests::list_for_tenant_in(conn, &actor, tenant, domain_order, after))
         .await?;
+    let path = "/support/requests";
+    let next_link = page.next.map(|c| {
+        let mut pairs = order.params().to_vec();
+        let token = c.token();
+        pairs.push(("after", token.as_str()));
+        format!(
+            "{path}?{}",
+            serde_html_form::to_string(&pairs).unwrap_or_default()
+        )
+    });
     super::render(&ListPage {
-        frame: Frame::new("Service requests", &session, "/support/requests"),
+        frame: Frame::new("Service requests", &session, path),
+        headers: ListHeaders {
+            number: order.header(path, &[], "number", "Number"),
+            updated: order.header(path, &[], "updated", "Updated"),
+        },
+        total: total(page.total, "service request", "service requests"),
+        next_link,
         page,
     })
 }

@@ -161,11 +161,60 @@ pub fn bills(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<Bill>, DomainError> {
+    bills_sorted(conn, actor, tenant, BillSort::Date, true)
+}
+
+/// What Bills & payments sorts by (its column headers); equal ones by date, then number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BillSort {
+    #[default]
+    Date,
+    Number,
+    Amount,
+}
+
+/// How many bills the tenant has (the list shows its latest `BILLS_SHOWN`).
+pub fn bill_count(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<i64, DomainError> {
     authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
-    let rows: Vec<BillRecord> = bills::table
+    Ok(bills::table
         .filter(bills::tenant_id.eq(tenant.0))
-        .order((bills::issued_at.desc(), bills::id.desc()))
-        .limit(500)
+        .count()
+        .get_result(conn)?)
+}
+
+/// The most bills one page lists: a tenant gets a few a month, so it is not paged.
+pub const BILLS_SHOWN: i64 = 500;
+
+/// The tenant's bills in the order asked.
+pub fn bills_sorted(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    sort: BillSort,
+    descending: bool,
+) -> Result<Vec<Bill>, DomainError> {
+    authz::may(actor, Action::ViewBilling, &authz::Target::Tenant(tenant))?;
+    let query = bills::table
+        .filter(bills::tenant_id.eq(tenant.0))
+        .into_boxed();
+    let query = match (sort, descending) {
+        (BillSort::Date, true) => query.order((bills::issued_at.desc(), bills::id.desc())),
+        (BillSort::Date, false) => query.order((bills::issued_at, bills::id)),
+        (BillSort::Number, true) => query.order((bills::number.desc(), bills::id.desc())),
+        (BillSort::Number, false) => query.order((bills::number, bills::id)),
+        (BillSort::Amount, true) => query.order((
+            bills::total_cents.desc(),
+            bills::issued_at.desc(),
+            bills::id.desc(),
+        )),
+        (BillSort::Amount, false) => query.order((bills::total_cents, bills::issued_at, bills::id)),
+    };
+    let rows: Vec<BillRecord> = query
+        .limit(BILLS_SHOWN)
         .select(BillRecord::as_select())
         .load(conn)?;
     Ok(rows.into_iter().map(|r| r.with_lines(vec![])).collect())

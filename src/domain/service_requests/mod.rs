@@ -264,6 +264,35 @@ pub struct QueueFilter {
     /// Filed at least this many days ago.
     pub older_than_days: Option<i64>,
     pub assigned: Assigned,
+    /// A request's number ("1042", "#1042", "SR-1042") or a piece of its subject,
+    /// description or tenant's name, any case.
+    pub search: String,
+    pub order: RequestOrder,
+}
+
+/// What a list of requests is sorted by; equal ones by number, the same way round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RequestSort {
+    #[default]
+    Updated,
+    Created,
+    Number,
+}
+
+/// A list of requests' order: most recently updated first unless asked otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestOrder {
+    pub by: RequestSort,
+    pub descending: bool,
+}
+
+impl Default for RequestOrder {
+    fn default() -> Self {
+        RequestOrder {
+            by: RequestSort::Updated,
+            descending: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -279,9 +308,13 @@ pub enum Assigned {
 pub struct Page {
     pub rows: Vec<RequestRow>,
     pub next: Option<Cursor>,
+    /// Every request the list's filters match, over all its pages.
+    pub total: i64,
 }
 
-/// Keyset paging on (updated, id), newest first: stable while requests change.
+/// Keyset paging on (the sorted column, id), in the list's order: stable while requests
+/// change. `updated_at` is the last row's time in the sorted column (its updated or filed
+/// time; ignored when sorted by number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub updated_at: NaiveDateTime,

@@ -44,11 +44,43 @@ pub(crate) enum Scope<'a> {
     },
 }
 
-pub(crate) fn page_of(
-    conn: &mut DbConnection,
-    scope: Scope<'_>,
-    after: Option<Cursor>,
-) -> Result<Page, DomainError> {
+type Backend = <DbConnection as Connection>::Backend;
+type Listed<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::LeftJoin<
+        diesel::dsl::InnerJoin<service_requests::table, tenants::table>,
+        staff::table,
+    >,
+    Backend,
+>;
+
+diesel::define_sql_function! {
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// The number a search names, as the pages show it ("#1042") or staff say it ("SR-1042").
+pub fn searched_number(search: &str) -> Option<i64> {
+    let s = search.trim();
+    let s = s.strip_prefix('#').unwrap_or(s);
+    let s = match s.get(..3) {
+        Some(p) if p.eq_ignore_ascii_case("sr-") => &s[3..],
+        _ => s,
+    };
+    s.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+/// `%text%` for LIKE, with its own `%`, `_` and `\` matched literally.
+fn contains_pattern(text: &str) -> String {
+    format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+/// The requests of the scope its filters match, unordered: once counted, once paged.
+fn matching<'a>(scope: &Scope<'a>) -> Result<Listed<'a>, DomainError> {
     let mut query = service_requests::table
         .inner_join(tenants::table)
         .left_join(staff::table)
@@ -64,7 +96,7 @@ pub(crate) fn page_of(
             now,
         } => {
             if kinds.len() < Kind::ALL.len() {
-                query = query.filter(service_requests::kind.eq_any(kinds));
+                query = query.filter(service_requests::kind.eq_any(kinds.clone()));
             }
             if let Some(state) = filter.state {
                 query = query.filter(service_requests::state.eq(state));
@@ -77,7 +109,7 @@ pub(crate) fn page_of(
             }
             if let Some(days) = filter.older_than_days {
                 query = query
-                    .filter(service_requests::created_at.le(naive(now - Duration::days(days))));
+                    .filter(service_requests::created_at.le(naive(*now - Duration::days(days))));
             }
             match filter.assigned {
                 Assigned::Anyone => {}
@@ -88,22 +120,91 @@ pub(crate) fn page_of(
                     query = query.filter(service_requests::assigned_staff_id.is_null());
                 }
             }
+            let search = crate::domain::text::search("q", &filter.search)?.to_lowercase();
+            if !search.is_empty() {
+                let pattern = contains_pattern(&search);
+                let text = lower(service_requests::subject)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(service_requests::description)
+                        .like(pattern.clone())
+                        .escape('\\'))
+                    .or(lower(tenants::name).like(pattern).escape('\\'));
+                query = match searched_number(&search) {
+                    Some(number) => query.filter(service_requests::id.eq(number).or(text)),
+                    None => query.filter(text),
+                };
+            }
         }
     }
+    Ok(query)
+}
+
+pub(crate) fn page_of(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    order: RequestOrder,
+    after: Option<Cursor>,
+) -> Result<Page, DomainError> {
+    let total: i64 = matching(&scope)?.count().get_result(conn)?;
+    let mut query = matching(&scope)?;
+    // The page key follows the order: past the last row in the sorted column, ties by number.
     if let Some(after) = after {
-        query = query.filter(
-            service_requests::updated_at
-                .lt(after.updated_at)
-                .or(service_requests::updated_at
-                    .eq(after.updated_at)
-                    .and(service_requests::id.lt(after.id))),
-        );
+        let (at, id) = (after.updated_at, after.id);
+        query = match (order.by, order.descending) {
+            (RequestSort::Number, true) => query.filter(service_requests::id.lt(id)),
+            (RequestSort::Number, false) => query.filter(service_requests::id.gt(id)),
+            (RequestSort::Updated, true) => query.filter(
+                service_requests::updated_at
+                    .lt(at)
+                    .or(service_requests::updated_at
+                        .eq(at)
+                        .and(service_requests::id.lt(id))),
+            ),
+            (RequestSort::Updated, false) => query.filter(
+                service_requests::updated_at
+                    .gt(at)
+                    .or(service_requests::updated_at
+                        .eq(at)
+                        .and(service_requests::id.gt(id))),
+            ),
+            (RequestSort::Created, true) => query.filter(
+                service_requests::created_at
+                    .lt(at)
+                    .or(service_requests::created_at
+                        .eq(at)
+                        .and(service_requests::id.lt(id))),
+            ),
+            (RequestSort::Created, false) => query.filter(
+                service_requests::created_at
+                    .gt(at)
+                    .or(service_requests::created_at
+                        .eq(at)
+                        .and(service_requests::id.gt(id))),
+            ),
+        };
     }
-    let rows: Vec<ListedRequest> = query
-        .order((
+    query = match (order.by, order.descending) {
+        (RequestSort::Number, true) => query.order(service_requests::id.desc()),
+        (RequestSort::Number, false) => query.order(service_requests::id.asc()),
+        (RequestSort::Updated, true) => query.order((
             service_requests::updated_at.desc(),
             service_requests::id.desc(),
-        ))
+        )),
+        (RequestSort::Updated, false) => query.order((
+            service_requests::updated_at.asc(),
+            service_requests::id.asc(),
+        )),
+        (RequestSort::Created, true) => query.order((
+            service_requests::created_at.desc(),
+            service_requests::id.desc(),
+        )),
+        (RequestSort::Created, false) => query.order((
+            service_requests::created_at.asc(),
+            service_requests::id.asc(),
+        )),
+    };
+    let rows: Vec<ListedRequest> = query
         .limit(PAGE_SIZE + 1)
         .select(ListedRequest::as_select())
         .load(conn)?;
@@ -115,13 +216,16 @@ pub(crate) fn page_of(
         .collect::<Vec<_>>();
     let next = if more {
         rows.last().map(|r| Cursor {
-            updated_at: naive(r.updated_at),
+            updated_at: naive(match order.by {
+                RequestSort::Created => r.created_at,
+                _ => r.updated_at,
+            }),
             id: r.id.0,
         })
     } else {
         None
     };
-    Ok(Page { rows, next })
+    Ok(Page { rows, next, total })
 }
 
 /// The tenant's requests, most recently updated first. Every admin of the tenant sees them (and
@@ -132,16 +236,27 @@ pub fn list_for_tenant(
     tenant: TenantId,
     after: Option<Cursor>,
 ) -> Result<Page, DomainError> {
+    list_for_tenant_in(conn, actor, tenant, RequestOrder::default(), after)
+}
+
+/// The tenant's requests in `order` (Support > Service requests sorts by its headers).
+pub fn list_for_tenant_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    order: RequestOrder,
+    after: Option<Cursor>,
+) -> Result<Page, DomainError> {
     authz::may(
         actor,
         Action::ViewServiceRequest,
         &authz::Target::Tenant(tenant),
     )?;
-    page_of(conn, Scope::Tenant(tenant), after)
+    page_of(conn, Scope::Tenant(tenant), order, after)
 }
 
 /// The support console's queue: every tenant's requests for billing support, the volume
-/// licensing ones for partners.
+/// licensing ones for partners, matching `filter` (its search too) in its order.
 pub fn queue(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -163,6 +278,7 @@ pub fn queue(
             kinds,
             now,
         },
+        filter.order,
         after,
     )
 }

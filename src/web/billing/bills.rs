@@ -1,10 +1,14 @@
 use super::*;
+use crate::web::sorting::{SortHeader, SortOrder, SortQuery, total};
 
 #[derive(Template)]
 #[template(path = "billing/bills.html")]
 pub struct BillsPage {
     frame: Frame,
     bills: Vec<Bill>,
+    /// "12 bills".
+    total: String,
+    headers: [SortHeader; 3],
 }
 
 /// GET /billing/bills: Bills & payments.
@@ -16,13 +20,33 @@ pub async fn bills(
         tenant,
         ..
     }: TenantRequest,
+    query: crate::web::forms::Query<SortQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let bills = state
-        .db(move |conn| billing::bills(conn, &actor, tenant))
+    let order = SortOrder::resolve(&query.0, &["date", "number", "amount"], true);
+    let sort = match order.column {
+        "number" => billing::BillSort::Number,
+        "amount" => billing::BillSort::Amount,
+        _ => billing::BillSort::Date,
+    };
+    let descending = order.descending;
+    let (bills, count) = state
+        .db(move |conn| {
+            Ok((
+                billing::bills_sorted(conn, &actor, tenant, sort, descending)?,
+                billing::bill_count(conn, &actor, tenant)?,
+            ))
+        })
         .await?;
+    let path = "/billing/bills";
     crate::web::render(&BillsPage {
-        frame: Frame::new("Bills & payments", &session, "/billing/bills"),
+        frame: Frame::new("Bills & payments", &session, path),
         bills,
+        total: total(count, "bill", "bills"),
+        headers: [
+            order.header(path, &[], "number", "Bill"),
+            order.header(path, &[], "date", "Date"),
+            order.header(path, &[], "amount", "Amount"),
+        ],
     })
 }
 

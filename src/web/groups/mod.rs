@@ -18,6 +18,7 @@ use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::licenses::{ListQuery, plural};
 use super::session::{TenantRequest, flash};
+use super::sorting::{SortHeader, SortOrder, SortQuery, total};
 use super::{AppState, WebError, redirect};
 use crate::domain::groups::{self, GroupDetail, GroupRow};
 use crate::domain::licenses::{Given, PoolSummary};
@@ -30,6 +31,10 @@ pub struct GroupsPage {
     frame: Frame,
     groups: Vec<GroupRow>,
     can_manage: bool,
+    /// "3 groups".
+    total: String,
+    name_header: SortHeader,
+    members_header: SortHeader,
 }
 
 /// GET /groups
@@ -41,13 +46,23 @@ pub async fn list(
         tenant,
         ..
     }: TenantRequest,
+    query: Query<SortQuery>,
 ) -> Result<HttpResponse, WebError> {
+    let order = SortOrder::resolve(&query.0, &["name", "members"], false);
+    let sort = match order.column {
+        "members" => groups::GroupSort::Members,
+        _ => groups::GroupSort::Name,
+    };
+    let descending = order.descending;
     let groups = state
-        .db(move |conn| groups::list(conn, &actor, tenant))
+        .db(move |conn| groups::list_sorted(conn, &actor, tenant, sort, descending))
         .await?;
     super::render(&GroupsPage {
         frame: Frame::new("Groups", &session, "/groups"),
         can_manage: session.permissions().manage_groups,
+        total: total(groups.len() as i64, "group", "groups"),
+        name_header: order.header("/groups", &[], "name", "Name"),
+        members_header: order.header("/groups", &[], "members", "Members"),
         groups,
     })
 }

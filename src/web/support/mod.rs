@@ -20,12 +20,14 @@ use super::forms::{Form, Query};
 use super::frame::Frame;
 use super::service_requests::{after_change, cursor};
 use super::session::{AdminRequest, AdminSession, flash};
+use super::sorting::{SortHeader, SortOrder, SortQuery, total};
 use super::{AppState, WebError, redirect};
 use crate::domain::agreements::RemapPreview;
 use crate::domain::authz::Permissions;
 use crate::domain::billing;
 use crate::domain::service_requests::{
-    self as requests, Assigned, Done, Kind, QueueFilter, Request, State, Work,
+    self as requests, Assigned, Done, Kind, QueueFilter, Request, RequestOrder, RequestSort, State,
+    Work,
 };
 use crate::domain::subscriptions::{self, CancelWhen, Cancelled, RemovalPreview};
 use crate::domain::{Actor, DomainError, ServiceRequestId, StaffId, TenantId};
@@ -43,8 +45,36 @@ pub struct QueueQuery {
     age: String,
     #[serde(default)]
     assigned: String,
+    /// A number or words to look for.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    order: String,
     #[serde(default)]
     after: String,
+}
+
+/// The columns the queue and a tenant's list sort by, the first the default (newest first).
+pub(crate) const REQUEST_COLUMNS: [&str; 3] = ["updated", "number", "age"];
+
+/// The whitelisted column's order, for the domain. Age goes up as the filing date goes back.
+pub(crate) fn request_order(order: &SortOrder) -> RequestOrder {
+    match order.column {
+        "number" => RequestOrder {
+            by: RequestSort::Number,
+            descending: order.descending,
+        },
+        "age" => RequestOrder {
+            by: RequestSort::Created,
+            descending: !order.descending,
+        },
+        _ => RequestOrder {
+            by: RequestSort::Updated,
+            descending: order.descending,
+        },
+    }
 }
 
 impl QueueQuery {
@@ -75,19 +105,51 @@ impl QueueQuery {
                 "nobody" => Assigned::Nobody,
                 _ => return Err(DomainError::invalid("assigned", "Choose whose requests.")),
             },
+            search: self.q.clone(),
+            order: request_order(&self.sort_order()),
         })
     }
 
-    /// The same filters, with the next page's token.
-    fn next_link(&self, token: &str) -> String {
-        let pairs = [
+    fn sort_order(&self) -> SortOrder {
+        SortOrder::resolve(
+            &SortQuery {
+                sort: self.sort.clone(),
+                order: self.order.clone(),
+            },
+            &REQUEST_COLUMNS,
+            true,
+        )
+    }
+
+    /// The filters and the search, which sorting keeps.
+    fn kept(&self) -> [(&'static str, &str); 6] {
+        [
+            ("q", self.q.as_str()),
             ("state", self.state.as_str()),
             ("kind", self.kind.as_str()),
             ("tenant", self.tenant.as_str()),
             ("age", self.age.as_str()),
             ("assigned", self.assigned.as_str()),
-            ("after", token),
-        ];
+        ]
+    }
+
+    /// The sortable column headers, in the table's order.
+    fn headers(&self) -> QueueHeaders {
+        let order = self.sort_order();
+        let kept = self.kept();
+        QueueHeaders {
+            number: order.header("/support", &kept, "number", "Number"),
+            age: order.header("/support", &kept, "age", "Age"),
+            updated: order.header("/support", &kept, "updated", "Updated"),
+        }
+    }
+
+    /// The same filters and order, with the next page's token.
+    fn next_link(&self, token: &str) -> String {
+        let order = self.sort_order();
+        let mut pairs = self.kept().to_vec();
+        pairs.extend(order.params());
+        pairs.push(("after", token));
         let kept: Vec<(&str, &str)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         format!(
             "/support?{}",
@@ -96,11 +158,20 @@ impl QueueQuery {
     }
 }
 
+pub struct QueueHeaders {
+    number: SortHeader,
+    age: SortHeader,
+    updated: SortHeader,
+}
+
 #[derive(Template)]
 #[template(path = "support/queue.html")]
 pub struct QueuePage {
     frame: Frame,
     query: QueueQuery,
+    headers: QueueHeaders,
+    /// "12 service requests": all the filters match, over every page.
+    total: String,
     rows: Vec<requests::RequestRow>,
     next_link: Option<String>,
     states: [State; 5],
@@ -111,7 +182,8 @@ pub struct QueuePage {
     now: DateTime<Utc>,
 }
 
-/// GET /support: the queue, newest activity first, with filters and paging.
+/// GET /support: the queue, newest activity first unless sorted by a header, with filters,
+/// a search and paging.
 pub async fn queue(
     AdminRequest {
         session,
@@ -136,6 +208,8 @@ pub async fn queue(
     let kinds = requests::workable_kinds(session.actor());
     super::render(&QueuePage {
         frame: Frame::new("Service requests", &session, "/support"),
+        headers: query.headers(),
+        total: total(page.total, "service request", "service requests"),
         rows: page.rows,
         next_link,
         states: State::ALL,

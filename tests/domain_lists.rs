@@ -1,0 +1,371 @@
+//! Lists that search, sort and count: the support queue's search by number and by text, the
+//! orders of the requests lists and of the audit log with their keyset pages, on both
+//! databases.
+
+mod common;
+
+use allot::domain::audit::{self, AuditOrder, AuditSort, Filter};
+use allot::domain::service_requests::{
+    self as requests, Cursor, NewRequest, QueueFilter, RequestOrder, RequestSort,
+};
+use allot::domain::{Actor, DomainError, ServiceRequestId};
+use chrono::Duration;
+use common::*;
+
+fn question(db: &TestDb, email: &str, minutes: i64, description: &str) -> ServiceRequestId {
+    let admin = actor(db, email);
+    let tenant = admin.tenant().unwrap();
+    requests::file(
+        &mut db.conn(),
+        &admin,
+        test_now() + Duration::minutes(minutes),
+        tenant,
+        &NewRequest {
+            kind: "billing_question".into(),
+            description: description.into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn search(db: &TestDb, who: &Actor, text: &str) -> requests::Page {
+    requests::queue(
+        &mut db.conn(),
+        who,
+        test_now(),
+        &QueueFilter {
+            search: text.into(),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap()
+}
+
+fn ids(page: &requests::Page) -> Vec<ServiceRequestId> {
+    page.rows.iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn the_queue_finds_a_request_by_its_number_in_any_form_the_pages_show() {
+    let db = TestDb::with_demo();
+    let support = actor(&db, "support@allot.example");
+    let id = question(&db, "admin@contoso.example", 1, "Why is the invoice late?");
+    for text in [
+        id.0.to_string(),
+        format!("#{}", id.0),
+        format!("SR-{}", id.0),
+        format!("sr-{}", id.0),
+        format!("  #{} ", id.0),
+    ] {
+        let page = search(&db, &support, &text);
+        assert_eq!(ids(&page), vec![id], "searching {text:?}");
+        assert_eq!(page.total, 1);
+    }
+    assert_eq!(search(&db, &support, "#999999").total, 0);
+}
+
+#[test]
+fn the_queue_finds_words_in_subject_description_and_tenant_any_case() {
+    let db = TestDb::with_demo();
+    let support = actor(&db, "support@allot.example");
+    let late = question(
+        &db,
+        "admin@contoso.example",
+        1,
+        "Invoice is late\nThe PURCHASE order reference is missing.",
+    );
+    let other = question(&db, "admin@contoso.example", 2, "Card declined twice");
+    // The subject (first line), any case.
+    assert_eq!(ids(&search(&db, &support, "INVOICE IS")), vec![late]);
+    // The description past the subject.
+    assert_eq!(ids(&search(&db, &support, "purchase order")), vec![late]);
+    // The tenant's name: Contoso's two, not Fabrikam's demo question.
+    let by_tenant = search(&db, &support, "contoso");
+    assert_eq!(by_tenant.total, 2);
+    assert_eq!(ids(&by_tenant), vec![other, late]);
+    let fabrikam = search(&db, &support, "fabrik");
+    assert_eq!(fabrikam.total, 1);
+    assert!(fabrikam.rows[0].subject.contains("October bill"));
+    // Together with the other filters.
+    let (contoso, _) = tenants(&db);
+    let page = requests::queue(
+        &mut db.conn(),
+        &support,
+        test_now(),
+        &QueueFilter {
+            search: "declined".into(),
+            tenant: Some(contoso),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(ids(&page), vec![other]);
+    let (_, fabrikam_id) = tenants(&db);
+    let none = requests::queue(
+        &mut db.conn(),
+        &support,
+        test_now(),
+        &QueueFilter {
+            search: "declined".into(),
+            tenant: Some(fabrikam_id),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(none.total, 0);
+}
+
+#[test]
+fn percent_and_underscore_in_a_search_are_only_themselves() {
+    let db = TestDb::with_demo();
+    let support = actor(&db, "support@allot.example");
+    let percent = question(
+        &db,
+        "admin@contoso.example",
+        1,
+        "We got 100% discount by mistake",
+    );
+    let underscore = question(
+        &db,
+        "admin@contoso.example",
+        2,
+        "Field cost_center is empty",
+    );
+    question(
+        &db,
+        "admin@contoso.example",
+        3,
+        "Costs center on the bill are wrong",
+    );
+    assert_eq!(ids(&search(&db, &support, "100%")), vec![percent]);
+    assert_eq!(ids(&search(&db, &support, "%")), vec![percent]);
+    assert_eq!(ids(&search(&db, &support, "cost_center")), vec![underscore]);
+    assert_eq!(search(&db, &support, "_").total, 1);
+    assert_eq!(search(&db, &support, "\\").total, 0);
+    // A control character is refused, not sent to the database.
+    assert!(matches!(
+        requests::queue(
+            &mut db.conn(),
+            &support,
+            test_now(),
+            &QueueFilter {
+                search: "a\u{0}b".into(),
+                ..Default::default()
+            },
+            None,
+        ),
+        Err(DomainError::Invalid { .. })
+    ));
+}
+
+#[test]
+fn the_search_stays_within_what_the_viewer_may_see() {
+    let db = TestDb::with_demo();
+    let id = question(&db, "admin@contoso.example", 1, "Refund the double charge");
+    // Partners work volume licensing requests only: a billing question is not theirs, by
+    // number or by text.
+    let partner = actor(&db, "partner@allot.example");
+    assert_eq!(search(&db, &partner, &format!("#{}", id.0)).total, 0);
+    assert_eq!(search(&db, &partner, "refund").total, 0);
+    // Tenant admins have no queue, searched or not.
+    let admin = actor(&db, "admin@contoso.example");
+    assert_eq!(
+        requests::queue(
+            &mut db.conn(),
+            &admin,
+            test_now(),
+            &QueueFilter {
+                search: "refund".into(),
+                ..Default::default()
+            },
+            None
+        ),
+        Err(DomainError::Forbidden)
+    );
+    // Billing support finds it.
+    let support = actor(&db, "support@allot.example");
+    assert_eq!(ids(&search(&db, &support, "refund the")), vec![id]);
+}
+
+/// Every page of the tenant's requests in `order`, walked by their keys.
+fn walk(db: &TestDb, who: &Actor, order: RequestOrder) -> (Vec<ServiceRequestId>, i64) {
+    let tenant = who.tenant().unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = requests::list_for_tenant_in(&mut db.conn(), who, tenant, order, after).unwrap();
+        seen.extend(ids(&page));
+        match page.next {
+            Some(next) => after = Some(Cursor::parse(&next.token()).unwrap()),
+            None => return (seen, page.total),
+        }
+    }
+}
+
+#[test]
+fn request_lists_sort_by_number_filed_and_updated_and_page_in_each_order() {
+    let db = TestDb::with_demo();
+    let admin = actor(&db, "admin@contoso.example");
+    // More than a page (50), filed a minute apart, so the keys are crossed.
+    let mut filed = Vec::new();
+    for i in 0..55 {
+        filed.push(question(
+            &db,
+            "admin@contoso.example",
+            i,
+            &format!("Question number {i} about the bill"),
+        ));
+    }
+    // The first one filed is updated last: a comment.
+    requests::comment(
+        &mut db.conn(),
+        &admin,
+        test_now() + Duration::hours(5),
+        filed[0],
+        "Any news on this one?",
+        false,
+    )
+    .unwrap();
+    let orders = |by, descending| RequestOrder { by, descending };
+    let (by_number, total) = walk(&db, &admin, orders(RequestSort::Number, false));
+    assert_eq!(total, 55);
+    assert_eq!(by_number, filed);
+    let (by_number_desc, _) = walk(&db, &admin, orders(RequestSort::Number, true));
+    assert_eq!(
+        by_number_desc,
+        filed.iter().rev().copied().collect::<Vec<_>>()
+    );
+    let (filed_first, _) = walk(&db, &admin, orders(RequestSort::Created, false));
+    assert_eq!(filed_first, filed);
+    let (updated_last, _) = walk(&db, &admin, orders(RequestSort::Updated, true));
+    assert_eq!(updated_last.len(), 55);
+    assert_eq!(updated_last[0], filed[0]);
+    assert_eq!(updated_last[1], filed[54]);
+    let (updated_first, _) = walk(&db, &admin, orders(RequestSort::Updated, false));
+    assert_eq!(updated_first[0], filed[1]);
+    assert_eq!(updated_first[54], filed[0]);
+    // The default is the newest activity first, as before.
+    let (default, _) = walk(&db, &admin, RequestOrder::default());
+    assert_eq!(default, updated_last);
+}
+
+#[test]
+fn the_queue_pages_its_search_in_the_order_asked() {
+    let db = TestDb::with_demo();
+    let support = actor(&db, "support@allot.example");
+    let mut filed = Vec::new();
+    for i in 0..52 {
+        filed.push(question(
+            &db,
+            "admin@contoso.example",
+            i,
+            &format!("Renewal price {i}"),
+        ));
+    }
+    question(&db, "admin@contoso.example", 60, "Something else entirely");
+    let filter = QueueFilter {
+        search: "renewal".into(),
+        order: RequestOrder {
+            by: RequestSort::Created,
+            descending: false,
+        },
+        ..Default::default()
+    };
+    let first = requests::queue(&mut db.conn(), &support, test_now(), &filter, None).unwrap();
+    assert_eq!(first.total, 52);
+    assert_eq!(first.rows.len(), 50);
+    let second =
+        requests::queue(&mut db.conn(), &support, test_now(), &filter, first.next).unwrap();
+    assert_eq!(second.total, 52);
+    let all: Vec<_> = ids(&first).into_iter().chain(ids(&second)).collect();
+    assert_eq!(all, filed);
+    assert_eq!(second.next, None);
+}
+
+fn log(db: &TestDb, who: &Actor, order: AuditOrder, size: i64) -> (Vec<i64>, Vec<audit::Entry>) {
+    let tenant = who.tenant().unwrap();
+    let filter = Filter {
+        order,
+        ..Default::default()
+    };
+    let mut entries = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) =
+            audit::search_sized(&mut db.conn(), who, tenant, &filter, after, size).unwrap();
+        entries.extend(page);
+        match next {
+            Some(id) => after = Some(id),
+            None => break,
+        }
+    }
+    (entries.iter().map(|e| e.id).collect(), entries)
+}
+
+#[test]
+fn the_audit_log_sorts_by_when_who_and_action_and_pages_in_each_order() {
+    let db = TestDb::with_demo();
+    let admin = actor(&db, "admin@contoso.example");
+    let tenant = admin.tenant().unwrap();
+    // Entries written out of time order (a job run as of an earlier time), two at once.
+    for (minutes, action) in [(30, "zeta.test"), (-600, "alpha.test"), (30, "mid.test")] {
+        audit::record(
+            &mut db.conn(),
+            &admin,
+            test_now() + Duration::minutes(minutes),
+            Some(tenant),
+            action,
+            "target",
+            "",
+        )
+        .unwrap();
+    }
+    let total = audit::count(&mut db.conn(), &admin, tenant, &Filter::default()).unwrap();
+    assert!(total > 3);
+    let order = |by, descending| AuditOrder { by, descending };
+    // Pages of 2 cross every key; each order walks every entry once.
+    let (newest, entries) = log(&db, &admin, AuditOrder::default(), 2);
+    assert_eq!(newest.len() as i64, total);
+    let mut expected = entries.clone();
+    expected.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
+    assert_eq!(entries, expected);
+    let (oldest, _) = log(&db, &admin, order(AuditSort::When, false), 2);
+    assert_eq!(oldest, newest.iter().rev().copied().collect::<Vec<_>>());
+    let (_, by_action) = log(&db, &admin, order(AuditSort::Action, false), 2);
+    assert_eq!(by_action.len() as i64, total);
+    let mut expected = by_action.clone();
+    expected.sort_by(|a, b| (&a.action, a.id).cmp(&(&b.action, b.id)));
+    assert_eq!(by_action, expected);
+    let (_, by_action_desc) = log(&db, &admin, order(AuditSort::Action, true), 3);
+    assert_eq!(by_action_desc[0].action, "zeta.test");
+    let (_, by_who) = log(&db, &admin, order(AuditSort::Who, true), 2);
+    let mut expected = by_who.clone();
+    expected.sort_by(|a, b| (&b.actor, b.id).cmp(&(&a.actor, a.id)));
+    assert_eq!(by_who, expected);
+    // The count follows the filters.
+    let filtered = Filter {
+        action: "mid.test".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        audit::count(&mut db.conn(), &admin, tenant, &filtered).unwrap(),
+        1
+    );
+    // Another tenant's entry is no page key here.
+    let other = actor(&db, "admin@fabrikam.example");
+    let (theirs, _) = log(&db, &other, AuditOrder::default(), 1000);
+    assert!(matches!(
+        audit::search(
+            &mut db.conn(),
+            &admin,
+            tenant,
+            &Filter::default(),
+            theirs.first().copied()
+        ),
+        Err(DomainError::Invalid { .. })
+    ));
+}
