@@ -67,9 +67,11 @@ struct Keys {
 
 fn tables(conn: &mut DbConnection) -> BTreeSet<String> {
     let names: Vec<Name> = match conn {
+        // Ordinary tables only: the full-text index of users (an FTS5 virtual table and its
+        // shadow tables) is an index of `users`, which PostgreSQL keeps as a GIN index.
         DbConnection::Sqlite(c) => diesel::sql_query(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name <> '__diesel_schema_migrations'",
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'",
         )
         .load(c),
         DbConnection::Postgresql(c) => diesel::sql_query(

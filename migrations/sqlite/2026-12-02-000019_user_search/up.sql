@@ -21,7 +21,7 @@ END;
 -- Active users says its total: the users of each tenant by state, kept by triggers, so the
 -- total of everyone costs one row read instead of a count of a million.
 CREATE TABLE user_counts (
-    tenant_id BIGINT NOT NULL,
+    tenant_id BIGINT NOT NULL REFERENCES tenants (id),
     state TEXT NOT NULL,
     users BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, state)
