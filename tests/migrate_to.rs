@@ -256,10 +256,12 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// The ordinary tables: the full-text index of users (FTS5 and its shadow tables) is an index,
+/// which PostgreSQL keeps as a GIN index and `migrate-to` does not copy.
 fn sqlite_tables(conn: &mut SqliteConnection) -> BTreeSet<String> {
     diesel::sql_query(
-        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name <> '__diesel_schema_migrations'",
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
+         AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'",
     )
     .load::<Name>(conn)
     .unwrap()
