@@ -1,5 +1,9 @@
 //! Billing > Licenses: one row per product; a product's page with its assigned users,
 //! Unassign licenses and Assign licenses; self-service purchases and Take over.
+//!
+//! A little over 500 lines: the product page and its Unassign (one user, the selected, or every
+//! match of its search) read together here; Take over and the self-service pages are the next to
+//! move out (`licenses/take_over.rs`) when it grows again.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;

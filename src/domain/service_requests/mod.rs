@@ -2,6 +2,10 @@
 //! in the support console, and what a request asks for (cancel a subscription, add or remove
 //! licenses) is carried out here, through the same subscription rules as the admin center, in
 //! one transaction with the request's update, its audit entry and its emails.
+//!
+//! A little over 500 lines: filing, working and carrying out a request read in order here; the
+//! queue's search and order live in `queue.rs`, and carrying out (cancel, add, remove) is the
+//! next to move out when it grows again.
 
 mod carry_out;
 mod filing;
