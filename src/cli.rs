@@ -175,6 +175,7 @@ fn execute(command: Command) -> Result<(), String> {
         &config.database_url,
         config.pool_size,
         config.statement_timeout_ms,
+        config.slow_statement_ms,
     )?;
     let dependencies = Dependencies::from_config(&config)?;
     let clock = dependencies.clock.clone();

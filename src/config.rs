@@ -30,6 +30,8 @@ pub struct Config {
     pub pool_size: u32,
     /// PostgreSQL: a statement running longer is cancelled (`ALLOT_DB_STATEMENT_TIMEOUT_MS`).
     pub statement_timeout_ms: u64,
+    /// A statement that takes this long is logged as slow (`ALLOT_DB_SLOW_STATEMENT_MS`; 0: none).
+    pub slow_statement_ms: u64,
     /// Peer addresses allowed to read `/metrics` without its token (`ALLOT_METRICS_ALLOW`).
     pub metrics_allow: Vec<IpAddr>,
     /// Balancers whose `X-Forwarded-For` names the client (`ALLOT_TRUSTED_PROXIES`).
@@ -134,6 +136,13 @@ impl Config {
             30_000,
             "milliseconds (0: none)",
         )?;
+        let slow_statement_ms = number(
+            &var,
+            "ALLOT_DB_SLOW_STATEMENT_MS",
+            0..=3_600_000,
+            250,
+            "milliseconds (0: none)",
+        )?;
         let loopback = vec![
             IpAddr::from([127, 0, 0, 1]),
             IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
@@ -174,6 +183,7 @@ impl Config {
             payment_gateway,
             pool_size,
             statement_timeout_ms,
+            slow_statement_ms,
             metrics_allow,
             trusted_proxies,
             metrics_token,

@@ -8,7 +8,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::cell::Cell;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::DomainError;
 
@@ -23,14 +23,67 @@ thread_local! {
     static STATEMENTS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Every connection of the pool counts the statements it starts, so a request can say how many
-/// it ran (issue 17: few, and the same whatever the tenant's size).
-fn count_statement(event: diesel::connection::InstrumentationEvent<'_>) {
-    if matches!(
-        event,
-        diesel::connection::InstrumentationEvent::StartQuery { .. }
-    ) {
-        STATEMENTS.with(|n| n.set(n.get() + 1));
+/// What every connection of the pool watches in the statements it runs: it counts them, so a
+/// request can say how many it ran (issue 17: few, and the same whatever the tenant's size),
+/// and it logs one slower than `slow` with its SQL, where work proportional to a tenant's size
+/// shows first.
+struct StatementWatch {
+    slow: Option<Duration>,
+    started: Option<Instant>,
+    /// When the last statement finished: a connection used this recently is known to work.
+    finished: Option<Instant>,
+    /// A statement failed because the connection was lost: the pool drops the connection.
+    lost: bool,
+}
+
+/// A connection that finished a statement this recently is handed out without a test query,
+/// as HikariCP's `aliveBypassWindowMs` does: under load no request pays for the check, and one
+/// that sat idle (through a PostgreSQL restart, say) is still tested before it is used.
+const ALIVE_WITHOUT_TEST: Duration = Duration::from_millis(500);
+
+impl StatementWatch {
+    fn of(conn: &mut DbConnection) -> Option<&mut StatementWatch> {
+        let instrumentation = match conn {
+            DbConnection::Postgresql(c) => c.instrumentation(),
+            DbConnection::Sqlite(c) => c.instrumentation(),
+        };
+        instrumentation.downcast_mut::<StatementWatch>()
+    }
+}
+
+impl diesel::connection::Instrumentation for StatementWatch {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::connection::InstrumentationEvent as Event;
+        match event {
+            Event::StartQuery { .. } => {
+                STATEMENTS.with(|n| n.set(n.get() + 1));
+                self.started = Some(Instant::now());
+            }
+            Event::FinishQuery { query, error, .. } => {
+                use diesel::result::{DatabaseErrorKind, Error};
+                self.finished = Some(Instant::now());
+                if let Some(Error::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _,
+                )) = error
+                {
+                    self.lost = true;
+                }
+                let (Some(slow), Some(started)) = (self.slow, self.started.take()) else {
+                    return;
+                };
+                let took = started.elapsed();
+                if took >= slow {
+                    // The SQL without its values (which may be personal data), cut short: a
+                    // bulk statement's IN list runs to thousands of placeholders.
+                    let text = query.to_string();
+                    let sql = text.split(" -- binds:").next().unwrap_or_default();
+                    let sql: String = sql.chars().take(400).collect();
+                    tracing::warn!(ms = took.as_millis() as u64, sql = %sql, "slow statement");
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -74,6 +127,20 @@ pub struct Manager {
     backend: Backend,
     /// PostgreSQL's `statement_timeout` for each connection; 0 for none.
     statement_timeout_ms: u64,
+    /// Statements that take this long are logged; 0 for none.
+    slow_statement_ms: u64,
+}
+
+impl Manager {
+    fn watch(&self) -> StatementWatch {
+        StatementWatch {
+            slow: (self.slow_statement_ms > 0)
+                .then(|| Duration::from_millis(self.slow_statement_ms)),
+            started: None,
+            finished: None,
+            lost: false,
+        }
+    }
 }
 
 impl ManageConnection for Manager {
@@ -92,7 +159,7 @@ impl ManageConnection for Manager {
                     ))
                     .map_err(r2d2::Error::QueryError)?;
                 }
-                conn.set_instrumentation(count_statement);
+                conn.set_instrumentation(self.watch());
                 Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite => {
@@ -104,35 +171,58 @@ impl ManageConnection for Manager {
                     "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
-                conn.set_instrumentation(count_statement);
+                conn.set_instrumentation(self.watch());
                 Ok(DbConnection::Sqlite(conn))
             }
         }
     }
 
+    /// A SQLite connection is an open file: nothing to test. A PostgreSQL one is tested with
+    /// `SELECT 1` unless it finished a statement within `ALIVE_WITHOUT_TEST`.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        let recent = StatementWatch::of(conn)
+            .and_then(|watch| watch.finished)
+            .is_some_and(|at| at.elapsed() < ALIVE_WITHOUT_TEST);
+        match conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgresql(_) if recent => Ok(()),
+            DbConnection::Postgresql(c) => {
+                c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+            }
+        }
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Broken when a statement lost the connection or a transaction could not be ended
+    /// (diesel's own test); the pool then opens a new one instead.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        let lost = StatementWatch::of(conn).is_some_and(|watch| watch.lost);
+        lost || match conn {
+            DbConnection::Postgresql(c) => diesel::r2d2::R2D2Connection::is_broken(c),
+            DbConnection::Sqlite(c) => diesel::r2d2::R2D2Connection::is_broken(c),
+        }
     }
 }
 
 /// Builds the pool and brings the schema up to date.
 pub fn connect(url: &str, max_size: u32) -> Result<Pool, String> {
-    connect_tuned(url, max_size, 0)
+    connect_tuned(url, max_size, 0, 0)
 }
 
 /// `connect`, with PostgreSQL cancelling a statement that runs longer than
-/// `statement_timeout_ms` (0: never).
-pub fn connect_tuned(url: &str, max_size: u32, statement_timeout_ms: u64) -> Result<Pool, String> {
+/// `statement_timeout_ms`, and a warning logged for each that takes `slow_statement_ms` or
+/// longer (0: never).
+pub fn connect_tuned(
+    url: &str,
+    max_size: u32,
+    statement_timeout_ms: u64,
+    slow_statement_ms: u64,
+) -> Result<Pool, String> {
     let backend = Backend::of_url(url);
     let manager = Manager {
         url: url.to_owned(),
         backend,
         statement_timeout_ms,
+        slow_statement_ms,
     };
     if backend == Backend::Sqlite {
         // WAL is a property of the file: set it once, before the pool opens connections.

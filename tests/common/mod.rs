@@ -131,6 +131,7 @@ pub fn test_config(db: &TestDb) -> Config {
         payment_gateway: allot::config::GatewayChoice::Test { ledger: None },
         pool_size: 4,
         statement_timeout_ms: 30_000,
+        slow_statement_ms: 250,
         metrics_allow: vec![std::net::IpAddr::from([127, 0, 0, 1])],
         trusted_proxies: vec![],
         metrics_token: Some("a metrics token for the tests".into()),
