@@ -1,7 +1,7 @@
 //! A user's Licenses and apps, and Manage product licenses for many users at once.
 
 use super::*;
-use crate::domain::users::{load_detail, user_email};
+use crate::domain::users::user_email;
 
 /// Says which product ran out, for forms that assign several at once.
 pub(crate) fn name_pool_error(
@@ -131,23 +131,23 @@ pub fn manage_licenses(
         let mut outcomes: BTreeMap<i64, ManageOutcome> = BTreeMap::new();
         let mut held: BTreeMap<i64, BTreeSet<ProductId>> = BTreeMap::new();
         let mut inherited_only: BTreeMap<i64, BTreeMap<ProductId, String>> = BTreeMap::new();
+        let mut holders = licenses_of_users(conn, tenant, users_chosen)?;
         for user in users_chosen {
-            let detail = load_detail(conn, tenant, *user)?;
-            if detail.state.is_deleted() {
-                return Err(DomainError::NotFound);
-            }
+            let Some(holder) = holders.remove(&user.0) else {
+                continue; // chosen twice
+            };
             held.insert(
                 user.0,
-                detail
+                holder
                     .licenses
                     .iter()
-                    .filter(|l| matches!(l.pool, PoolRef::Tenant(_)))
+                    .filter(|l| l.tenant_pool)
                     .map(|l| l.product)
                     .collect(),
             );
             inherited_only.insert(
                 user.0,
-                detail
+                holder
                     .licenses
                     .iter()
                     .filter(|l| l.only_inherited())
@@ -158,7 +158,7 @@ pub fn manage_licenses(
                 user.0,
                 ManageOutcome {
                     user: *user,
-                    display_name: detail.display_name,
+                    display_name: holder.display_name,
                     assigned: vec![],
                     unassigned: vec![],
                     not_assigned: vec![],

@@ -67,6 +67,112 @@ pub(crate) fn held_by(
     Ok(held)
 }
 
+/// A user a bulk change is about, with the licenses they hold: what Manage product licenses
+/// and its removal confirmation need, read for thousands of users in a few statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserLicenses {
+    pub display_name: String,
+    pub email: String,
+    /// By product name, as a user's page lists them.
+    pub licenses: Vec<Holding>,
+}
+
+/// One license of a `UserLicenses`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Holding {
+    pub product: ProductId,
+    pub product_name: String,
+    /// From the tenant's pool (not a self-service purchase).
+    pub tenant_pool: bool,
+    pub direct: bool,
+    /// The groups it is inherited from, by name.
+    pub inherited_from: Vec<String>,
+}
+
+impl Holding {
+    /// Only groups give it: it is changed through the group, not on the user.
+    pub fn only_inherited(&self) -> bool {
+        !self.direct && !self.inherited_from.is_empty()
+    }
+}
+
+/// The not deleted users `ids` of `tenant` with their licenses, by id; NotFound when any is
+/// not such a user. Three statements per thousand users, whatever the tenant's size (issue 17:
+/// a user's whole detail, read one by one, made a 10,000-user change take seconds).
+pub(crate) fn licenses_of_users(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    ids: &[UserId],
+) -> Result<BTreeMap<i64, UserLicenses>, DomainError> {
+    use crate::domain::schema::{inherited_licenses, user_groups, users};
+    let wanted: BTreeSet<i64> = ids.iter().map(|u| u.0).collect();
+    let wanted: Vec<i64> = wanted.into_iter().collect();
+    let mut found: BTreeMap<i64, UserLicenses> = BTreeMap::new();
+    for chunk in wanted.chunks(1000) {
+        let people: Vec<(i64, String, String)> = users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::id.eq_any(chunk))
+            .filter(users::state.ne(UserState::Deleted))
+            .filter(users::purged_at.is_null())
+            .select((users::id, users::display_name, users::email))
+            .load(conn)?;
+        if people.len() != chunk.len() {
+            return Err(DomainError::NotFound);
+        }
+        // The users are this tenant's, so are their licenses: the two reads below go by user
+        // alone, as `tenant_id = ?` would have SQLite walk the tenant's index instead.
+        for (id, display_name, email) in people {
+            let licenses = Vec::new();
+            found.insert(
+                id,
+                UserLicenses {
+                    display_name,
+                    email,
+                    licenses,
+                },
+            );
+        }
+        let mut sources: BTreeMap<(i64, i64), Vec<String>> = BTreeMap::new();
+        for (user, product, group) in inherited_licenses::table
+            .inner_join(user_groups::table)
+            .filter(inherited_licenses::user_id.eq_any(chunk))
+            .order(user_groups::name_key)
+            .select((
+                inherited_licenses::user_id,
+                inherited_licenses::product_id,
+                user_groups::name,
+            ))
+            .load::<(i64, i64, String)>(conn)?
+        {
+            sources.entry((user, product)).or_default().push(group);
+        }
+        for (user, product, name, self_service, direct) in license_assignments::table
+            .inner_join(products::table)
+            .filter(license_assignments::user_id.eq_any(chunk))
+            .order(products::name)
+            .select((
+                license_assignments::user_id,
+                products::id,
+                products::name,
+                license_assignments::self_service_subscription_id,
+                license_assignments::direct,
+            ))
+            .load::<(i64, i64, String, Option<i64>, bool)>(conn)?
+        {
+            if let Some(holder) = found.get_mut(&user) {
+                holder.licenses.push(Holding {
+                    product: ProductId(product),
+                    product_name: name,
+                    tenant_pool: self_service.is_none(),
+                    direct,
+                    inherited_from: sources.remove(&(user, product)).unwrap_or_default(),
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Deletes the data whose 30-day hold has run out, one hold per transaction; a failed one is
 /// counted in `failures` and the rest go on. Run by `tick`; idempotent.
 pub fn purge_held_data(

@@ -3,7 +3,6 @@
 //! confirmation with who, which products, and until when their data is kept.
 
 use super::*;
-use crate::domain::users::load_detail;
 
 /// One user's licenses a change would remove.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,15 +47,15 @@ pub fn planned_removals(
     let chosen: BTreeSet<ProductId> = products_chosen.iter().copied().collect();
     let mut removals = Removals::default();
     let mut removed: BTreeMap<ProductId, String> = BTreeMap::new();
+    let mut holders = licenses_of_users(conn, tenant, users_chosen)?;
     for user in users_chosen {
-        let detail = load_detail(conn, tenant, *user)?;
-        if detail.state.is_deleted() {
-            return Err(DomainError::NotFound);
-        }
-        let products: Vec<&HeldLicense> = detail
+        let Some(holder) = holders.remove(&user.0) else {
+            continue; // chosen twice
+        };
+        let products: Vec<&Holding> = holder
             .licenses
             .iter()
-            .filter(|l| matches!(l.pool, PoolRef::Tenant(_)) && !l.only_inherited())
+            .filter(|l| l.tenant_pool && !l.only_inherited())
             .filter(|l| match mode {
                 ManageMode::AssignMore => false,
                 ManageMode::Replace => !chosen.contains(&l.product),
@@ -71,9 +70,9 @@ pub fn planned_removals(
         }
         removals.users.push(PlannedRemoval {
             user: *user,
-            display_name: detail.display_name,
-            email: detail.email,
             products: products.iter().map(|l| l.product_name.clone()).collect(),
+            display_name: holder.display_name,
+            email: holder.email,
         });
     }
     if removals.users.is_empty() {
