@@ -278,8 +278,14 @@ fn the_queue_pages_its_search_in_the_order_asked() {
     let first = requests::queue(&mut db.conn(), &support, test_now(), &filter, None).unwrap();
     assert_eq!(first.total, 52);
     assert_eq!(first.rows.len(), 50);
-    let second =
-        requests::queue(&mut db.conn(), &support, test_now(), &filter, first.next).unwrap();
+    let second = requests::queue(
+        &mut db.conn(),
+        &support,
+        test_now(),
+        &filter,
+        first.next.clone(),
+    )
+    .unwrap();
     assert_eq!(second.total, 52);
     let all: Vec<_> = ids(&first).into_iter().chain(ids(&second)).collect();
     assert_eq!(all, filed);
@@ -368,4 +374,262 @@ fn the_audit_log_sorts_by_when_who_and_action_and_pages_in_each_order() {
         ),
         Err(DomainError::Invalid { .. })
     ));
+}
+
+/// Every page of the queue in `order`, walked by the keys its links carry.
+fn walk_queue(db: &TestDb, who: &Actor, order: RequestOrder) -> (Vec<requests::RequestRow>, i64) {
+    let filter = QueueFilter {
+        order,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = requests::queue(&mut db.conn(), who, test_now(), &filter, after).unwrap();
+        seen.extend(page.rows);
+        match page.next {
+            Some(next) => after = Some(Cursor::parse(&next.token()).unwrap()),
+            None => return (seen, page.total),
+        }
+    }
+}
+
+fn state_key(r: &requests::RequestRow) -> String {
+    r.state.as_str().to_owned()
+}
+
+#[test]
+fn the_queue_sorts_by_state_and_tenant_and_pages_by_key_in_each_order() {
+    let db = TestDb::with_demo();
+    let support = actor(&db, "support@allot.example");
+    // Two tenants, 60 requests, some taken (in progress): each key crossed by the pages.
+    let mut filed = Vec::new();
+    for i in 0..60 {
+        let email = if i % 3 == 0 {
+            "admin@fabrikam.example"
+        } else {
+            "admin@contoso.example"
+        };
+        filed.push(question(
+            &db,
+            email,
+            i,
+            &format!("Question number {i} about the bill"),
+        ));
+    }
+    for id in filed.iter().step_by(4) {
+        requests::take(&mut db.conn(), &support, test_now(), *id).unwrap();
+    }
+    for (by, text) in [
+        (
+            RequestSort::State,
+            state_key as fn(&requests::RequestRow) -> String,
+        ),
+        (RequestSort::Tenant, |r| r.tenant_name.clone()),
+    ] {
+        for descending in [false, true] {
+            let (rows, total) = walk_queue(&db, &support, RequestOrder { by, descending });
+            assert_eq!(
+                rows.len() as i64,
+                total,
+                "{by:?} {descending}: every request"
+            );
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.id.0).collect();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len() as i64, total, "{by:?} {descending}: none twice");
+            // In the order asked: the key, then the number, the same way round. The
+            // database's collation orders the names; these two differ in their first letter.
+            let keys: Vec<(String, i64)> = rows.iter().map(|r| (text(r), r.id.0)).collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            if descending {
+                sorted.reverse();
+            }
+            assert_eq!(keys, sorted, "{by:?} {descending}");
+        }
+    }
+    // State codes sort as their titles do, so the order a user sees is alphabetical.
+    let mut codes = requests::State::ALL.map(|s| (s.as_str(), s.title()));
+    codes.sort();
+    let titles: Vec<&str> = codes.iter().map(|c| c.1).collect();
+    let mut sorted_titles = titles.clone();
+    sorted_titles.sort();
+    assert_eq!(titles, sorted_titles);
+    // A page key naming no state is refused, not a server error.
+    let bad = Cursor::parse("0.1.nonsense").unwrap();
+    let filter = QueueFilter {
+        order: RequestOrder {
+            by: RequestSort::State,
+            descending: false,
+        },
+        ..Default::default()
+    };
+    assert!(matches!(
+        requests::queue(&mut db.conn(), &support, test_now(), &filter, Some(bad)),
+        Err(DomainError::Invalid { .. })
+    ));
+}
+
+#[test]
+fn a_products_holders_page_by_key_by_name_and_sign_in_name_both_ways() {
+    use allot::domain::licenses::{self, HOLDERS_PAGE, PoolRef};
+    use allot::domain::users::UserSort;
+    let db = TestDb::with_demo();
+    let admin = actor(&db, "admin@contoso.example");
+    let tenant = admin.tenant().unwrap();
+    let premium = product_id(&db, "Business Premium");
+    let pool = PoolRef::Tenant(premium);
+    // 70 more holders whose names and sign-in names run opposite ways.
+    {
+        use allot::domain::schema::{license_assignments, subscriptions, users};
+        use diesel::prelude::*;
+        let mut conn = db.conn();
+        for i in 0..70 {
+            let name = format!("Holder {i:03}");
+            let id: i64 = diesel::insert_into(users::table)
+                .values((
+                    users::tenant_id.eq(tenant.0),
+                    users::display_name.eq(&name),
+                    users::name_key.eq(name.to_lowercase()),
+                    users::email.eq(format!("h{:03}@contoso.example", 70 - i)),
+                    users::password_hash.eq("!"),
+                    users::state.eq("active"),
+                    users::created_at.eq(test_now().naive_utc()),
+                    users::guid.eq(format!("00000000-0000-4000-9000-{i:012}")),
+                ))
+                .returning(users::id)
+                .get_result(&mut conn)
+                .unwrap();
+            diesel::insert_into(license_assignments::table)
+                .values((
+                    license_assignments::tenant_id.eq(tenant.0),
+                    license_assignments::user_id.eq(id),
+                    license_assignments::product_id.eq(premium.0),
+                    license_assignments::assigned_at.eq(test_now().naive_utc()),
+                ))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        diesel::update(subscriptions::table.filter(subscriptions::product_id.eq(premium.0)))
+            .set(subscriptions::quantity.eq(200))
+            .execute(&mut conn)
+            .unwrap();
+        licenses::recount(&mut conn, tenant).unwrap();
+    }
+    for sort in [
+        UserSort::Name,
+        UserSort::NameDesc,
+        UserSort::Email,
+        UserSort::EmailDesc,
+    ] {
+        for search in ["", "holder"] {
+            let mut seen = Vec::new();
+            let mut after = None;
+            let total = loop {
+                let page = licenses::pool_detail_sorted(
+                    &mut db.conn(),
+                    &admin,
+                    tenant,
+                    pool,
+                    search,
+                    sort,
+                    after,
+                )
+                .unwrap();
+                assert!(page.holders.len() as i64 <= HOLDERS_PAGE);
+                seen.extend(page.holders);
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break page.matches,
+                }
+            };
+            assert_eq!(seen.len() as i64, total, "{sort:?} {search:?}");
+            assert_eq!(total, if search.is_empty() { 80 } else { 70 });
+            let keys: Vec<(String, i64)> = seen
+                .iter()
+                .map(|h| {
+                    let key = if sort.by_email() {
+                        h.email.clone()
+                    } else {
+                        h.display_name.to_lowercase()
+                    };
+                    (key, h.user.0)
+                })
+                .collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            sorted.dedup();
+            if sort.descending() {
+                sorted.reverse();
+            }
+            assert_eq!(keys, sorted, "{sort:?} {search:?}: in order, each once");
+        }
+    }
+}
+
+#[test]
+fn messages_count_all_and_sort_by_kind_as_their_titles_read() {
+    use allot::domain::messages::{self, Kind, MessageSort};
+    // The stored codes sort as the titles do, which is why SQL orders by the code.
+    let mut kinds = Kind::ALL.to_vec();
+    kinds.sort_by_key(|k| k.as_str());
+    let titles: Vec<&str> = kinds.iter().map(|k| k.title()).collect();
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert_eq!(titles, sorted);
+
+    let db = TestDb::with_demo();
+    let admin = actor(&db, "admin@contoso.example");
+    let tenant = admin.tenant().unwrap();
+    {
+        use allot::domain::schema::messages as table;
+        use diesel::prelude::*;
+        for (i, kind) in [
+            "renewal_soon",
+            "card_expiring",
+            "request_reply",
+            "renewal_soon",
+        ]
+        .iter()
+        .enumerate()
+        {
+            diesel::insert_into(table::table)
+                .values((
+                    table::tenant_id.eq(tenant.0),
+                    table::kind.eq(*kind),
+                    table::about.eq(format!("test:{i}")),
+                    table::subject.eq(format!("Message {i}")),
+                    table::body.eq("Read me."),
+                    table::link.eq("/"),
+                    table::created_at.eq((test_now() + Duration::minutes(i as i64)).naive_utc()),
+                ))
+                .execute(&mut db.conn())
+                .unwrap();
+        }
+    }
+    let count = messages::count(&mut db.conn(), &admin, tenant).unwrap();
+    let newest = messages::list(&mut db.conn(), &admin, tenant).unwrap();
+    assert_eq!(count, newest.len() as i64);
+    assert!(count >= 4);
+    assert_eq!(newest[0].subject, "Message 3");
+    let oldest =
+        messages::list_sorted(&mut db.conn(), &admin, tenant, MessageSort::When, false).unwrap();
+    assert_eq!(oldest.last().unwrap().subject, "Message 3");
+    let by_kind =
+        messages::list_sorted(&mut db.conn(), &admin, tenant, MessageSort::Kind, false).unwrap();
+    let titles: Vec<&str> = by_kind.iter().map(|m| m.kind.title()).collect();
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert_eq!(titles, sorted);
+    let by_kind_desc =
+        messages::list_sorted(&mut db.conn(), &admin, tenant, MessageSort::Kind, true).unwrap();
+    assert_eq!(by_kind_desc[0].kind, Kind::RequestReply);
+    // Within a kind, newest first: the later renewal before the earlier.
+    let renewals: Vec<&str> = by_kind
+        .iter()
+        .filter(|m| m.subject.starts_with("Message") && m.kind == Kind::RenewalSoon)
+        .map(|m| m.subject.as_str())
+        .collect();
+    assert_eq!(renewals, ["Message 3", "Message 0"]);
 }

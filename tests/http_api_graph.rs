@@ -1855,3 +1855,88 @@ async fn settings_api_access_lists_the_endpoints_from_the_openapi_document() {
     assert!(form.contains("name=\"scopes\" value=\"serviceRequests.write\""));
     assert!(form.contains("File service requests"));
 }
+
+#[actix_web::test]
+async fn service_requests_list_in_the_orderby_asked_over_every_page_and_refuse_other_orders() {
+    use allot::domain::service_requests::{self as requests, NewRequest};
+    let db = TestDb::with_demo();
+    let admin = actor(&db, "admin@contoso.example");
+    let (contoso, _) = tenants(&db);
+    // More than a page (50), each filed a minute after the last.
+    for i in 0..55 {
+        requests::file(
+            &mut db.conn(),
+            &admin,
+            test_now() + chrono::Duration::minutes(i),
+            contoso,
+            &NewRequest {
+                kind: "billing_question".into(),
+                description: format!("Question number {i} about the bill"),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let app = test::init_service(web::app(app_state(&db))).await;
+    let reader = contoso_token(&db, &[Scope::BillingRead]);
+    let (default, _) = walk(&app, "/api/v1/serviceRequests", &reader).await;
+    assert!(default.len() >= 55);
+    for (orderby, field, descending) in [
+        ("createdDateTime", "createdDateTime", false),
+        ("createdDateTime%20asc", "createdDateTime", false),
+        ("createdDateTime%20desc", "createdDateTime", true),
+        ("lastModifiedDateTime%20DESC", "lastModifiedDateTime", true),
+        ("id%20desc", "id", true),
+    ] {
+        let (all, pages) = walk(
+            &app,
+            &format!("/api/v1/serviceRequests?$orderby={orderby}"),
+            &reader,
+        )
+        .await;
+        assert_eq!(pages, 2, "{orderby}");
+        let ids: BTreeSet<&str> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), default.len(), "{orderby}: each request once");
+        // The pages keep the order: each key, then the id, the same way round.
+        let keys: Vec<(String, i64)> = all
+            .iter()
+            .map(|r| {
+                let id: i64 = r["id"].as_str().unwrap().parse().unwrap();
+                let key = if field == "id" {
+                    format!("{id:020}")
+                } else {
+                    r[field].as_str().unwrap().to_owned()
+                };
+                (key, id)
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        if descending {
+            sorted.reverse();
+        }
+        assert_eq!(keys, sorted, "{orderby}");
+    }
+    for bad in [
+        "subject",
+        "createdDateTime%20sideways",
+        "id%20asc%20desc",
+        "",
+        "tenant_id;drop",
+    ] {
+        let reply = get(
+            &app,
+            &format!("/api/v1/serviceRequests?$orderby={bad}"),
+            &reader,
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            reply.json
+        );
+        assert_eq!(reply.code(), "BadRequest", "{bad}");
+        assert!(reply.message().contains("$orderby"), "{bad}");
+    }
+}

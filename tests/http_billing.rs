@@ -449,7 +449,9 @@ async fn your_products_shows_the_price_per_license_and_what_the_next_renewal_cha
     let mut b = signed_in(&db, "billing@contoso.example").await;
     let products = b.get("/billing/products").await;
     assert!(products.contains("<th scope=\"col\" class=\"num\">Price per license</th>"));
-    assert!(products.contains("<th scope=\"col\">Next renewal</th>"));
+    // A sortable header now: a link to sort by it.
+    assert!(products.contains("sort=renewal"));
+    assert!(products.contains(">Next renewal</a></th>"));
     // The demo's card-paid Business Premium: monthly, recurring billing on.
     let (quantity, term_end): (i32, chrono::NaiveDateTime) = subscriptions::table
         .filter(subscriptions::tenant_id.eq(contoso.0))

@@ -138,6 +138,30 @@ pub fn list(
     actor: &Actor,
     tenant: TenantId,
 ) -> Result<Vec<Message>, DomainError> {
+    list_sorted(conn, actor, tenant, MessageSort::When, true)
+}
+
+/// What the Message center sorts by (its sort links).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MessageSort {
+    /// When it was posted (its id: messages are posted in time order).
+    #[default]
+    When,
+    /// Its kind, then newest first. The stored codes sort as their titles do ("card_expiring"
+    /// before "license_conflict" as "Card expiring" before "License conflict"), so SQL orders
+    /// by the code.
+    Kind,
+}
+
+/// The first page of messages `actor` may read in the order asked, with whether they have
+/// read each; [`count`] says how many there are in all.
+pub fn list_sorted(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    sort: MessageSort,
+    descending: bool,
+) -> Result<Vec<Message>, DomainError> {
     let user = reader(actor, tenant)?;
     let kinds = Kind::readable_by(actor, tenant);
     type Row = (
@@ -149,7 +173,7 @@ pub fn list(
         chrono::NaiveDateTime,
         Option<i64>,
     );
-    let rows: Vec<Row> = messages::table
+    let mut query = messages::table
         .left_join(
             message_reads::table.on(message_reads::message_id
                 .eq(messages::id)
@@ -158,7 +182,14 @@ pub fn list(
         )
         .filter(messages::tenant_id.eq(tenant.0))
         .filter(messages::kind.eq_any(kinds))
-        .order(messages::id.desc())
+        .into_boxed();
+    query = match (sort, descending) {
+        (MessageSort::When, true) => query.order(messages::id.desc()),
+        (MessageSort::When, false) => query.order(messages::id.asc()),
+        (MessageSort::Kind, true) => query.order((messages::kind.desc(), messages::id.desc())),
+        (MessageSort::Kind, false) => query.order((messages::kind.asc(), messages::id.desc())),
+    };
+    let rows: Vec<Row> = query
         .limit(PAGE_SIZE)
         .select((
             messages::id,
@@ -182,6 +213,17 @@ pub fn list(
             unread: read.is_none(),
         })
         .collect())
+}
+
+/// How many messages `actor` may read: the Message center's total.
+pub fn count(conn: &mut DbConnection, actor: &Actor, tenant: TenantId) -> Result<i64, DomainError> {
+    reader(actor, tenant)?;
+    let kinds = Kind::readable_by(actor, tenant);
+    Ok(messages::table
+        .filter(messages::tenant_id.eq(tenant.0))
+        .filter(messages::kind.eq_any(kinds))
+        .count()
+        .get_result(conn)?)
 }
 
 /// How many messages `actor` may read and hasn't: the count beside the bell.

@@ -53,6 +53,11 @@ pub struct ListQuery {
     pub q: String,
     after_key: Option<String>,
     after_id: Option<i64>,
+    /// `name` or `email` (a product's page sorts its assigned users by these headers).
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    order: String,
 }
 
 impl ListQuery {
@@ -82,6 +87,13 @@ pub struct ProductPage {
     alert: Option<Option<i32>>,
     /// "10 assigned users": how many the search finds.
     total: String,
+    /// Display name and Sign-in name.
+    headers: [super::sorting::SortHeader; 2],
+    /// `&sort=…&order=…` (escaped for the page) that the next page's link keeps.
+    order_params: String,
+    /// The order asked for, which the search form keeps.
+    sort: String,
+    order: String,
 }
 
 async fn product_page(
@@ -97,11 +109,12 @@ async fn product_page(
     selection_error: Option<&'static str>,
 ) -> Result<HttpResponse, WebError> {
     let (q, after) = (query.q.clone(), query.after());
+    let (order, sort) = super::users::user_sort(&query.sort, &query.order);
     let view_groups = session.permissions().view_groups;
     let set_alerts = session.permissions().set_license_alerts;
     let (detail, groups, alert) = state
         .db(move |conn| {
-            let detail = licenses::pool_detail(conn, &actor, tenant, pool, &q, after)?;
+            let detail = licenses::pool_detail_sorted(conn, &actor, tenant, pool, &q, sort, after)?;
             let groups = match pool {
                 PoolRef::Tenant(product) if view_groups => Some(
                     crate::domain::groups::for_product(conn, &actor, tenant, product)?,
@@ -117,16 +130,28 @@ async fn product_page(
             Ok((detail, groups, alert))
         })
         .await?;
+    let order_params = serde_html_form::to_string(order.params()).unwrap_or_default();
+    // The export lists the same users in the same order (not the search: it takes every holder).
     let export_link = match pool {
-        PoolRef::Tenant(product) if session.permissions().view_users => {
-            Some(format!("/users/export.csv?filter=product-{product}"))
-        }
+        PoolRef::Tenant(product) if session.permissions().view_users => Some(format!(
+            "/users/export.csv?filter=product-{product}&{order_params}"
+        )),
         _ => None,
     };
+    let base = pool_path(pool);
+    let keep = [("q", query.q.as_str())];
+    let headers = [
+        order.header(&base, &keep, "name", "Display name"),
+        order.header(&base, &keep, "email", "Sign-in name"),
+    ];
     let page = ProductPage {
+        headers,
+        order_params: format!("&{order_params}"),
+        sort: query.sort.clone(),
+        order: query.order.clone(),
         export_link,
         frame: Frame::new(&detail.summary.product_name, &session, "/licenses"),
-        base: pool_path(pool),
+        base,
         can_assign: detail.offer.assign,
         can_take_over: detail.offer.take_over,
         can_assign_groups: session.permissions().assign_group_licenses,

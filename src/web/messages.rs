@@ -7,27 +7,51 @@ use askama::Template;
 use super::forms::Form;
 use super::frame::Frame;
 use super::session::{TenantRequest, flash};
+use super::sorting::{SortHeader, SortOrder, SortQuery, total};
 use super::{NoFields, WebError, redirect};
-use crate::domain::messages::{self, Message};
+use crate::domain::messages::{self, Message, MessageSort};
 
 #[derive(Template)]
 #[template(path = "messages.html")]
 pub struct MessageCenterPage {
     frame: Frame,
     messages: Vec<Message>,
-    unread: usize,
+    unread: i64,
+    /// "12 messages"; the page shows the first [`messages::PAGE_SIZE`] in the order asked.
+    total: String,
+    headers: [SortHeader; 2],
 }
 
 /// GET /messages
-pub async fn show(request: TenantRequest) -> Result<HttpResponse, WebError> {
-    let messages = request
-        .db(|conn, actor, tenant, _| messages::list(conn, actor, tenant))
+pub async fn show(
+    request: TenantRequest,
+    query: super::forms::Query<SortQuery>,
+) -> Result<HttpResponse, WebError> {
+    let order = SortOrder::resolve(&query.0, &["when", "kind"], true);
+    let sort = match order.column {
+        "kind" => MessageSort::Kind,
+        _ => MessageSort::When,
+    };
+    let descending = order.descending;
+    let (messages, count, unread) = request
+        .db(move |conn, actor, tenant, _| {
+            Ok((
+                messages::list_sorted(conn, actor, tenant, sort, descending)?,
+                messages::count(conn, actor, tenant)?,
+                messages::unread_count(conn, actor, tenant)?,
+            ))
+        })
         .await?;
-    let unread = messages.iter().filter(|m| m.unread).count();
+    let path = "/messages";
     super::render(&MessageCenterPage {
-        frame: Frame::new("Message center", &request.session, "/messages"),
+        frame: Frame::new("Message center", &request.session, path),
         messages,
         unread,
+        total: total(count, "message", "messages"),
+        headers: [
+            order.header(path, &[], "when", "When"),
+            order.header(path, &[], "kind", "Kind"),
+        ],
     })
 }
 

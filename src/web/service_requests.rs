@@ -80,7 +80,7 @@ pub async fn list(
         .db(move |conn| requests::list_for_tenant_in(conn, &actor, tenant, domain_order, after))
         .await?;
     let path = "/support/requests";
-    let next_link = page.next.map(|c| {
+    let next_link = page.next.as_ref().map(|c| {
         let mut pairs = order.params().to_vec();
         let token = c.token();
         pairs.push(("after", token.as_str()));

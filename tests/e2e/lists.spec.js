@@ -83,3 +83,55 @@ test('an admin sorts the audit log by clicking its headers', async ({ page }) =>
   await expect(page).toHaveURL(/sort=when&order=asc/);
   await expect(table.getByRole('columnheader', { name: /When/ })).toHaveAttribute('aria-sort', 'ascending');
 });
+
+test('an admin sorts Your products by licenses from its header, both ways', async ({ page }) => {
+  await signIn(page, ADMIN);
+  await page.goto('/billing/products');
+  await expect(page.getByText(/^\d+ subscriptions?$/)).toBeVisible();
+  const table = page.getByRole('table', { name: 'Subscriptions' });
+  const licenses = async () =>
+    Promise.all(
+      (await table.getByRole('row').filter({ has: page.getByRole('rowheader') }).all()).map(async (row) =>
+        Number((await row.getByRole('cell').first().textContent()).trim()),
+      ),
+    );
+  await table.getByRole('link', { name: 'Licenses', exact: true }).click();
+  await expect(page).toHaveURL(/sort=licenses&order=asc/);
+  await expect(table.getByRole('columnheader', { name: /Licenses/ })).toHaveAttribute('aria-sort', 'ascending');
+  const up = await licenses();
+  expect(up.length).toBeGreaterThan(1);
+  expect(up).toEqual([...up].sort((a, b) => a - b));
+  await table.getByRole('link', { name: /^Licenses/ }).click();
+  await expect(page).toHaveURL(/sort=licenses&order=desc/);
+  await expect(table.getByRole('columnheader', { name: /Licenses/ })).toHaveAttribute('aria-sort', 'descending');
+  const down = await licenses();
+  expect(down).toEqual([...up].sort((a, b) => b - a));
+});
+
+test("an admin sorts a product's assigned users by sign-in name from its header, both ways", async ({ page }) => {
+  await signIn(page, ADMIN);
+  await page.goto('/licenses');
+  await page.getByRole('link', { name: 'Business Premium', exact: true }).first().click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Business Premium' })).toBeVisible();
+  await expect(page.getByText(/^\d+ assigned users?$/)).toBeVisible();
+  const table = page.getByRole('table', { name: 'Users assigned Business Premium' });
+  await expect(table.getByRole('columnheader', { name: /Display name/ })).toHaveAttribute('aria-sort', 'ascending');
+  const emails = async () =>
+    Promise.all(
+      (await table.getByRole('row').filter({ has: page.getByRole('rowheader') }).all()).map(async (row) =>
+        (await row.getByRole('cell').nth(1).textContent()).trim(),
+      ),
+    );
+  await table.getByRole('link', { name: 'Sign-in name', exact: true }).click();
+  await expect(page).toHaveURL(/sort=email&order=asc/);
+  await expect(table.getByRole('columnheader', { name: /Sign-in name/ })).toHaveAttribute('aria-sort', 'ascending');
+  const up = await emails();
+  expect(up.length).toBeGreaterThan(1);
+  expect(up).toEqual([...up].sort());
+  // The export follows the order shown.
+  await expect(page.getByRole('link', { name: 'Export users' })).toHaveAttribute('href', /sort=email&order=asc/);
+  await table.getByRole('link', { name: /^Sign-in name/ }).click();
+  await expect(page).toHaveURL(/sort=email&order=desc/);
+  await expect(table.getByRole('columnheader', { name: /Sign-in name/ })).toHaveAttribute('aria-sort', 'descending');
+  expect(await emails()).toEqual([...up].reverse());
+});

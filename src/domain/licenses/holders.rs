@@ -1,6 +1,7 @@
 //! A product's page: the users a pool is assigned to, and who is beyond the count.
 
 use super::*;
+use crate::domain::users::UserSort;
 
 /// An assigned user as the product's page lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,21 @@ pub fn pool_detail(
     tenant: TenantId,
     pool: PoolRef,
     search: &str,
+    after: Option<(String, i64)>,
+) -> Result<PoolDetail, DomainError> {
+    pool_detail_sorted(conn, actor, tenant, pool, search, UserSort::Name, after)
+}
+
+/// [`pool_detail`] in the order asked: by display name or sign-in name, either way round,
+/// paged by key in that order. `after` is the last row's key in the sorted column (its
+/// lowercased display name, or its sign-in name) and its id, which breaks ties.
+pub fn pool_detail_sorted(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    pool: PoolRef,
+    search: &str,
+    sort: UserSort,
     after: Option<(String, i64)>,
 ) -> Result<PoolDetail, DomainError> {
     authz::may(actor, Action::ViewLicenses, &authz::Target::Tenant(tenant))?;
@@ -115,14 +131,36 @@ pub fn pool_detail(
     };
     let mut query = holding();
     if let Some((key, id)) = after {
-        query = query.filter(
-            users::name_key
-                .gt(key.clone())
-                .or(users::name_key.eq(key).and(users::id.gt(id))),
-        );
+        query = match sort {
+            UserSort::Name => query.filter(
+                users::name_key
+                    .gt(key.clone())
+                    .or(users::name_key.eq(key).and(users::id.gt(id))),
+            ),
+            UserSort::NameDesc => query.filter(
+                users::name_key
+                    .lt(key.clone())
+                    .or(users::name_key.eq(key).and(users::id.lt(id))),
+            ),
+            UserSort::Email => query.filter(
+                users::email
+                    .gt(key.clone())
+                    .or(users::email.eq(key).and(users::id.gt(id))),
+            ),
+            UserSort::EmailDesc => query.filter(
+                users::email
+                    .lt(key.clone())
+                    .or(users::email.eq(key).and(users::id.lt(id))),
+            ),
+        };
     }
+    query = match sort {
+        UserSort::Name => query.order((users::name_key.asc(), users::id.asc())),
+        UserSort::NameDesc => query.order((users::name_key.desc(), users::id.desc())),
+        UserSort::Email => query.order((users::email.asc(), users::id.asc())),
+        UserSort::EmailDesc => query.order((users::email.desc(), users::id.desc())),
+    };
     let rows: Vec<(i64, String, String, String, chrono::NaiveDateTime)> = query
-        .order((users::name_key, users::id))
         .limit(HOLDERS_PAGE + 1)
         .select((
             users::id,
@@ -134,8 +172,10 @@ pub fn pool_detail(
         .load(conn)?;
     let next = (rows.len() as i64 > HOLDERS_PAGE)
         .then(|| {
-            rows.get(HOLDERS_PAGE as usize - 1)
-                .map(|r| (r.2.clone(), r.0))
+            rows.get(HOLDERS_PAGE as usize - 1).map(|r| {
+                let key = if sort.by_email() { &r.3 } else { &r.2 };
+                (key.clone(), r.0)
+            })
         })
         .flatten();
     let holders = rows

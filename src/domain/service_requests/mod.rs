@@ -281,6 +281,11 @@ pub enum RequestSort {
     Updated,
     Created,
     Number,
+    /// The state's stored code, which sorts as the titles do (Closed, In progress, Open,
+    /// Resolved, Waiting on customer).
+    State,
+    /// The tenant's name.
+    Tenant,
 }
 
 /// A list of requests' order: most recently updated first unless asked otherwise.
@@ -318,32 +323,38 @@ pub struct Page {
 
 /// Keyset paging on (the sorted column, id), in the list's order: stable while requests
 /// change. `updated_at` is the last row's time in the sorted column (its updated or filed
-/// time; ignored when sorted by number).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// time; ignored when sorted by number, state or tenant); `text` its state's code or its
+/// tenant's name when sorted by those (empty otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub updated_at: NaiveDateTime,
     pub id: i64,
+    pub text: String,
 }
 
 impl Cursor {
-    /// The form a URL carries: microseconds since the epoch, a dot, the id.
+    /// The form a URL carries: microseconds since the epoch, a dot, the id, and a dot and
+    /// the text when there is one.
     pub fn token(&self) -> String {
-        format!(
-            "{}.{}",
-            self.updated_at.and_utc().timestamp_micros(),
-            self.id
-        )
+        let at = self.updated_at.and_utc().timestamp_micros();
+        if self.text.is_empty() {
+            format!("{at}.{}", self.id)
+        } else {
+            format!("{at}.{}.{}", self.id, self.text)
+        }
     }
 
     pub fn parse(token: &str) -> Result<Cursor, DomainError> {
         let bad = || DomainError::invalid("after", "This page link is not valid.");
-        let (micros, id) = token.split_once('.').ok_or_else(bad)?;
-        let micros: i64 = micros.parse().map_err(|_| bad())?;
-        let id: i64 = id.parse().map_err(|_| bad())?;
+        let mut parts = token.splitn(3, '.');
+        let micros: i64 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let id: i64 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let text = parts.next().unwrap_or("").to_owned();
         let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
         Ok(Cursor {
             updated_at: at.naive_utc(),
             id,
+            text,
         })
     }
 }

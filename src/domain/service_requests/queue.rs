@@ -151,7 +151,35 @@ pub(crate) fn page_of(
     // The page key follows the order: past the last row in the sorted column, ties by number.
     if let Some(after) = after {
         let (at, id) = (after.updated_at, after.id);
+        let text = after.text;
         query = match (order.by, order.descending) {
+            (RequestSort::State, descending) => {
+                let state = State::parse(&text)
+                    .map_err(|_| DomainError::invalid("after", "This page link is not valid."))?;
+                if descending {
+                    query.filter(
+                        service_requests::state.lt(state).or(service_requests::state
+                            .eq(state)
+                            .and(service_requests::id.lt(id))),
+                    )
+                } else {
+                    query.filter(
+                        service_requests::state.gt(state).or(service_requests::state
+                            .eq(state)
+                            .and(service_requests::id.gt(id))),
+                    )
+                }
+            }
+            (RequestSort::Tenant, true) => query.filter(
+                tenants::name
+                    .lt(text.clone())
+                    .or(tenants::name.eq(text).and(service_requests::id.lt(id))),
+            ),
+            (RequestSort::Tenant, false) => query.filter(
+                tenants::name
+                    .gt(text.clone())
+                    .or(tenants::name.eq(text).and(service_requests::id.gt(id))),
+            ),
             (RequestSort::Number, true) => query.filter(service_requests::id.lt(id)),
             (RequestSort::Number, false) => query.filter(service_requests::id.gt(id)),
             (RequestSort::Updated, true) => query.filter(
@@ -185,6 +213,18 @@ pub(crate) fn page_of(
         };
     }
     query = match (order.by, order.descending) {
+        (RequestSort::State, true) => {
+            query.order((service_requests::state.desc(), service_requests::id.desc()))
+        }
+        (RequestSort::State, false) => {
+            query.order((service_requests::state.asc(), service_requests::id.asc()))
+        }
+        (RequestSort::Tenant, true) => {
+            query.order((tenants::name.desc(), service_requests::id.desc()))
+        }
+        (RequestSort::Tenant, false) => {
+            query.order((tenants::name.asc(), service_requests::id.asc()))
+        }
         (RequestSort::Number, true) => query.order(service_requests::id.desc()),
         (RequestSort::Number, false) => query.order(service_requests::id.asc()),
         (RequestSort::Updated, true) => query.order((
@@ -221,6 +261,11 @@ pub(crate) fn page_of(
                 _ => r.updated_at,
             }),
             id: r.id.0,
+            text: match order.by {
+                RequestSort::State => r.state.as_str().to_owned(),
+                RequestSort::Tenant => r.tenant_name.clone(),
+                _ => String::new(),
+            },
         })
     } else {
         None

@@ -204,6 +204,51 @@ pub fn list(
     rows_of(conn, tenant)
 }
 
+/// What Your products sorts its subscriptions by (its column headers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SubscriptionSort {
+    /// Product name, then start: the page's own order.
+    #[default]
+    Product,
+    /// The number of licenses.
+    Licenses,
+    /// The state, by its title (Active, Cancelled, Disabled, Past due, Pending).
+    State,
+    /// The next renewal, soonest first; those that don't renew after them, by term end.
+    Renewal,
+}
+
+/// The tenant's subscriptions in the order asked. A tenant has a few (one row each, even for
+/// the same product), all on one page, so they are sorted here in Rust; equal ones keep the
+/// product-then-start order.
+pub fn list_sorted(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    tenant: TenantId,
+    sort: SubscriptionSort,
+    descending: bool,
+) -> Result<Vec<SubscriptionRow>, DomainError> {
+    let mut rows = list(conn, actor, tenant)?;
+    rows.sort_by(|a, b| {
+        let ordering = match sort {
+            SubscriptionSort::Product => std::cmp::Ordering::Equal,
+            SubscriptionSort::Licenses => a.quantity.cmp(&b.quantity),
+            SubscriptionSort::State => a.state.title().cmp(b.state.title()),
+            SubscriptionSort::Renewal => (a.next_renewal_cents().is_none(), a.term_end)
+                .cmp(&(b.next_renewal_cents().is_none(), b.term_end)),
+        };
+        if descending {
+            ordering.reverse()
+        } else {
+            ordering
+        }
+    });
+    if sort == SubscriptionSort::Product && descending {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
 /// The tenant's subscriptions, for a caller that has checked who may see them.
 pub(crate) fn rows_of(
     conn: &mut DbConnection,

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiRequest};
 use crate::domain::service_requests::{
-    self, AuthorKind, Cursor, Kind, NewRequest, Request, RequestRow, State,
+    self, AuthorKind, Cursor, Kind, NewRequest, Request, RequestOrder, RequestRow, RequestSort,
+    State,
 };
 use crate::domain::{DomainError, ServiceRequestId, SubscriptionId};
 
@@ -218,12 +219,75 @@ pub struct NewServiceRequest {
     target: Option<String>,
 }
 
+/// `$orderby` of the list of requests.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct OrderByParam {
+    /// `createdDateTime`, `lastModifiedDateTime` or `id`, then `asc` or `desc`
+    /// (`createdDateTime desc`); by default `lastModifiedDateTime desc`.
+    #[serde(rename = "$orderby")]
+    orderby: Option<String>,
+}
+
+/// The properties `$orderby` sorts by, as the API names them.
+const ORDER_BY: [(&str, RequestSort); 3] = [
+    ("createdDateTime", RequestSort::Created),
+    ("lastModifiedDateTime", RequestSort::Updated),
+    ("id", RequestSort::Number),
+];
+
+/// Reads `$orderby`: one property of [`ORDER_BY`] (any case), then `asc` or `desc`.
+fn order_by(options: &[(String, String)]) -> Result<RequestOrder, ApiError> {
+    let Some((_, text)) = options.iter().find(|(n, _)| n == "$orderby") else {
+        return Ok(RequestOrder::default());
+    };
+    let bad = || {
+        ApiError::BadRequest(
+            "The $orderby can be createdDateTime, lastModifiedDateTime or id, then asc or desc."
+                .into(),
+        )
+    };
+    let mut words = text.split_whitespace();
+    let property = words.next().ok_or_else(bad)?;
+    let by = ORDER_BY
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(property))
+        .map(|(_, by)| *by)
+        .ok_or_else(bad)?;
+    let descending = match words.next().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(bad()),
+    };
+    if words.next().is_some() {
+        return Err(bad());
+    }
+    Ok(RequestOrder { by, descending })
+}
+
+/// The `$orderby` that asks for `order` again (for the next page's link), URL-encoded.
+fn order_by_param(order: RequestOrder) -> String {
+    let name = ORDER_BY
+        .iter()
+        .find(|(_, by)| *by == order.by)
+        .map(|(name, _)| *name)
+        .unwrap_or("lastModifiedDateTime");
+    format!(
+        "$orderby={name}%20{}&",
+        if order.descending { "desc" } else { "asc" }
+    )
+}
+
 #[utoipa::path(
     get, path = "/serviceRequests", tag = "billing",
     summary = "List service requests",
-    description = "The organization's service requests, most recently updated first, 50 a page. \
-                   Scope: billing.read or serviceRequests.write.",
-    params(super::SkipTokenParam),
+    description = "The organization's service requests, 50 a page, most recently updated first \
+                   unless `$orderby` asks otherwise: `createdDateTime`, `lastModifiedDateTime` \
+                   or `id`, then `asc` (the default, as in OData) or `desc`; equal times by id, \
+                   the same way round. The `@odata.nextLink` keeps the order. Any other \
+                   `$orderby` is a 400. Scope: billing.read or serviceRequests.write.",
+    params(super::SkipTokenParam, OrderByParam),
     responses(
         (status = 200, description = "A page of requests", body = ServiceRequestList),
         (status = 400, description = "A query option that can't be read", body = super::ErrorBody),
@@ -235,7 +299,8 @@ pub struct NewServiceRequest {
 /// GET /api/v1/serviceRequests
 pub async fn list(request: ApiRequest, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let options = super::query_options(&req)?;
-    super::only_options(&options, &["$skiptoken", "$select"])?;
+    super::only_options(&options, &["$skiptoken", "$select", "$orderby"])?;
+    let order = order_by(&options)?;
     let after = options
         .iter()
         .find(|(n, _)| n == "$skiptoken")
@@ -247,7 +312,7 @@ pub async fn list(request: ApiRequest, req: HttpRequest) -> Result<HttpResponse,
         .transpose()?;
     let page = request
         .db(move |conn, actor, tenant, _| {
-            service_requests::list_for_tenant(conn, actor, tenant, after)
+            service_requests::list_for_tenant_in(conn, actor, tenant, order, after)
         })
         .await?;
     let base = &request.state.api.base_url;
@@ -258,9 +323,14 @@ pub async fn list(request: ApiRequest, req: HttpRequest) -> Result<HttpResponse,
             .into_iter()
             .map(ServiceRequestSummary::from)
             .collect(),
-        next_link: page
-            .next
-            .map(|c| format!("{base}/serviceRequests?$skiptoken={}", c.token())),
+        next_link: page.next.map(|c| {
+            let order = if order == RequestOrder::default() {
+                String::new()
+            } else {
+                order_by_param(order)
+            };
+            format!("{base}/serviceRequests?{order}$skiptoken={}", c.token())
+        }),
     })
 }
 

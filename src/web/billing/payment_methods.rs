@@ -1,28 +1,47 @@
 use super::*;
+use crate::web::sorting::{SortHeader, SortOrder, SortQuery, total};
 
 #[derive(Template)]
 #[template(path = "billing/payment_methods.html")]
 pub struct PaymentMethodsPage {
     frame: Frame,
     methods: Vec<PaymentMethod>,
+    /// "2 cards".
+    total: String,
+    headers: [SortHeader; 3],
     error: Option<String>,
     holder: String,
 }
 
 async fn methods_page(
     request: &TenantRequest,
+    query: &SortQuery,
     error: Option<String>,
     holder: String,
 ) -> Result<PaymentMethodsPage, WebError> {
+    // "added" is the page's own order (the default card first); it has no link of its own.
+    let order = SortOrder::resolve(query, &["added", "card", "expires", "holder"], false);
+    let sort = match order.column {
+        "card" => billing::CardSort::Card,
+        "expires" => billing::CardSort::Expires,
+        "holder" => billing::CardSort::Holder,
+        _ => billing::CardSort::Added,
+    };
+    let descending = order.descending;
     let methods = request
-        .db(|conn, actor, tenant, _| billing::payment_methods(conn, actor, tenant))
+        .db(move |conn, actor, tenant, _| {
+            billing::payment_methods_sorted(conn, actor, tenant, sort, descending)
+        })
         .await?;
+    let path = "/billing/payment-methods";
     Ok(PaymentMethodsPage {
-        frame: Frame::new(
-            "Payment methods",
-            &request.session,
-            "/billing/payment-methods",
-        ),
+        frame: Frame::new("Payment methods", &request.session, path),
+        total: total(methods.len() as i64, "card", "cards"),
+        headers: [
+            order.header(path, &[], "card", "Card"),
+            order.header(path, &[], "expires", "Expires"),
+            order.header(path, &[], "holder", "Name on card"),
+        ],
         methods,
         error,
         holder,
@@ -30,8 +49,11 @@ async fn methods_page(
 }
 
 /// GET /billing/payment-methods
-pub async fn payment_methods(request: TenantRequest) -> Result<HttpResponse, WebError> {
-    let page = methods_page(&request, None, String::new()).await?;
+pub async fn payment_methods(
+    request: TenantRequest,
+    query: crate::web::forms::Query<SortQuery>,
+) -> Result<HttpResponse, WebError> {
+    let page = methods_page(&request, &query.0, None, String::new()).await?;
     crate::web::render(&page)
 }
 
@@ -71,7 +93,8 @@ async fn card_change(
             Ok(redirect("/billing/payment-methods"))
         }
         Err(WebError::Domain(e)) if crate::web::errors::is_for_the_form(&e) => {
-            let page = methods_page(&request, Some(e.to_string()), holder).await?;
+            let page =
+                methods_page(&request, &SortQuery::default(), Some(e.to_string()), holder).await?;
             crate::web::render_with(crate::web::errors::status_of(&e), &page)
         }
         Err(e) => Err(e),

@@ -1,10 +1,16 @@
 use super::*;
+use crate::domain::subscriptions::SubscriptionSort;
+use crate::web::sorting::{SortHeader, SortOrder, SortQuery, total};
 
 #[derive(Template)]
 #[template(path = "billing/products.html")]
 pub struct ProductsPage {
     frame: Frame,
     rows: Vec<SubscriptionRow>,
+    /// "3 subscriptions".
+    total: String,
+    /// Product, Licenses, Status, Next renewal.
+    headers: [SortHeader; 4],
     conflicts: Vec<PoolSummary>,
 }
 
@@ -17,17 +23,38 @@ pub async fn products(
         tenant,
         ..
     }: TenantRequest,
+    query: crate::web::forms::Query<SortQuery>,
 ) -> Result<HttpResponse, WebError> {
+    let order = SortOrder::resolve(
+        &query.0,
+        &["product", "licenses", "state", "renewal"],
+        false,
+    );
+    let sort = match order.column {
+        "licenses" => SubscriptionSort::Licenses,
+        "state" => SubscriptionSort::State,
+        "renewal" => SubscriptionSort::Renewal,
+        _ => SubscriptionSort::Product,
+    };
+    let descending = order.descending;
     let (rows, pools) = state
         .db(move |conn| {
             Ok((
-                crate::domain::subscriptions::list(conn, &actor, tenant)?,
+                crate::domain::subscriptions::list_sorted(conn, &actor, tenant, sort, descending)?,
                 licenses::pools(conn, &actor, tenant)?,
             ))
         })
         .await?;
+    let path = "/billing/products";
     crate::web::render(&ProductsPage {
-        frame: Frame::new("Your products", &session, "/billing/products"),
+        frame: Frame::new("Your products", &session, path),
+        total: total(rows.len() as i64, "subscription", "subscriptions"),
+        headers: [
+            order.header(path, &[], "product", "Product"),
+            order.header(path, &[], "licenses", "Licenses"),
+            order.header(path, &[], "state", "Status"),
+            order.header(path, &[], "renewal", "Next renewal"),
+        ],
         rows,
         conflicts: PoolSummary::conflicts(&pools),
     })

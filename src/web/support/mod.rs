@@ -59,9 +59,20 @@ pub struct QueueQuery {
 /// The columns the queue and a tenant's list sort by, the first the default (newest first).
 pub(crate) const REQUEST_COLUMNS: [&str; 3] = ["updated", "number", "age"];
 
+/// The queue's columns: a tenant's list's, and the state and the tenant.
+const QUEUE_COLUMNS: [&str; 5] = ["updated", "number", "age", "state", "tenant"];
+
 /// The whitelisted column's order, for the domain. Age goes up as the filing date goes back.
 pub(crate) fn request_order(order: &SortOrder) -> RequestOrder {
     match order.column {
+        "state" => RequestOrder {
+            by: RequestSort::State,
+            descending: order.descending,
+        },
+        "tenant" => RequestOrder {
+            by: RequestSort::Tenant,
+            descending: order.descending,
+        },
         "number" => RequestOrder {
             by: RequestSort::Number,
             descending: order.descending,
@@ -116,7 +127,7 @@ impl QueueQuery {
                 sort: self.sort.clone(),
                 order: self.order.clone(),
             },
-            &REQUEST_COLUMNS,
+            &QUEUE_COLUMNS,
             true,
         )
     }
@@ -141,6 +152,8 @@ impl QueueQuery {
             number: order.header("/support", &kept, "number", "Number"),
             age: order.header("/support", &kept, "age", "Age"),
             updated: order.header("/support", &kept, "updated", "Updated"),
+            state: order.header("/support", &kept, "state", "State"),
+            tenant: order.header("/support", &kept, "tenant", "Tenant"),
         }
     }
 
@@ -162,6 +175,8 @@ pub struct QueueHeaders {
     number: SortHeader,
     age: SortHeader,
     updated: SortHeader,
+    state: SortHeader,
+    tenant: SortHeader,
 }
 
 #[derive(Template)]
@@ -204,7 +219,7 @@ pub async fn queue(
             ))
         })
         .await?;
-    let next_link = page.next.map(|c| query.next_link(&c.token()));
+    let next_link = page.next.as_ref().map(|c| query.next_link(&c.token()));
     let kinds = requests::workable_kinds(session.actor());
     super::render(&QueuePage {
         frame: Frame::new("Service requests", &session, "/support"),
