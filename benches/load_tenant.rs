@@ -13,7 +13,9 @@
 //! pseudo-random order), `--products` products with one subscription each, and about
 //! `--assignments-per-user` assignments per user, in one transaction: multi-row INSERTs on
 //! SQLite, COPY FROM STDIN on PostgreSQL (where the per-row trigger that keeps `user_counts` is
-//! off while a tenant's users go in, and their counts are recounted after; the other derived
+//! off while a tenant's users go in, and their counts are recounted after; the secondary
+//! indexes and foreign keys of users and license_assignments are dropped and made again after
+//! the rows are in, which checks every key all the same; the other derived
 //! rows, `users_search` on SQLite, groups' `member_count` and the pools' `license_counts`, are
 //! kept by their triggers or recounted as the app keeps them).
 //!
@@ -564,6 +566,7 @@ fn run(o: Options) -> Result<(), String> {
     let (product_ids, big, small) = conn
         .transaction::<_, diesel::result::Error, _>(|conn| {
             let product_ids = insert_products(conn, n_products)?;
+            let dropped = drop_for_load(conn, &["users", "license_assignments"])?;
             let big = fill_tenant(
                 conn,
                 &Fill {
@@ -599,6 +602,16 @@ fn run(o: Options) -> Result<(), String> {
                 )?),
                 None => None,
             };
+            let t = Instant::now();
+            restore_after_load(conn, &dropped)?;
+            if !dropped.is_empty() {
+                println!(
+                    "  {} indexes and foreign keys of users and license_assignments back \
+                     ({:.2} s)",
+                    dropped.len(),
+                    t.elapsed().as_secs_f64()
+                );
+            }
             Ok((product_ids, big, small))
         })
         .map_err(|e| e.to_string())?;
@@ -1096,6 +1109,77 @@ fn insert_assignments(
                     out.push_str(&format!("{tenant},{user},{product},{}", timestamp(at)));
                 },
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// PostgreSQL: drops the indexes of `tables` that no constraint owns and their foreign keys,
+/// and returns the statements that make them again, for `restore_after_load`: one sorted
+/// build of an index after the load is much cheaper than a million inserts into it (the
+/// trigram GIN indexes and the random `guid` most), and adding a foreign key checks every row
+/// in one join instead of a lookup a row. In the load's transaction, so they are never
+/// missing for anyone else, and the keys are checked all the same. SQLite: none.
+fn drop_for_load(
+    conn: &mut DbConnection,
+    tables: &[&str],
+) -> Result<Vec<String>, diesel::result::Error> {
+    #[derive(QueryableByName)]
+    struct Index {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        def: String,
+    }
+    let DbConnection::Postgresql(c) = conn else {
+        return Ok(Vec::new());
+    };
+    let mut defs = Vec::new();
+    for table in tables {
+        let found: Vec<Index> = diesel::sql_query(
+            "SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+             WHERE i.schemaname = current_schema() AND i.tablename = $1
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                   WHERE k.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)",
+        )
+        .bind::<diesel::sql_types::Text, _>(*table)
+        .load(c)?;
+        for index in found {
+            diesel::sql_query(format!("DROP INDEX \"{}\"", index.name)).execute(c)?;
+            defs.push(index.def);
+        }
+    }
+    for table in tables {
+        let keys: Vec<Index> = diesel::sql_query(
+            "SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint
+             WHERE contype = 'f' AND conrelid = $1::regclass",
+        )
+        .bind::<diesel::sql_types::Text, _>(*table)
+        .load(c)?;
+        for key in keys {
+            diesel::sql_query(format!(
+                "ALTER TABLE \"{table}\" DROP CONSTRAINT \"{}\"",
+                key.name
+            ))
+            .execute(c)?;
+            defs.push(format!(
+                "ALTER TABLE \"{table}\" ADD CONSTRAINT \"{}\" {}",
+                key.name, key.def
+            ));
+        }
+    }
+    Ok(defs)
+}
+
+/// Makes again the indexes and foreign keys `drop_for_load` dropped.
+fn restore_after_load(
+    conn: &mut DbConnection,
+    defs: &[String],
+) -> Result<(), diesel::result::Error> {
+    if let DbConnection::Postgresql(c) = conn {
+        diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'").execute(c)?;
+        for def in defs {
+            diesel::sql_query(def.as_str()).execute(c)?;
         }
     }
     Ok(())
