@@ -3,14 +3,29 @@
 //! ```sh
 //! DATABASE_URL=/tmp/bench.db cargo bench --bench load_tenant -- --users 100000 \
 //!     [--products 20] [--assignments-per-user 2] [--bulk-ids FILE] \
-//!     [--group-members N] [--group-add N [--group-runs K] --group-add-ids FILE] \
+//!     [--small-users N [--small-bulk-ids FILE]] [--group-members N] \
+//!     [--group-add N [--group-runs K] --group-add-ids FILE] \
 //!     [--renewals-due 1000 [--renewals-due-at RFC3339]…]
 //! ```
 //!
 //! Loads the normal demo first (Contoso, admin@contoso.example / allot-demo), then adds to
 //! Contoso `--users` users (bench000001@contoso.example …, realistic display names in a
 //! pseudo-random order), `--products` products with one subscription each, and about
-//! `--assignments-per-user` assignments per user, with multi-row INSERTs in one transaction.
+//! `--assignments-per-user` assignments per user, in one transaction: multi-row INSERTs on
+//! SQLite, COPY FROM STDIN on PostgreSQL (where the per-row trigger that keeps `user_counts` is
+//! off while a tenant's users go in, and their counts are recounted after; the secondary
+//! indexes and foreign keys of users and license_assignments are dropped and made again after
+//! the rows are in, which checks every key all the same; the other derived
+//! rows, `users_search` on SQLite, groups' `member_count` and the pools' `license_counts`, are
+//! kept by their triggers or recounted as the app keeps them).
+//!
+//! `--small-users N` (issue 17's "flatness" of bulk work) also fills the demo's Fabrikam
+//! (fabrikam.example, admin@fabrikam.example / allot-demo) with N bench users
+//! (bench000001@fabrikam.example …) with the same products and the same assignment pattern:
+//! the first min(N, 30000) lack the bulk product, whose Fabrikam pool has room for them all.
+//! Their ids go to `--small-bulk-ids`; printed as `SMALL_TENANT=<id>`, `SMALL_BULK_PRODUCT=<id>`
+//! (the same product as `BULK_PRODUCT`) and `SMALL_USERS=<n>`. Default 0: none, so other users
+//! of the loader (scripts/crash_test, tests/cluster) count only Contoso's bench rows.
 //!
 //! The last bench product is the bulk-assignment target: the first min(N, 30000) bench users
 //! never get it, and its pool has that many licenses to spare, so the benchmark can assign it to
@@ -46,6 +61,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDateTime, SubsecRound, Utc};
+use diesel::pg::CopyFormat;
 use diesel::prelude::*;
 
 use allot::domain::db::{self, Backend, DbConnection};
@@ -60,6 +76,8 @@ use allot::domain::{demo, passwords};
 const CHUNK: usize = 1000;
 /// Bench users who never get the bulk-assignment product (at most this many).
 const RESERVED: usize = 30_000;
+/// The demo's second tenant, which `--small-users` fills.
+const SMALL_DOMAIN: &str = "fabrikam.example";
 
 const FIRST_NAMES: [&str; 96] = [
     "Aaron",
@@ -277,6 +295,9 @@ struct Options {
     products: usize,
     per_user: usize,
     bulk_ids: Option<String>,
+    /// Bench users of the small tenant, Fabrikam (0: none).
+    small_users: usize,
+    small_bulk_ids: Option<String>,
     /// Members of "Bench group" (0: no such group).
     group_members: usize,
     /// Users to add to each licensed group (0: no licensed groups).
@@ -297,7 +318,7 @@ fn usage() -> ! {
     eprintln!(
         "usage: DATABASE_URL=… cargo bench --bench load_tenant -- --users N \
          [--products 20] [--assignments-per-user 2] [--bulk-ids FILE] \
-         [--group-members N] [--group-add N [--group-runs K] --group-add-ids FILE] \
+         [--small-users N [--small-bulk-ids FILE]] [--group-members N] [--group-add N [--group-runs K] --group-add-ids FILE] \
          [--renewals-due N [--renewals-due-at RFC3339]…] [--purges-due N] \
          [--purchase-orders-due N]"
     );
@@ -310,6 +331,8 @@ fn options() -> Options {
         products: 20,
         per_user: 2,
         bulk_ids: None,
+        small_users: 0,
+        small_bulk_ids: None,
         group_members: 0,
         group_add: 0,
         group_runs: 1,
@@ -334,6 +357,8 @@ fn options() -> Options {
             "--products" => o.products = number("--products"),
             "--assignments-per-user" => o.per_user = number("--assignments-per-user"),
             "--bulk-ids" => o.bulk_ids = Some(args.next().unwrap_or_else(|| usage())),
+            "--small-users" => o.small_users = number("--small-users"),
+            "--small-bulk-ids" => o.small_bulk_ids = Some(args.next().unwrap_or_else(|| usage())),
             "--group-members" => o.group_members = number("--group-members"),
             "--group-add" => o.group_add = number("--group-add"),
             "--group-runs" => o.group_runs = number("--group-runs"),
@@ -527,140 +552,83 @@ fn run(o: Options) -> Result<(), String> {
     };
 
     let t = Instant::now();
-    let (user_ids, product_ids, assigned, quantities) = conn
+    let small_tenant = if o.small_users > 0 {
+        Some(
+            tenants::table
+                .filter(tenants::domain.eq(SMALL_DOMAIN))
+                .select(tenants::id)
+                .first::<i64>(&mut *conn)
+                .map_err(|e| format!("the demo's Fabrikam ({SMALL_DOMAIN}): {e}"))?,
+        )
+    } else {
+        None
+    };
+    let (product_ids, big, small) = conn
         .transaction::<_, diesel::result::Error, _>(|conn| {
-            // Users.
+            let product_ids = insert_products(conn, n_products)?;
+            let dropped = drop_for_load(conn, &["users", "license_assignments"])?;
+            let big = fill_tenant(
+                conn,
+                &Fill {
+                    tenant: contoso,
+                    name: "Contoso",
+                    domain: "contoso.example",
+                    users: o.users,
+                    reserved,
+                    per_user: o.per_user,
+                    group_index,
+                    group_extra: to_add.len() as i64,
+                },
+                &product_ids,
+                &hash,
+                at,
+            )?;
+            let small = match small_tenant {
+                Some(tenant) => Some(fill_tenant(
+                    conn,
+                    &Fill {
+                        tenant,
+                        name: "Fabrikam",
+                        domain: SMALL_DOMAIN,
+                        users: o.small_users,
+                        reserved: o.small_users.min(RESERVED),
+                        per_user: o.per_user,
+                        group_index,
+                        group_extra: 0,
+                    },
+                    &product_ids,
+                    &hash,
+                    at,
+                )?),
+                None => None,
+            };
             let t = Instant::now();
-            let names: Vec<String> = (1..=o.users).map(display_name).collect();
-            let emails: Vec<String> = (1..=o.users)
-                .map(|i| format!("bench{i:06}@contoso.example"))
-                .collect();
-            let keys: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-            let rows: Vec<_> = (0..o.users)
-                .map(|k| {
-                    (
-                        users::tenant_id.eq(contoso),
-                        users::display_name.eq(names[k].as_str()),
-                        users::name_key.eq(keys[k].as_str()),
-                        users::email.eq(emails[k].as_str()),
-                        users::password_hash.eq(hash.as_str()),
-                        users::state.eq("active"),
-                        users::created_at.eq(at),
-                    )
-                })
-                .collect();
-            for chunk in rows.chunks(CHUNK) {
-                insert_rows!(conn, users::table, chunk)?;
+            restore_after_load(conn, &dropped)?;
+            if !dropped.is_empty() {
+                println!(
+                    "  {} indexes and foreign keys of users and license_assignments back \
+                     ({:.2} s)",
+                    dropped.len(),
+                    t.elapsed().as_secs_f64()
+                );
             }
-            // Ids in email order, which is bench user order.
-            let user_ids: Vec<i64> = users::table
-                .filter(users::tenant_id.eq(contoso))
-                .filter(users::email.like("bench%@contoso.example"))
-                .order(users::email)
-                .select(users::id)
-                .load(conn)?;
-            assert_eq!(user_ids.len(), o.users, "every bench user reads back");
-            println!("  {} users ({:.2} s)", o.users, t.elapsed().as_secs_f64());
-
-            // Products, each with its services.
-            let t = Instant::now();
-            let mut product_ids = Vec::with_capacity(n_products);
-            for p in 1..=n_products {
-                let id: i64 = diesel::insert_into(products::table)
-                    .values((
-                        products::code.eq(format!("BENCH_{p:02}")),
-                        products::name.eq(format!("Bench Product {p:02}")),
-                        products::family.eq(if p % 3 == 0 {
-                            "business_applications"
-                        } else {
-                            "online_services"
-                        }),
-                        products::monthly_price_cents.eq(500 + 100 * p as i64),
-                        products::cancellation_window_days.eq(7),
-                    ))
-                    .returning(products::id)
-                    .get_result(conn)?;
-                let services: Vec<_> = SERVICES
-                    .iter()
-                    .map(|(name, holds)| {
-                        (
-                            product_services::product_id.eq(id),
-                            product_services::name.eq(*name),
-                            product_services::holds_data.eq(*holds),
-                        )
-                    })
-                    .collect();
-                insert_rows!(conn, product_services::table, &services)?;
-                product_ids.push(id);
-            }
-
-            // Assignments, oldest first.
-            let mut per_product = vec![0i64; n_products];
-            let mut rows = Vec::with_capacity(o.users * o.per_user);
-            let started = at - Duration::days(30);
-            for (k, user) in user_ids.iter().enumerate() {
-                for p in holdings(k + 1, reserved, n_products, o.per_user) {
-                    per_product[p] += 1;
-                    rows.push((
-                        license_assignments::tenant_id.eq(contoso),
-                        license_assignments::user_id.eq(*user),
-                        license_assignments::product_id.eq(product_ids[p]),
-                        license_assignments::self_service_subscription_id.eq(None::<i64>),
-                        license_assignments::assigned_at.eq(started + Duration::seconds(k as i64)),
-                    ));
-                }
-            }
-            for chunk in rows.chunks(CHUNK) {
-                insert_rows!(conn, license_assignments::table, chunk)?;
-            }
-
-            // One subscription per product with room to spare; the bulk product's pool has
-            // room for every reserved user.
-            let term_start: NaiveDateTime = started;
-            let term_end = (started.and_utc() + Months::new(12)).naive_utc();
-            let quantities: Vec<i32> = (0..n_products)
-                .map(|p| {
-                    let extra = if p == bulk_index {
-                        reserved as i64 + 100
-                    } else if p == group_index {
-                        per_product[p] / 10 + 100 + to_add.len() as i64
-                    } else {
-                        per_product[p] / 10 + 100
-                    };
-                    (per_product[p] + extra) as i32
-                })
-                .collect();
-            let subs: Vec<_> = (0..n_products)
-                .map(|p| {
-                    (
-                        subscriptions::tenant_id.eq(contoso),
-                        subscriptions::product_id.eq(product_ids[p]),
-                        subscriptions::quantity.eq(quantities[p]),
-                        subscriptions::billing_period.eq("yearly"),
-                        subscriptions::term_start.eq(term_start),
-                        subscriptions::term_end.eq(term_end),
-                        subscriptions::recurring_billing.eq(true),
-                        subscriptions::purchase_channel.eq("invoice"),
-                        subscriptions::state.eq("active"),
-                        subscriptions::self_service_buyer_id.eq(None::<i64>),
-                        subscriptions::created_at.eq(at),
-                    )
-                })
-                .collect();
-            insert_rows!(conn, subscriptions::table, &subs)?;
-            println!(
-                "  {} products, {} assignments ({:.2} s)",
-                n_products,
-                rows.len(),
-                t.elapsed().as_secs_f64()
-            );
-            Ok((user_ids, product_ids, per_product, quantities))
+            Ok((product_ids, big, small))
         })
         .map_err(|e| e.to_string())?;
-    println!("bench tenant inserted ({:.2} s)", t.elapsed().as_secs_f64());
+    println!(
+        "bench tenants inserted ({:.2} s)",
+        t.elapsed().as_secs_f64()
+    );
     // The rows went in directly, so the pools' assigned counts are counted afresh.
-    allot::domain::licenses::recount(conn, allot::domain::TenantId(contoso))
-        .map_err(|e| e.to_string())?;
+    for tenant in std::iter::once(contoso).chain(small_tenant) {
+        allot::domain::licenses::recount(conn, allot::domain::TenantId(tenant))
+            .map_err(|e| e.to_string())?;
+    }
+    let Filled {
+        user_ids,
+        per_product: assigned,
+        quantities,
+    } = big;
 
     let t = Instant::now();
     let groups = load_groups(
@@ -717,29 +685,30 @@ fn run(o: Options) -> Result<(), String> {
     }
 
     if let Some(path) = &o.bulk_ids {
-        let mut file = std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?,
-        );
-        for id in &user_ids[..reserved] {
-            writeln!(file, "{id}").map_err(|e| e.to_string())?;
-        }
-        file.flush().map_err(|e| e.to_string())?;
+        write_ids(path, user_ids[..reserved].iter().copied())?;
     }
-
+    let small_reserved = o.small_users.min(RESERVED);
+    if let (Some(path), Some(small)) = (&o.small_bulk_ids, &small) {
+        write_ids(path, small.user_ids[..small_reserved].iter().copied())?;
+    }
     if let Some(path) = &o.group_add_ids {
-        let mut file = std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?,
-        );
-        for &k in &to_add {
-            writeln!(file, "{}", user_ids[k]).map_err(|e| e.to_string())?;
-        }
-        file.flush().map_err(|e| e.to_string())?;
+        write_ids(path, to_add.iter().map(|&k| user_ids[k]))?;
     }
 
     let total_assigned: i64 = assigned.iter().sum();
     let bulk = product_ids[bulk_index];
+    let small_line = small
+        .as_ref()
+        .map(|s| {
+            format!(
+                "; into Fabrikam: {} users, {} assignments",
+                s.user_ids.len(),
+                s.per_product.iter().sum::<i64>()
+            )
+        })
+        .unwrap_or_default();
     println!(
-        "loaded into Contoso ({}): {} users, {} products, {} assignments in {:.2} s",
+        "loaded into Contoso ({}): {} users, {} products, {} assignments{small_line} in {:.2} s",
         match backend {
             Backend::Sqlite => "SQLite",
             Backend::Postgres => "PostgreSQL",
@@ -761,6 +730,23 @@ fn run(o: Options) -> Result<(), String> {
             .unwrap_or_default()
     );
     println!("BULK_PRODUCT={bulk}");
+    if let (Some(tenant), Some(small)) = (small_tenant, &small) {
+        println!(
+            "small tenant: Fabrikam (id {tenant}), bulk target Bench Product {:02} (id {bulk}): \
+             {} assigned of {}; {} users lack it{}",
+            n_products,
+            small.per_product[bulk_index],
+            small.quantities[bulk_index],
+            small_reserved,
+            o.small_bulk_ids
+                .as_ref()
+                .map(|p| format!(" (ids in {p})"))
+                .unwrap_or_default()
+        );
+        println!("SMALL_TENANT={tenant}");
+        println!("SMALL_BULK_PRODUCT={bulk}");
+        println!("SMALL_USERS={}", small.user_ids.len());
+    }
     if let Some(group) = groups.bench {
         println!("GROUP={group}");
     }
@@ -795,6 +781,421 @@ fn run(o: Options) -> Result<(), String> {
     Ok(())
 }
 
+/// One tenant's share of the load (`fill_tenant`).
+struct Fill<'a> {
+    tenant: i64,
+    name: &'a str,
+    domain: &'a str,
+    users: usize,
+    /// The first bench users, who never get the bulk product (the last bench product).
+    reserved: usize,
+    per_user: usize,
+    /// The licensed groups' product, whose pool gets `group_extra` more licenses.
+    group_index: usize,
+    group_extra: i64,
+}
+
+/// What `fill_tenant` added.
+struct Filled {
+    /// In bench order: bench000001 first.
+    user_ids: Vec<i64>,
+    /// Assignments of each bench product, and its pool's licenses.
+    per_product: Vec<i64>,
+    quantities: Vec<i32>,
+}
+
+/// The bench products, each with its services.
+fn insert_products(
+    conn: &mut DbConnection,
+    n_products: usize,
+) -> Result<Vec<i64>, diesel::result::Error> {
+    let mut product_ids = Vec::with_capacity(n_products);
+    for p in 1..=n_products {
+        let id: i64 = diesel::insert_into(products::table)
+            .values((
+                products::code.eq(format!("BENCH_{p:02}")),
+                products::name.eq(format!("Bench Product {p:02}")),
+                products::family.eq(if p % 3 == 0 {
+                    "business_applications"
+                } else {
+                    "online_services"
+                }),
+                products::monthly_price_cents.eq(500 + 100 * p as i64),
+                products::cancellation_window_days.eq(7),
+            ))
+            .returning(products::id)
+            .get_result(conn)?;
+        let services: Vec<_> = SERVICES
+            .iter()
+            .map(|(name, holds)| {
+                (
+                    product_services::product_id.eq(id),
+                    product_services::name.eq(*name),
+                    product_services::holds_data.eq(*holds),
+                )
+            })
+            .collect();
+        insert_rows!(conn, product_services::table, &services)?;
+        product_ids.push(id);
+    }
+    Ok(product_ids)
+}
+
+/// Adds to one tenant `f.users` bench users (bench000001@domain …), their assignments of the
+/// bench products (`holdings`, oldest first) and one subscription per product with room to
+/// spare; the bulk product's pool has room for every reserved user.
+fn fill_tenant(
+    conn: &mut DbConnection,
+    f: &Fill,
+    product_ids: &[i64],
+    hash: &str,
+    at: NaiveDateTime,
+) -> Result<Filled, diesel::result::Error> {
+    let n_products = product_ids.len();
+    let bulk_index = n_products - 1;
+    let t = Instant::now();
+    let users: Vec<NewUser> = (1..=f.users)
+        .map(|i| {
+            let name = display_name(i);
+            NewUser {
+                key: name.to_lowercase(),
+                name,
+                email: format!("bench{i:06}@{}", f.domain),
+            }
+        })
+        .collect();
+    insert_users(conn, f.tenant, &users, hash, at)?;
+    // Ids in insertion order, which is bench user order (the email's order is not, past
+    // bench999999).
+    let user_ids: Vec<i64> = users::table
+        .filter(users::tenant_id.eq(f.tenant))
+        .filter(users::email.like(format!("bench%@{}", f.domain)))
+        .order(users::id)
+        .select(users::id)
+        .load(conn)?;
+    assert_eq!(user_ids.len(), f.users, "every bench user reads back");
+    println!(
+        "  {}: {} users ({:.2} s)",
+        f.name,
+        f.users,
+        t.elapsed().as_secs_f64()
+    );
+
+    let t = Instant::now();
+    let mut per_product = vec![0i64; n_products];
+    let mut rows = Vec::with_capacity(f.users * f.per_user);
+    let started = at - Duration::days(30);
+    for (k, user) in user_ids.iter().enumerate() {
+        for p in holdings(k + 1, f.reserved, n_products, f.per_user) {
+            per_product[p] += 1;
+            rows.push((*user, product_ids[p], started + Duration::seconds(k as i64)));
+        }
+    }
+    insert_assignments(conn, f.tenant, &rows)?;
+
+    let term_start: NaiveDateTime = started;
+    let term_end = (started.and_utc() + Months::new(12)).naive_utc();
+    let quantities: Vec<i32> = (0..n_products)
+        .map(|p| {
+            let extra = if p == bulk_index {
+                f.reserved as i64 + 100
+            } else if p == f.group_index {
+                per_product[p] / 10 + 100 + f.group_extra
+            } else {
+                per_product[p] / 10 + 100
+            };
+            (per_product[p] + extra) as i32
+        })
+        .collect();
+    let subs: Vec<_> = (0..n_products)
+        .map(|p| {
+            (
+                subscriptions::tenant_id.eq(f.tenant),
+                subscriptions::product_id.eq(product_ids[p]),
+                subscriptions::quantity.eq(quantities[p]),
+                subscriptions::billing_period.eq("yearly"),
+                subscriptions::term_start.eq(term_start),
+                subscriptions::term_end.eq(term_end),
+                subscriptions::recurring_billing.eq(true),
+                subscriptions::purchase_channel.eq("invoice"),
+                subscriptions::state.eq("active"),
+                subscriptions::self_service_buyer_id.eq(None::<i64>),
+                subscriptions::created_at.eq(at),
+            )
+        })
+        .collect();
+    insert_rows!(conn, subscriptions::table, &subs)?;
+    println!(
+        "  {}: {} products, {} assignments ({:.2} s)",
+        f.name,
+        n_products,
+        rows.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(Filled {
+        user_ids,
+        per_product,
+        quantities,
+    })
+}
+
+/// A bench user's names.
+struct NewUser {
+    name: String,
+    key: String,
+    email: String,
+}
+
+/// A CSV field for PostgreSQL's COPY, always quoted (a password hash holds commas).
+fn csv(out: &mut String, value: &str) {
+    out.push('"');
+    out.push_str(&value.replace('"', "\"\""));
+    out.push('"');
+}
+
+fn timestamp(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// Streams CSV rows to a COPY FROM STDIN, `CHUNK` rows a write.
+fn copy_rows<Tab, T, F>(
+    c: &mut PgConnection,
+    table: Tab,
+    target: T,
+    rows: usize,
+    row: F,
+) -> Result<usize, diesel::result::Error>
+where
+    Tab: diesel::Table,
+    T: diesel::pg::CopyTarget<Table = Tab>,
+    F: Fn(usize, &mut String),
+{
+    diesel::copy_from(table)
+        .from_raw_data(target, |out| {
+            let mut buf = String::new();
+            for k in 0..rows {
+                row(k, &mut buf);
+                buf.push('\n');
+                if (k + 1) % CHUNK == 0 || k + 1 == rows {
+                    out.write_all(buf.as_bytes())
+                        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                    buf.clear();
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .with_format(CopyFormat::Csv)
+        .execute(c)
+}
+
+/// Inserts the users: multi-row INSERTs on SQLite, COPY on PostgreSQL. On PostgreSQL the
+/// per-row trigger that keeps `user_counts` (one row per tenant and state, updated a million
+/// times in one transaction) is the slow part, so it is off while the tenant's users go in,
+/// and the tenant's counts are recounted instead, in the same transaction.
+fn insert_users(
+    conn: &mut DbConnection,
+    tenant: i64,
+    rows: &[NewUser],
+    hash: &str,
+    at: NaiveDateTime,
+) -> Result<(), diesel::result::Error> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                let values: Vec<_> = chunk
+                    .iter()
+                    .map(|u| {
+                        (
+                            users::tenant_id.eq(tenant),
+                            users::display_name.eq(u.name.as_str()),
+                            users::name_key.eq(u.key.as_str()),
+                            users::email.eq(u.email.as_str()),
+                            users::password_hash.eq(hash),
+                            users::state.eq("active"),
+                            users::created_at.eq(at),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(users::table)
+                    .values(values)
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query("ALTER TABLE users DISABLE TRIGGER user_counts_insert_delete")
+                .execute(c)?;
+            let created = timestamp(at);
+            copy_rows(
+                c,
+                users::table,
+                (
+                    users::tenant_id,
+                    users::display_name,
+                    users::name_key,
+                    users::email,
+                    users::password_hash,
+                    users::state,
+                    users::created_at,
+                ),
+                rows.len(),
+                |k, out| {
+                    let u = &rows[k];
+                    out.push_str(&tenant.to_string());
+                    for field in [&u.name, &u.key, &u.email] {
+                        out.push(',');
+                        csv(out, field);
+                    }
+                    out.push(',');
+                    csv(out, hash);
+                    out.push_str(",active,");
+                    out.push_str(&created);
+                },
+            )?;
+            diesel::sql_query("ALTER TABLE users ENABLE TRIGGER user_counts_insert_delete")
+                .execute(c)?;
+            diesel::sql_query(
+                "INSERT INTO user_counts (tenant_id, state, users)
+                 SELECT tenant_id, state, count(*) FROM users WHERE tenant_id = $1
+                 GROUP BY tenant_id, state
+                 ON CONFLICT (tenant_id, state) DO UPDATE SET users = EXCLUDED.users",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(tenant)
+            .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts direct assignments (user, product, assigned at) of one tenant: multi-row INSERTs
+/// on SQLite, COPY on PostgreSQL.
+fn insert_assignments(
+    conn: &mut DbConnection,
+    tenant: i64,
+    rows: &[(i64, i64, NaiveDateTime)],
+) -> Result<(), diesel::result::Error> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                let values: Vec<_> = chunk
+                    .iter()
+                    .map(|(user, product, at)| {
+                        (
+                            license_assignments::tenant_id.eq(tenant),
+                            license_assignments::user_id.eq(*user),
+                            license_assignments::product_id.eq(*product),
+                            license_assignments::self_service_subscription_id.eq(None::<i64>),
+                            license_assignments::assigned_at.eq(*at),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(license_assignments::table)
+                    .values(values)
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Postgresql(c) => {
+            copy_rows(
+                c,
+                license_assignments::table,
+                (
+                    license_assignments::tenant_id,
+                    license_assignments::user_id,
+                    license_assignments::product_id,
+                    license_assignments::assigned_at,
+                ),
+                rows.len(),
+                |k, out| {
+                    let (user, product, at) = rows[k];
+                    out.push_str(&format!("{tenant},{user},{product},{}", timestamp(at)));
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// PostgreSQL: drops the indexes of `tables` that no constraint owns and their foreign keys,
+/// and returns the statements that make them again, for `restore_after_load`: one sorted
+/// build of an index after the load is much cheaper than a million inserts into it (the
+/// trigram GIN indexes and the random `guid` most), and adding a foreign key checks every row
+/// in one join instead of a lookup a row. In the load's transaction, so they are never
+/// missing for anyone else, and the keys are checked all the same. SQLite: none.
+fn drop_for_load(
+    conn: &mut DbConnection,
+    tables: &[&str],
+) -> Result<Vec<String>, diesel::result::Error> {
+    #[derive(QueryableByName)]
+    struct Index {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        def: String,
+    }
+    let DbConnection::Postgresql(c) = conn else {
+        return Ok(Vec::new());
+    };
+    let mut defs = Vec::new();
+    for table in tables {
+        let found: Vec<Index> = diesel::sql_query(
+            "SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+             WHERE i.schemaname = current_schema() AND i.tablename = $1
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+                   WHERE k.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)",
+        )
+        .bind::<diesel::sql_types::Text, _>(*table)
+        .load(c)?;
+        for index in found {
+            diesel::sql_query(format!("DROP INDEX \"{}\"", index.name)).execute(c)?;
+            defs.push(index.def);
+        }
+    }
+    for table in tables {
+        let keys: Vec<Index> = diesel::sql_query(
+            "SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint
+             WHERE contype = 'f' AND conrelid = $1::regclass",
+        )
+        .bind::<diesel::sql_types::Text, _>(*table)
+        .load(c)?;
+        for key in keys {
+            diesel::sql_query(format!(
+                "ALTER TABLE \"{table}\" DROP CONSTRAINT \"{}\"",
+                key.name
+            ))
+            .execute(c)?;
+            defs.push(format!(
+                "ALTER TABLE \"{table}\" ADD CONSTRAINT \"{}\" {}",
+                key.name, key.def
+            ));
+        }
+    }
+    Ok(defs)
+}
+
+/// Makes again the indexes and foreign keys `drop_for_load` dropped.
+fn restore_after_load(
+    conn: &mut DbConnection,
+    defs: &[String],
+) -> Result<(), diesel::result::Error> {
+    if let DbConnection::Postgresql(c) = conn {
+        diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'").execute(c)?;
+        for def in defs {
+            diesel::sql_query(def.as_str()).execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `ids` to `path`, one a line.
+fn write_ids(path: &str, ids: impl Iterator<Item = i64>) -> Result<(), String> {
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?,
+    );
+    for id in ids {
+        writeln!(file, "{id}").map_err(|e| e.to_string())?;
+    }
+    file.flush().map_err(|e| e.to_string())
+}
+
 /// The groups `load_groups` added.
 struct BenchGroups {
     bench: Option<i64>,
@@ -827,19 +1228,44 @@ fn load_groups(
         };
         let bench = if members > 0 {
             let group = add_group(conn, "Bench group", "The benchmark's big group.")?;
-            let rows: Vec<_> = user_ids[..members]
-                .iter()
-                .map(|user| {
-                    (
-                        group_members::tenant_id.eq(contoso),
-                        group_members::group_id.eq(group),
-                        group_members::user_id.eq(*user),
-                        group_members::added_at.eq(at),
-                    )
-                })
-                .collect();
-            for chunk in rows.chunks(CHUNK) {
-                insert_rows!(conn, group_members::table, chunk)?;
+            let members = &user_ids[..members];
+            match conn {
+                DbConnection::Sqlite(c) => {
+                    let rows: Vec<_> = members
+                        .iter()
+                        .map(|user| {
+                            (
+                                group_members::tenant_id.eq(contoso),
+                                group_members::group_id.eq(group),
+                                group_members::user_id.eq(*user),
+                                group_members::added_at.eq(at),
+                            )
+                        })
+                        .collect();
+                    for chunk in rows.chunks(CHUNK) {
+                        diesel::insert_into(group_members::table)
+                            .values(chunk)
+                            .execute(c)?;
+                    }
+                }
+                // One COPY is one statement: the statement trigger counts the members once.
+                DbConnection::Postgresql(c) => {
+                    let added = timestamp(at);
+                    copy_rows(
+                        c,
+                        group_members::table,
+                        (
+                            group_members::tenant_id,
+                            group_members::group_id,
+                            group_members::user_id,
+                            group_members::added_at,
+                        ),
+                        members.len(),
+                        |k, out| {
+                            out.push_str(&format!("{contoso},{group},{},{added}", members[k]));
+                        },
+                    )?;
+                }
             }
             Some(group)
         } else {
