@@ -215,6 +215,12 @@ async fn the_message_center_counts_every_message_and_sorts_by_when_and_kind() {
 
 /// `n` more Contoso users holding Business Premium (licenses enough for them all).
 fn many_holders(db: &TestDb, n: usize) {
+    many_users(db, n, 1);
+}
+
+/// `n` more Contoso users, every `every`-th of them holding Business Premium (licenses enough
+/// for them all).
+fn many_users(db: &TestDb, n: usize, every: usize) {
     let (contoso, _) = tenants(db);
     let premium = product_id(db, "Business Premium");
     let mut conn = db.conn();
@@ -236,6 +242,9 @@ fn many_holders(db: &TestDb, n: usize) {
             .returning(users::id)
             .get_result(&mut conn)
             .unwrap();
+        if i % every != 0 {
+            continue;
+        }
         diesel::insert_into(license_assignments::table)
             .values((
                 license_assignments::tenant_id.eq(contoso.0),
@@ -251,7 +260,7 @@ fn many_holders(db: &TestDb, n: usize) {
             .filter(subscriptions::tenant_id.eq(contoso.0))
             .filter(subscriptions::product_id.eq(premium.0)),
     )
-    .set(subscriptions::quantity.eq(500))
+    .set(subscriptions::quantity.eq(500.max(n as i32 + 100)))
     .execute(&mut conn)
     .unwrap();
     allot::domain::licenses::recount(&mut conn, contoso).unwrap();
@@ -274,6 +283,66 @@ fn next_page(body: &str) -> Option<String> {
     let at = body.find("\">Next page</a>")?;
     let start = body[..at].rfind("href=\"").unwrap() + 6;
     Some(body[start..at].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+/// A pool of thousands of holders among more users (its pages walk the tenant's users in
+/// order rather than sort every holder): each order's pages, followed to the end, list every
+/// holder once, in order, and no one else.
+#[actix_web::test]
+async fn a_big_pools_assigned_users_page_by_key_in_each_order_without_gaps() {
+    let db = TestDb::with_demo();
+    many_users(&db, 7500, 3);
+    let premium = product_id(&db, "Business Premium");
+    let (contoso, _) = tenants(&db);
+    let (_, assigned, _) = pool_counts(&db, contoso, "Business Premium");
+    assert_eq!(assigned, 2510, "the demo's 10 and 2,500 more");
+    let mut conn = db.conn();
+    let mut holders: Vec<(String, String)> = license_assignments::table
+        .inner_join(users::table)
+        .filter(license_assignments::product_id.eq(premium.0))
+        .filter(license_assignments::tenant_id.eq(contoso.0))
+        .select((users::name_key, users::email))
+        .load(&mut conn)
+        .unwrap();
+    let mut b = signed_in(&db, "admin@contoso.example").await;
+    let path = format!("/licenses/{}", premium.0);
+    for (sort, order) in [
+        ("name", "asc"),
+        ("name", "desc"),
+        ("email", "asc"),
+        ("email", "desc"),
+    ] {
+        let label = format!("{sort} {order}");
+        let mut seen = Vec::new();
+        let mut link = Some(format!("{path}?sort={sort}&order={order}"));
+        let mut pages = 0;
+        while let Some(l) = link {
+            let p = b.get(&l).await;
+            assert_eq!(p.status, StatusCode::OK, "{label}: {l}");
+            assert_eq!(total_of(&p.body), "2,510 assigned users", "{label}");
+            seen.extend(emails(&p.body));
+            link = next_page(&p.body);
+            pages += 1;
+            assert!(pages < 60, "{label}: the pages never end");
+        }
+        assert_eq!(pages, 51, "{label}: 50 pages of 50 and one of 10");
+        // The names are unique here, so each order is one list.
+        holders.sort_by(|a, b| {
+            if sort == "name" {
+                a.0.cmp(&b.0)
+            } else {
+                a.1.cmp(&b.1)
+            }
+        });
+        if order == "desc" {
+            holders.reverse();
+        }
+        let expected: Vec<String> = holders.iter().map(|h| h.1.clone()).collect();
+        assert_eq!(
+            seen, expected,
+            "{label}: every holder once, in order, no one else"
+        );
+    }
 }
 
 #[actix_web::test]
