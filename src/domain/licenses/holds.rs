@@ -45,15 +45,28 @@ pub(crate) fn held_by(
                 license_assignments::direct,
             ))
             .load(conn)?;
+    // The pools' kept counts, as the Licenses page shows them: a live count of each pool's
+    // assignments made a user's page grow with the tenant (issue 17).
+    let pools = if rows.is_empty() {
+        Vec::new()
+    } else {
+        load_pools(conn, tenant)?
+    };
     let mut held = Vec::with_capacity(rows.len());
     for (product, name, self_service, at, direct) in rows {
         let pool = match self_service {
             Some(sub) => PoolRef::SelfService(SubscriptionId(sub)),
             None => PoolRef::Tenant(ProductId(product)),
         };
-        let (licenses, assigned) = pool_counts(conn, tenant, pool)?;
-        let usable = assigned <= licenses
-            || !beyond_the_count(conn, tenant, pool, assigned - licenses)?.contains(&user.0);
+        // A pool no longer listed (its subscriptions ended) admits no one.
+        let usable = match pools.iter().find(|p| p.pool() == pool) {
+            Some(p) => {
+                p.assigned <= p.licenses
+                    || !beyond_the_count(conn, tenant, pool, p.assigned - p.licenses)?
+                        .contains(&user.0)
+            }
+            None => false,
+        };
         held.push(HeldLicense {
             product: ProductId(product),
             product_name: name,
