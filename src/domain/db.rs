@@ -30,16 +30,9 @@ thread_local! {
 struct StatementWatch {
     slow: Option<Duration>,
     started: Option<Instant>,
-    /// When the last statement finished: a connection used this recently is known to work.
-    finished: Option<Instant>,
     /// A statement failed because the connection was lost: the pool drops the connection.
     lost: bool,
 }
-
-/// A connection that finished a statement this recently is handed out without a test query,
-/// as HikariCP's `aliveBypassWindowMs` does: under load no request pays for the check, and one
-/// that sat idle (through a PostgreSQL restart, say) is still tested before it is used.
-const ALIVE_WITHOUT_TEST: Duration = Duration::from_millis(500);
 
 impl StatementWatch {
     fn of(conn: &mut DbConnection) -> Option<&mut StatementWatch> {
@@ -61,7 +54,6 @@ impl diesel::connection::Instrumentation for StatementWatch {
             }
             Event::FinishQuery { query, error, .. } => {
                 use diesel::result::{DatabaseErrorKind, Error};
-                self.finished = Some(Instant::now());
                 if let Some(Error::DatabaseError(
                     DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                     _,
@@ -137,7 +129,6 @@ impl Manager {
             slow: (self.slow_statement_ms > 0)
                 .then(|| Duration::from_millis(self.slow_statement_ms)),
             started: None,
-            finished: None,
             lost: false,
         }
     }
@@ -178,14 +169,11 @@ impl ManageConnection for Manager {
     }
 
     /// A SQLite connection is an open file: nothing to test. A PostgreSQL one is tested with
-    /// `SELECT 1` unless it finished a statement within `ALIVE_WITHOUT_TEST`.
+    /// `SELECT 1`, so one left stale by a restart of the server is replaced before a request
+    /// uses it (the cluster test restarts PostgreSQL under load).
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        let recent = StatementWatch::of(conn)
-            .and_then(|watch| watch.finished)
-            .is_some_and(|at| at.elapsed() < ALIVE_WITHOUT_TEST);
         match conn {
             DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Postgresql(_) if recent => Ok(()),
             DbConnection::Postgresql(c) => {
                 c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
             }
