@@ -15,7 +15,8 @@
 //! SQLite, COPY FROM STDIN on PostgreSQL (where the per-row trigger that keeps `user_counts` is
 //! off while a tenant's users go in, and their counts are recounted after; the secondary
 //! indexes and foreign keys of users and license_assignments are dropped and made again after
-//! the rows are in, which checks every key all the same; the other derived
+//! the rows are in, which checks every key all the same; a user's `licensed` comes in with
+//! the user, so the trigger that keeps it is off while the assignments go in; the other derived
 //! rows, `users_search` on SQLite, groups' `member_count` and the pools' `license_counts`, are
 //! kept by their triggers or recounted as the app keeps them).
 //!
@@ -861,6 +862,7 @@ fn fill_tenant(
                 key: name.to_lowercase(),
                 name,
                 email: format!("bench{i:06}@{}", f.domain),
+                licensed: !holdings(i, f.reserved, n_products, f.per_user).is_empty(),
             }
         })
         .collect();
@@ -944,6 +946,8 @@ struct NewUser {
     name: String,
     key: String,
     email: String,
+    /// Whether `holdings` gives the user a product: the `licensed` the triggers would keep.
+    licensed: bool,
 }
 
 /// A CSV field for PostgreSQL's COPY, always quoted (a password hash holds commas).
@@ -1013,6 +1017,7 @@ fn insert_users(
                             users::password_hash.eq(hash),
                             users::state.eq("active"),
                             users::created_at.eq(at),
+                            users::licensed.eq(u.licensed),
                         )
                     })
                     .collect();
@@ -1036,6 +1041,7 @@ fn insert_users(
                     users::password_hash,
                     users::state,
                     users::created_at,
+                    users::licensed,
                 ),
                 rows.len(),
                 |k, out| {
@@ -1049,15 +1055,17 @@ fn insert_users(
                     csv(out, hash);
                     out.push_str(",active,");
                     out.push_str(&created);
+                    out.push_str(if u.licensed { ",t" } else { ",f" });
                 },
             )?;
             diesel::sql_query("ALTER TABLE users ENABLE TRIGGER user_counts_insert_delete")
                 .execute(c)?;
             diesel::sql_query(
-                "INSERT INTO user_counts (tenant_id, state, users)
-                 SELECT tenant_id, state, count(*) FROM users WHERE tenant_id = $1
-                 GROUP BY tenant_id, state
-                 ON CONFLICT (tenant_id, state) DO UPDATE SET users = EXCLUDED.users",
+                "INSERT INTO user_counts (tenant_id, state, users, licensed)
+                 SELECT tenant_id, state, count(*), count(*) FILTER (WHERE licensed)
+                 FROM users WHERE tenant_id = $1 GROUP BY tenant_id, state
+                 ON CONFLICT (tenant_id, state)
+                 DO UPDATE SET users = EXCLUDED.users, licensed = EXCLUDED.licensed",
             )
             .bind::<diesel::sql_types::BigInt, _>(tenant)
             .execute(c)?;
@@ -1094,6 +1102,12 @@ fn insert_assignments(
             }
         }
         DbConnection::Postgresql(c) => {
+            // The users came in with `licensed` set: the trigger would only check it again,
+            // with a join of every row copied.
+            diesel::sql_query(
+                "ALTER TABLE license_assignments DISABLE TRIGGER users_licensed_assigned",
+            )
+            .execute(c)?;
             copy_rows(
                 c,
                 license_assignments::table,
@@ -1109,6 +1123,10 @@ fn insert_assignments(
                     out.push_str(&format!("{tenant},{user},{product},{}", timestamp(at)));
                 },
             )?;
+            diesel::sql_query(
+                "ALTER TABLE license_assignments ENABLE TRIGGER users_licensed_assigned",
+            )
+            .execute(c)?;
         }
     }
     Ok(())

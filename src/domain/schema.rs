@@ -30,6 +30,7 @@ diesel::table! {
         work_email -> Nullable<Text>,
         updated_at -> Nullable<Timestamp>,
         version -> BigInt,
+        licensed -> Bool,
     }
 }
 
@@ -626,6 +627,7 @@ diesel::table! {
         tenant_id -> BigInt,
         state -> Text,
         users -> BigInt,
+        licensed -> BigInt,
     }
 }
 

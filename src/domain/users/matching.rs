@@ -99,8 +99,9 @@ pub(crate) fn narrow(query: UserQuery, plan: &Plan) -> UserQuery {
 }
 
 /// How many of the tenant's users Active users shows under `filter` and `search`: the list's
-/// total. With no search, All and Sign-in blocked read the counts kept per state
-/// (`user_counts`); otherwise a count of the matches (its cost grows with them).
+/// total. With no search, the filters of the page (All, Licensed, Unlicensed, Sign-in blocked)
+/// read the counts kept per state (`user_counts`); otherwise a count of the matches (its cost
+/// grows with them).
 pub fn count(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -108,27 +109,96 @@ pub fn count(
     search: &str,
     filter: UserFilter,
 ) -> Result<i64, DomainError> {
-    use super::super::schema::user_counts;
     authz::may(actor, Action::ViewUsers, &authz::Target::Tenant(tenant))?;
     let term = crate::domain::text::search("q", search)?.to_lowercase();
     let plan = plan(conn, &term)?;
-    let kept = |conn: &mut DbConnection, states: &[UserState]| -> Result<i64, DomainError> {
-        let counts: Vec<i64> = user_counts::table
-            .filter(user_counts::tenant_id.eq(tenant.0))
-            .filter(user_counts::state.eq_any(states.to_vec()))
-            .select(user_counts::users)
-            .load(conn)?;
-        Ok(counts.into_iter().sum())
-    };
-    match (&plan, filter) {
-        (Plan::Everyone, UserFilter::All) => kept(conn, &[UserState::Active, UserState::Blocked]),
-        (Plan::Everyone, UserFilter::Blocked) => kept(conn, &[UserState::Blocked]),
+    if let Plan::Everyone = plan
+        && let Some(total) = kept_count(conn, tenant, filter)?
+    {
+        return Ok(total);
+    }
+    match plan {
         // Counted here: a count in SQL would walk the tenant's index rather than read the ids.
-        (Plan::Few(_), _) => Ok(super::search::few(conn, tenant, filter, &plan)?.len() as i64),
+        Plan::Few(_) => Ok(super::search::few(conn, tenant, filter, &plan)?.len() as i64),
         _ => Ok(narrow(visible(tenant, filter), &plan)
             .count()
             .get_result(conn)?),
     }
+}
+
+/// The users Active users shows under `filter` (no search), from the counts that triggers
+/// keep per tenant and state; `None` for a filter they don't keep (a product, a group).
+pub(crate) fn kept_count(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: UserFilter,
+) -> Result<Option<i64>, DomainError> {
+    use super::super::schema::user_counts;
+    let states = match filter {
+        UserFilter::Blocked => vec![UserState::Blocked],
+        UserFilter::All | UserFilter::Licensed | UserFilter::Unlicensed => {
+            vec![UserState::Active, UserState::Blocked]
+        }
+        _ => return Ok(None),
+    };
+    let counts: Vec<(i64, i64)> = user_counts::table
+        .filter(user_counts::tenant_id.eq(tenant.0))
+        .filter(user_counts::state.eq_any(states))
+        .select((user_counts::users, user_counts::licensed))
+        .load(conn)?;
+    let (users, licensed) = counts
+        .into_iter()
+        .fold((0, 0), |(u, l), (users, licensed)| {
+            (u + users, l + licensed)
+        });
+    Ok(Some(match filter {
+        UserFilter::Licensed => licensed,
+        UserFilter::Unlicensed => users - licensed,
+        _ => users,
+    }))
+}
+
+/// The users of a filter that few of the tenant's users pass (at most `FEW`, by the kept
+/// counts), read by an index that leads to them: walking the tenant in name order for a page
+/// of them would read every user. `None` when the filter is common, or not one of the kept.
+pub(crate) fn rare(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: UserFilter,
+) -> Result<Option<Plan>, DomainError> {
+    if !matches!(
+        filter,
+        UserFilter::Licensed | UserFilter::Unlicensed | UserFilter::Blocked
+    ) {
+        return Ok(None);
+    }
+    match kept_count(conn, tenant, filter)? {
+        Some(n) if n <= FEW => {}
+        _ => return Ok(None),
+    }
+    let shown = [UserState::Active, UserState::Blocked];
+    let ids: Vec<i64> = match filter {
+        // users_tenant_state
+        UserFilter::Blocked => users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::state.eq(UserState::Blocked))
+            .select(users::id)
+            .load(conn)?,
+        // users_unlicensed, a partial index of just them (the states bound, to use it)
+        UserFilter::Unlicensed => users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::state.eq_any(shown))
+            .filter(diesel::dsl::not(users::licensed))
+            .select(users::id)
+            .load(conn)?,
+        // Few licensed users hold few assignments.
+        _ => license_assignments::table
+            .filter(license_assignments::tenant_id.eq(tenant.0))
+            .select(license_assignments::user_id)
+            .distinct()
+            .load(conn)?,
+    };
+    Ok(Some(Plan::Few(ids)))
 }
 
 /// Every user Active users shows under `filter` and `search`, in name order: whom

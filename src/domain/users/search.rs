@@ -95,7 +95,12 @@ pub fn list_sized(
             Ok::<_, DomainError>((crate::domain::text::search("after_key", &key)?, id))
         })
         .transpose()?;
-    let plan = super::matching::plan(conn, &search)?;
+    let mut plan = super::matching::plan(conn, &search)?;
+    if let Plan::Everyone = plan
+        && let Some(rare) = super::matching::rare(conn, tenant, filter)?
+    {
+        plan = rare;
+    }
     let rows = match &plan {
         Plan::Everyone | Plan::Walk(_) => ordered(
             conn,
@@ -256,12 +261,11 @@ pub(crate) fn visible(tenant: TenantId, filter: UserFilter) -> UserQuery {
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.ne(UserState::Deleted))
         .into_boxed();
-    let holds_any =
-        exists(license_assignments::table.filter(license_assignments::user_id.eq(users::id)));
     match filter {
         UserFilter::All => query,
-        UserFilter::Licensed => query.filter(holds_any),
-        UserFilter::Unlicensed => query.filter(diesel::dsl::not(holds_any)),
+        // Kept by triggers on license_assignments: whether the user holds any license.
+        UserFilter::Licensed => query.filter(users::licensed),
+        UserFilter::Unlicensed => query.filter(diesel::dsl::not(users::licensed)),
         UserFilter::Blocked => query.filter(users::state.eq(UserState::Blocked)),
         UserFilter::HasProduct(product) => query.filter(exists(
             license_assignments::table
