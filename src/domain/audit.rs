@@ -240,41 +240,46 @@ pub fn search_sized(
             .first::<(chrono::NaiveDateTime, String, String)>(conn)
             .optional()?
             .ok_or_else(|| DomainError::invalid("before", "This page link is not valid."))?;
+        // The bound on the key alone lets the index seek to it (see `users::after_key`).
         query = match (order.by, order.descending) {
-            (AuditSort::When, true) => query.filter(
+            (AuditSort::When, true) => query.filter(audit_log::at.le(key_at)).filter(
                 audit_log::at
                     .lt(key_at)
                     .or(audit_log::at.eq(key_at).and(audit_log::id.lt(after))),
             ),
-            (AuditSort::When, false) => query.filter(
+            (AuditSort::When, false) => query.filter(audit_log::at.ge(key_at)).filter(
                 audit_log::at
                     .gt(key_at)
                     .or(audit_log::at.eq(key_at).and(audit_log::id.gt(after))),
             ),
-            (AuditSort::Who, true) => query.filter(
+            (AuditSort::Who, true) => query.filter(audit_log::actor.le(key_actor.clone())).filter(
                 audit_log::actor
                     .lt(key_actor.clone())
                     .or(audit_log::actor.eq(key_actor).and(audit_log::id.lt(after))),
             ),
-            (AuditSort::Who, false) => query.filter(
+            (AuditSort::Who, false) => query.filter(audit_log::actor.ge(key_actor.clone())).filter(
                 audit_log::actor
                     .gt(key_actor.clone())
                     .or(audit_log::actor.eq(key_actor).and(audit_log::id.gt(after))),
             ),
-            (AuditSort::Action, true) => query.filter(
-                audit_log::action
-                    .lt(key_action.clone())
-                    .or(audit_log::action
-                        .eq(key_action)
-                        .and(audit_log::id.lt(after))),
-            ),
-            (AuditSort::Action, false) => query.filter(
-                audit_log::action
-                    .gt(key_action.clone())
-                    .or(audit_log::action
-                        .eq(key_action)
-                        .and(audit_log::id.gt(after))),
-            ),
+            (AuditSort::Action, true) => query
+                .filter(audit_log::action.le(key_action.clone()))
+                .filter(
+                    audit_log::action
+                        .lt(key_action.clone())
+                        .or(audit_log::action
+                            .eq(key_action)
+                            .and(audit_log::id.lt(after))),
+                ),
+            (AuditSort::Action, false) => query
+                .filter(audit_log::action.ge(key_action.clone()))
+                .filter(
+                    audit_log::action
+                        .gt(key_action.clone())
+                        .or(audit_log::action
+                            .eq(key_action)
+                            .and(audit_log::id.gt(after))),
+                ),
         };
     }
     query = match (order.by, order.descending) {

@@ -79,5 +79,7 @@ CREATE TRIGGER users_licensed_moved AFTER UPDATE ON license_assignments
     REFERENCING OLD TABLE AS unassigned NEW TABLE AS assigned
     FOR EACH STATEMENT EXECUTE FUNCTION users_licensed_moved();
 
--- The few unlicensed users of a tenant that mostly is licensed, read without walking it.
-CREATE INDEX users_unlicensed ON users (tenant_id, state, id) WHERE NOT licensed;
+-- The unlicensed users of a tenant in name order, without walking its licensed ones: a
+-- tenant that mostly is licensed has its unlicensed users (just provisioned, say) anywhere in
+-- the alphabet, or all at its end.
+CREATE INDEX users_unlicensed ON users (tenant_id, name_key, id) WHERE NOT licensed;

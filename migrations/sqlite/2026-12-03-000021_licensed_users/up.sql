@@ -62,5 +62,7 @@ CREATE TRIGGER users_licensed_moved AFTER UPDATE OF user_id ON license_assignmen
         AND NOT EXISTS (SELECT 1 FROM license_assignments a WHERE a.user_id = OLD.user_id);
 END;
 
--- The few unlicensed users of a tenant that mostly is licensed, read without walking it.
-CREATE INDEX users_unlicensed ON users (tenant_id, state, id) WHERE NOT licensed;
+-- The unlicensed users of a tenant in name order, without walking its licensed ones: a
+-- tenant that mostly is licensed has its unlicensed users (just provisioned, say) anywhere in
+-- the alphabet, or all at its end.
+CREATE INDEX users_unlicensed ON users (tenant_id, name_key, id) WHERE NOT licensed;

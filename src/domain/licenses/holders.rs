@@ -47,27 +47,28 @@ type HolderRow = (i64, String, String, String, chrono::NaiveDateTime);
 /// every holder (100,000 at 1M users) took 200 ms (issue 17).
 const JOIN_AT_MOST: i64 = 2000;
 
-/// `query` after the key `(key, id)` in `sort`'s order (`users` columns; the id breaks ties).
+/// `query` after the key `(key, id)` in `sort`'s order (`users` columns; the id breaks ties),
+/// with the bound on the key alone that lets an index seek to it (see `users::after_key`).
 macro_rules! after_key {
     ($query:expr, $sort:expr, $key:expr, $id:expr) => {{
         let (key, id) = ($key, $id);
         match $sort {
-            UserSort::Name => $query.filter(
+            UserSort::Name => $query.filter(users::name_key.ge(key.clone())).filter(
                 users::name_key
                     .gt(key.clone())
                     .or(users::name_key.eq(key).and(users::id.gt(id))),
             ),
-            UserSort::NameDesc => $query.filter(
+            UserSort::NameDesc => $query.filter(users::name_key.le(key.clone())).filter(
                 users::name_key
                     .lt(key.clone())
                     .or(users::name_key.eq(key).and(users::id.lt(id))),
             ),
-            UserSort::Email => $query.filter(
+            UserSort::Email => $query.filter(users::email.ge(key.clone())).filter(
                 users::email
                     .gt(key.clone())
                     .or(users::email.eq(key).and(users::id.gt(id))),
             ),
-            UserSort::EmailDesc => $query.filter(
+            UserSort::EmailDesc => $query.filter(users::email.le(key.clone())).filter(
                 users::email
                     .lt(key.clone())
                     .or(users::email.eq(key).and(users::id.lt(id))),

@@ -233,7 +233,7 @@ pub(crate) fn filtered(
             Some(DirectoryCursor {
                 id,
                 name_key: Some(key),
-            }) => query.filter(
+            }) => query.filter(users::name_key.ge(key.clone())).filter(
                 users::name_key
                     .gt(key.clone())
                     .or(users::name_key.eq(key.clone()).and(users::id.gt(id.0))),

@@ -160,43 +160,35 @@ pub(crate) fn kept_count(
 
 /// The users of a filter that few of the tenant's users pass (at most `FEW`, by the kept
 /// counts), read by an index that leads to them: walking the tenant in name order for a page
-/// of them would read every user. `None` when the filter is common, or not one of the kept.
+/// of them would read every user. `None` when the filter is common, or not one of these.
+/// (Unlicensed users have an index of their own in name order, `users_unlicensed`, which the
+/// walk reads however few or many they are.)
 pub(crate) fn rare(
     conn: &mut DbConnection,
     tenant: TenantId,
     filter: UserFilter,
 ) -> Result<Option<Plan>, DomainError> {
-    if !matches!(
-        filter,
-        UserFilter::Licensed | UserFilter::Unlicensed | UserFilter::Blocked
-    ) {
+    if !matches!(filter, UserFilter::Licensed | UserFilter::Blocked) {
         return Ok(None);
     }
     match kept_count(conn, tenant, filter)? {
         Some(n) if n <= FEW => {}
         _ => return Ok(None),
     }
-    let shown = [UserState::Active, UserState::Blocked];
-    let ids: Vec<i64> = match filter {
+    let ids: Vec<i64> = if filter == UserFilter::Blocked {
         // users_tenant_state
-        UserFilter::Blocked => users::table
+        users::table
             .filter(users::tenant_id.eq(tenant.0))
             .filter(users::state.eq(UserState::Blocked))
             .select(users::id)
-            .load(conn)?,
-        // users_unlicensed, a partial index of just them (the states bound, to use it)
-        UserFilter::Unlicensed => users::table
-            .filter(users::tenant_id.eq(tenant.0))
-            .filter(users::state.eq_any(shown))
-            .filter(diesel::dsl::not(users::licensed))
-            .select(users::id)
-            .load(conn)?,
-        // Few licensed users hold few assignments.
-        _ => license_assignments::table
+            .load(conn)?
+    } else {
+        // Few licensed users hold few assignments (license_assignments_user).
+        license_assignments::table
             .filter(license_assignments::tenant_id.eq(tenant.0))
             .select(license_assignments::user_id)
             .distinct()
-            .load(conn)?,
+            .load(conn)?
     };
     Ok(Some(Plan::Few(ids)))
 }

@@ -290,7 +290,10 @@ pub(crate) fn visible(tenant: TenantId, filter: UserFilter) -> UserQuery {
     }
 }
 
-/// Only the users after `after` in the sort order (keyset paging), either way round.
+/// Only the users after `after` in the sort order (keyset paging), either way round. The bound
+/// on the sort key alone, besides the exact condition, is what lets PostgreSQL's index seek to
+/// the key: it doesn't derive one from the OR, and read the tenant from its start on every page
+/// (a million users' export took many minutes).
 pub(crate) fn after_key(
     query: UserQuery,
     sort: UserSort,
@@ -300,22 +303,22 @@ pub(crate) fn after_key(
         return query;
     };
     match sort {
-        UserSort::Name => query.filter(
+        UserSort::Name => query.filter(users::name_key.ge(key.clone())).filter(
             users::name_key
                 .gt(key.clone())
                 .or(users::name_key.eq(key).and(users::id.gt(id))),
         ),
-        UserSort::NameDesc => query.filter(
+        UserSort::NameDesc => query.filter(users::name_key.le(key.clone())).filter(
             users::name_key
                 .lt(key.clone())
                 .or(users::name_key.eq(key).and(users::id.lt(id))),
         ),
-        UserSort::Email => query.filter(
+        UserSort::Email => query.filter(users::email.ge(key.clone())).filter(
             users::email
                 .gt(key.clone())
                 .or(users::email.eq(key).and(users::id.gt(id))),
         ),
-        UserSort::EmailDesc => query.filter(
+        UserSort::EmailDesc => query.filter(users::email.le(key.clone())).filter(
             users::email
                 .lt(key.clone())
                 .or(users::email.eq(key).and(users::id.lt(id))),
