@@ -181,7 +181,7 @@ pub fn pool_detail_sorted(
     };
     let everyone = matches!(plan, crate::domain::users::matching::Plan::Everyone);
     let rows: Vec<HolderRow> = if everyone && summary.assigned > JOIN_AT_MOST {
-        walk_holders(conn, tenant, pool, product, sort, after, summary.assigned)?
+        walk_holders(conn, tenant, pool, product, sort, after)?
     } else {
         let mut query = holding();
         if let Some((key, id)) = after {
@@ -234,9 +234,10 @@ pub fn pool_detail_sorted(
 }
 
 /// One page (and one row more) of a big pool's holders in `sort`'s order: the tenant's users
-/// are read in that order from its index, a stretch at a time sized by how many of them hold
-/// the product, and the stretch's holders picked by primary key. Each stretch is two
-/// statements, and a page usually one stretch, whatever the tenant's size.
+/// read in that order from its index, each looked up among the product's assignments by their
+/// unique key (user, product), until a page is found. The assignments' tenant is left unsaid
+/// (a user's assignments are their tenant's), so no index of them leads to the product and the
+/// planner starts from the users; starting from the product's assignments would sort them all.
 fn walk_holders(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -244,73 +245,33 @@ fn walk_holders(
     product: ProductId,
     sort: UserSort,
     after: Option<(String, i64)>,
-    assigned: i64,
 ) -> Result<Vec<HolderRow>, DomainError> {
-    use crate::domain::schema::user_counts;
-    let people: i64 = user_counts::table
-        .filter(user_counts::tenant_id.eq(tenant.0))
-        .select(user_counts::users)
-        .load::<i64>(conn)?
-        .into_iter()
-        .sum();
-    // Enough users that a stretch holds a page and a half of holders, on average.
-    let stretch = ((HOLDERS_PAGE + 1) * 3 / 2 * people.max(1) / assigned.max(1)).clamp(100, 5000);
-    let self_service = match pool {
-        PoolRef::SelfService(sub) => Some(sub.0),
-        PoolRef::Tenant(_) => None,
+    let mut query = users::table
+        .inner_join(license_assignments::table.on(license_assignments::user_id.eq(users::id)))
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(license_assignments::product_id.eq(product.0))
+        .into_boxed();
+    query = match pool {
+        PoolRef::Tenant(_) => {
+            query.filter(license_assignments::self_service_subscription_id.is_null())
+        }
+        PoolRef::SelfService(sub) => {
+            query.filter(license_assignments::self_service_subscription_id.eq(sub.0))
+        }
     };
-    let mut rows = Vec::new();
-    let mut cursor = after;
-    loop {
-        let mut query = users::table
-            .filter(users::tenant_id.eq(tenant.0))
-            .into_boxed();
-        if let Some((key, id)) = cursor.take() {
-            query = after_key!(query, sort, key, id);
-        }
-        let people: Vec<(i64, String, String, String)> = order_by!(query, sort)
-            .limit(stretch)
-            .select((
-                users::id,
-                users::display_name,
-                users::name_key,
-                users::email,
-            ))
-            .load(conn)?;
-        let ids: Vec<i64> = people.iter().map(|p| p.0).collect();
-        // By user and product (the unique key), as these users are the tenant's.
-        let mut held: BTreeMap<i64, (Option<i64>, chrono::NaiveDateTime)> =
-            license_assignments::table
-                .filter(license_assignments::product_id.eq(product.0))
-                .filter(license_assignments::user_id.eq_any(&ids))
-                .select((
-                    license_assignments::user_id,
-                    license_assignments::self_service_subscription_id,
-                    license_assignments::assigned_at,
-                ))
-                .load::<(i64, Option<i64>, chrono::NaiveDateTime)>(conn)?
-                .into_iter()
-                .map(|(user, sub, at)| (user, (sub, at)))
-                .collect();
-        let full = people.len() as i64 == stretch;
-        if let Some(last) = people.last() {
-            let key = if sort.by_email() { &last.3 } else { &last.2 };
-            cursor = Some((key.clone(), last.0));
-        }
-        for (id, display_name, name_key, email) in people {
-            if let Some((sub, at)) = held.remove(&id) {
-                if sub == self_service {
-                    rows.push((id, display_name, name_key, email, at));
-                    if rows.len() as i64 > HOLDERS_PAGE {
-                        return Ok(rows);
-                    }
-                }
-            }
-        }
-        if !full {
-            return Ok(rows);
-        }
+    if let Some((key, id)) = after {
+        query = after_key!(query, sort, key, id);
     }
+    Ok(order_by!(query, sort)
+        .limit(HOLDERS_PAGE + 1)
+        .select((
+            users::id,
+            users::display_name,
+            users::name_key,
+            users::email,
+            license_assignments::assigned_at,
+        ))
+        .load(conn)?)
 }
 
 /// The users beyond the count in a pool: the latest `beyond` assigned.

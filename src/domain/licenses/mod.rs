@@ -132,7 +132,10 @@ pub(crate) fn load_pools(
         .inner_join(products::table)
         .left_join(users::table.on(subscriptions::self_service_buyer_id.eq(users::id.nullable())))
         .filter(subscriptions::tenant_id.eq(tenant.0))
-        .filter(subscriptions::state.eq_any(LISTED_STATES))
+        // LISTED_STATES, said as the two states it leaves out: diesel prepares an IN list
+        // afresh on every run, and the Licenses and Active users pages run this on each request.
+        .filter(subscriptions::state.ne(SubscriptionState::Deleted))
+        .filter(subscriptions::state.ne(SubscriptionState::Cancelled))
         .select((
             subscriptions::id,
             products::id,
@@ -388,3 +391,17 @@ fn pool_product(
 pub const SELF_SERVICE_REFUSAL: &str = "As an admin, you can't assign or unassign licenses for a \
      self-service purchase subscription bought by a user in your organization. Take over the \
      subscription first, then assign or unassign licenses.";
+
+#[cfg(test)]
+mod listed_states {
+    use super::*;
+
+    #[test]
+    fn the_listed_states_are_every_state_but_deleted_and_cancelled() {
+        let listed: Vec<_> = SubscriptionState::ALL
+            .into_iter()
+            .filter(|s| !matches!(s, SubscriptionState::Deleted | SubscriptionState::Cancelled))
+            .collect();
+        assert_eq!(listed, LISTED_STATES);
+    }
+}

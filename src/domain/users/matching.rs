@@ -134,18 +134,21 @@ pub(crate) fn kept_count(
     filter: UserFilter,
 ) -> Result<Option<i64>, DomainError> {
     use super::super::schema::user_counts;
-    let states = match filter {
-        UserFilter::Blocked => vec![UserState::Blocked],
-        UserFilter::All | UserFilter::Licensed | UserFilter::Unlicensed => {
-            vec![UserState::Active, UserState::Blocked]
-        }
+    // Every state but Deleted, or Blocked alone: said without an IN list, which diesel
+    // prepares afresh on every run.
+    let counts: Vec<(i64, i64)> = match filter {
+        UserFilter::Blocked => user_counts::table
+            .filter(user_counts::tenant_id.eq(tenant.0))
+            .filter(user_counts::state.eq(UserState::Blocked))
+            .select((user_counts::users, user_counts::licensed))
+            .load(conn)?,
+        UserFilter::All | UserFilter::Licensed | UserFilter::Unlicensed => user_counts::table
+            .filter(user_counts::tenant_id.eq(tenant.0))
+            .filter(user_counts::state.ne(UserState::Deleted))
+            .select((user_counts::users, user_counts::licensed))
+            .load(conn)?,
         _ => return Ok(None),
     };
-    let counts: Vec<(i64, i64)> = user_counts::table
-        .filter(user_counts::tenant_id.eq(tenant.0))
-        .filter(user_counts::state.eq_any(states))
-        .select((user_counts::users, user_counts::licensed))
-        .load(conn)?;
     let (users, licensed) = counts
         .into_iter()
         .fold((0, 0), |(u, l), (users, licensed)| {
