@@ -1,6 +1,6 @@
 //! Lists that search, sort and count: the support queue's search by number and by text, the
 //! orders of the requests lists and of the audit log with their keyset pages, on both
-//! databases.
+//! databases; a product's holders, a small pool and one walked by the users' order.
 
 mod common;
 
@@ -471,101 +471,185 @@ fn the_queue_sorts_by_state_and_tenant_and_pages_by_key_in_each_order() {
     ));
 }
 
-#[test]
-fn a_products_holders_page_by_key_by_name_and_sign_in_name_both_ways() {
-    use allot::domain::licenses::{self, HOLDERS_PAGE, PoolRef};
-    use allot::domain::users::UserSort;
-    let db = TestDb::with_demo();
-    let admin = actor(&db, "admin@contoso.example");
-    let tenant = admin.tenant().unwrap();
-    let premium = product_id(&db, "Business Premium");
-    let pool = PoolRef::Tenant(premium);
-    // 70 more holders whose names and sign-in names run opposite ways.
-    {
-        use allot::domain::schema::{license_assignments, subscriptions, users};
-        use diesel::prelude::*;
-        let mut conn = db.conn();
-        for i in 0..70 {
-            let name = format!("Holder {i:03}");
+/// Adds `n` users named "`prefix` 000"… whose sign-in names run the other way; those of
+/// `holding` are assigned it. Then the pools are recounted with room for all of them.
+fn add_people(
+    db: &TestDb,
+    tenant: allot::domain::TenantId,
+    holding: Option<allot::domain::ProductId>,
+    prefix: &str,
+    n: usize,
+) {
+    use allot::domain::licenses;
+    use allot::domain::schema::{license_assignments, subscriptions, users};
+    use diesel::prelude::*;
+    let mut conn = db.conn();
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        for i in 0..n {
+            let name = format!("{prefix} {i:04}");
             let id: i64 = diesel::insert_into(users::table)
                 .values((
                     users::tenant_id.eq(tenant.0),
                     users::display_name.eq(&name),
                     users::name_key.eq(name.to_lowercase()),
-                    users::email.eq(format!("h{:03}@contoso.example", 70 - i)),
+                    users::email.eq(format!(
+                        "{}{:04}@contoso.example",
+                        prefix.to_lowercase(),
+                        n - i
+                    )),
                     users::password_hash.eq("!"),
                     users::state.eq("active"),
                     users::created_at.eq(test_now().naive_utc()),
-                    users::guid.eq(format!("00000000-0000-4000-9000-{i:012}")),
+                    users::guid.eq(uuid_like(prefix, i)),
                 ))
                 .returning(users::id)
-                .get_result(&mut conn)
-                .unwrap();
-            diesel::insert_into(license_assignments::table)
-                .values((
-                    license_assignments::tenant_id.eq(tenant.0),
-                    license_assignments::user_id.eq(id),
-                    license_assignments::product_id.eq(premium.0),
-                    license_assignments::assigned_at.eq(test_now().naive_utc()),
-                ))
-                .execute(&mut conn)
-                .unwrap();
+                .get_result(conn)?;
+            if let Some(product) = holding {
+                diesel::insert_into(license_assignments::table)
+                    .values((
+                        license_assignments::tenant_id.eq(tenant.0),
+                        license_assignments::user_id.eq(id),
+                        license_assignments::product_id.eq(product.0),
+                        license_assignments::assigned_at.eq(test_now().naive_utc()),
+                    ))
+                    .execute(conn)?;
+                diesel::update(
+                    subscriptions::table.filter(subscriptions::product_id.eq(product.0)),
+                )
+                .set(subscriptions::quantity.eq(10_000))
+                .execute(conn)?;
+            }
         }
-        diesel::update(subscriptions::table.filter(subscriptions::product_id.eq(premium.0)))
-            .set(subscriptions::quantity.eq(200))
-            .execute(&mut conn)
-            .unwrap();
-        licenses::recount(&mut conn, tenant).unwrap();
-    }
+        Ok(())
+    })
+    .unwrap();
+    licenses::recount(&mut conn, tenant).unwrap();
+}
+
+fn uuid_like(prefix: &str, i: usize) -> String {
+    let tag: u32 = prefix.bytes().map(u32::from).sum();
+    format!("00000000-0000-4000-9{tag:03x}-{i:012}")
+}
+
+/// Every page of a pool's holders by key, in each order, with and without `search`: each
+/// holder once, in order, as many as the page's total says, and that total is `expected`.
+fn walk_every_order(
+    db: &TestDb,
+    admin: &Actor,
+    pool: allot::domain::licenses::PoolRef,
+    search: &str,
+    expected: i64,
+) -> Vec<allot::domain::UserId> {
+    use allot::domain::licenses::{self, HOLDERS_PAGE};
+    use allot::domain::users::UserSort;
+    let tenant = admin.tenant().unwrap();
+    let mut by_name = Vec::new();
     for sort in [
         UserSort::Name,
         UserSort::NameDesc,
         UserSort::Email,
         UserSort::EmailDesc,
     ] {
-        for search in ["", "holder"] {
-            let mut seen = Vec::new();
-            let mut after = None;
-            let total = loop {
-                let page = licenses::pool_detail_sorted(
-                    &mut db.conn(),
-                    &admin,
-                    tenant,
-                    pool,
-                    search,
-                    sort,
-                    after,
-                )
-                .unwrap();
-                assert!(page.holders.len() as i64 <= HOLDERS_PAGE);
-                seen.extend(page.holders);
-                match page.next {
-                    Some(next) => after = Some(next),
-                    None => break page.matches,
-                }
-            };
-            assert_eq!(seen.len() as i64, total, "{sort:?} {search:?}");
-            assert_eq!(total, if search.is_empty() { 80 } else { 70 });
-            let keys: Vec<(String, i64)> = seen
-                .iter()
-                .map(|h| {
-                    let key = if sort.by_email() {
-                        h.email.clone()
-                    } else {
-                        h.display_name.to_lowercase()
-                    };
-                    (key, h.user.0)
-                })
-                .collect();
-            let mut sorted = keys.clone();
-            sorted.sort();
-            sorted.dedup();
-            if sort.descending() {
-                sorted.reverse();
+        let mut seen = Vec::new();
+        let mut after = None;
+        let total = loop {
+            let page = licenses::pool_detail_sorted(
+                &mut db.conn(),
+                admin,
+                tenant,
+                pool,
+                search,
+                sort,
+                after,
+            )
+            .unwrap();
+            assert!(page.holders.len() as i64 <= HOLDERS_PAGE);
+            seen.extend(page.holders);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break page.matches,
             }
-            assert_eq!(keys, sorted, "{sort:?} {search:?}: in order, each once");
+        };
+        assert_eq!(seen.len() as i64, total, "{sort:?} {search:?}");
+        assert_eq!(total, expected, "{sort:?} {search:?}");
+        let keys: Vec<(String, i64)> = seen
+            .iter()
+            .map(|h| {
+                let key = if sort.by_email() {
+                    h.email.clone()
+                } else {
+                    h.display_name.to_lowercase()
+                };
+                (key, h.user.0)
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sort.descending() {
+            sorted.reverse();
+        }
+        assert_eq!(keys, sorted, "{sort:?} {search:?}: in order, each once");
+        if sort == UserSort::Name {
+            by_name = seen.iter().map(|h| h.user).collect();
         }
     }
+    by_name
+}
+
+#[test]
+fn a_products_holders_page_by_key_by_name_and_sign_in_name_both_ways() {
+    use allot::domain::licenses::PoolRef;
+    let db = TestDb::with_demo();
+    let admin = actor(&db, "admin@contoso.example");
+    let tenant = admin.tenant().unwrap();
+    let premium = product_id(&db, "Business Premium");
+    // 70 more holders whose names and sign-in names run opposite ways.
+    add_people(&db, tenant, Some(premium), "Holder", 70);
+    let pool = PoolRef::Tenant(premium);
+    walk_every_order(&db, &admin, pool, "", 80);
+    walk_every_order(&db, &admin, pool, "holder", 70);
+}
+
+/// A pool of more holders than a page joins and sorts is read by walking the users in the
+/// page's order; it must list the same holders, and no one else.
+#[test]
+fn a_big_pools_holders_are_every_holder_once_in_each_order_and_no_one_else() {
+    use allot::domain::licenses::{self, PoolRef};
+    use allot::domain::schema::license_assignments;
+    use diesel::prelude::*;
+    let db = TestDb::with_demo();
+    let admin = actor(&db, "admin@contoso.example");
+    let tenant = admin.tenant().unwrap();
+    let premium = product_id(&db, "Business Premium");
+    let other = product_id(&db, "Sales Professional");
+    // Holders and others interleaved in both orders: "Walk 0000" holds, "Walks 0000" doesn't
+    // hold Premium but holds another product, "Walker 0000" holds nothing.
+    add_people(&db, tenant, Some(premium), "Walk", 2_100);
+    add_people(&db, tenant, Some(other), "Walks", 600);
+    add_people(&db, tenant, None, "Walker", 600);
+    let pool = PoolRef::Tenant(premium);
+    let assigned = licenses::pools(&mut db.conn(), &admin, tenant)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.pool() == pool)
+        .unwrap()
+        .assigned;
+    assert_eq!(assigned, 2_110, "the demo's 10 and 2,100 more");
+    let listed = walk_every_order(&db, &admin, pool, "", assigned);
+    let mut holders: Vec<i64> = license_assignments::table
+        .filter(license_assignments::tenant_id.eq(tenant.0))
+        .filter(license_assignments::product_id.eq(premium.0))
+        .filter(license_assignments::self_service_subscription_id.is_null())
+        .select(license_assignments::user_id)
+        .load(&mut db.conn())
+        .unwrap();
+    holders.sort();
+    let mut listed: Vec<i64> = listed.into_iter().map(|u| u.0).collect();
+    listed.sort();
+    assert_eq!(listed, holders);
+    // A search narrows the walk to its matches ("walk" is in every name; 2,100 hold).
+    walk_every_order(&db, &admin, pool, "walk 0", 1_000);
 }
 
 #[test]
