@@ -41,6 +41,20 @@ pub const HOLDERS_PAGE: i64 = 50;
 
 /// A holder as read for a page: id, display name, its key, sign-in name, assigned at.
 type HolderRow = (i64, String, String, String, chrono::NaiveDateTime);
+/// The columns of a `HolderRow`, for both ways a page is read.
+const HOLDER_COLUMNS: (
+    users::id,
+    users::display_name,
+    users::name_key,
+    users::email,
+    license_assignments::assigned_at,
+) = (
+    users::id,
+    users::display_name,
+    users::name_key,
+    users::email,
+    license_assignments::assigned_at,
+);
 
 /// Up to this many holders, a page of them is read by joining them to their users and sorting;
 /// beyond it `walk_holders` walks the tenant's users in the page's order instead, as a sort of
@@ -189,13 +203,7 @@ pub fn pool_detail_sorted(
         }
         order_by!(query, sort)
             .limit(HOLDERS_PAGE + 1)
-            .select((
-                users::id,
-                users::display_name,
-                users::name_key,
-                users::email,
-                license_assignments::assigned_at,
-            ))
+            .select(HOLDER_COLUMNS)
             .load(conn)?
     };
     let next = (rows.len() as i64 > HOLDERS_PAGE)
@@ -264,13 +272,7 @@ fn walk_holders(
     }
     Ok(order_by!(query, sort)
         .limit(HOLDERS_PAGE + 1)
-        .select((
-            users::id,
-            users::display_name,
-            users::name_key,
-            users::email,
-            license_assignments::assigned_at,
-        ))
+        .select(HOLDER_COLUMNS)
         .load(conn)?)
 }
 
