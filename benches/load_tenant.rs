@@ -890,10 +890,15 @@ fn fill_tenant(
     for (k, user) in user_ids.iter().enumerate() {
         for p in holdings(k + 1, f.reserved, n_products, f.per_user) {
             per_product[p] += 1;
-            rows.push((*user, product_ids[p], started + Duration::seconds(k as i64)));
+            rows.push((
+                *user,
+                product_ids[p],
+                started + Duration::seconds(k as i64),
+                k,
+            ));
         }
     }
-    insert_assignments(conn, f.tenant, &rows)?;
+    insert_assignments(conn, f.tenant, &rows, &users)?;
 
     let term_start: NaiveDateTime = started;
     let term_end = (started.and_utc() + Months::new(12)).naive_utc();
@@ -1074,25 +1079,29 @@ fn insert_users(
     Ok(())
 }
 
-/// Inserts direct assignments (user, product, assigned at) of one tenant: multi-row INSERTs
-/// on SQLite, COPY on PostgreSQL.
+/// Inserts direct assignments (user, product, assigned at, the user's place in `users`) of one
+/// tenant, with the user's sort keys that the triggers would copy: multi-row INSERTs on SQLite,
+/// COPY on PostgreSQL.
 fn insert_assignments(
     conn: &mut DbConnection,
     tenant: i64,
-    rows: &[(i64, i64, NaiveDateTime)],
+    rows: &[(i64, i64, NaiveDateTime, usize)],
+    users: &[NewUser],
 ) -> Result<(), diesel::result::Error> {
     match conn {
         DbConnection::Sqlite(c) => {
             for chunk in rows.chunks(CHUNK) {
                 let values: Vec<_> = chunk
                     .iter()
-                    .map(|(user, product, at)| {
+                    .map(|(user, product, at, k)| {
                         (
                             license_assignments::tenant_id.eq(tenant),
                             license_assignments::user_id.eq(*user),
                             license_assignments::product_id.eq(*product),
                             license_assignments::self_service_subscription_id.eq(None::<i64>),
                             license_assignments::assigned_at.eq(*at),
+                            license_assignments::user_name_key.eq(&users[*k].key),
+                            license_assignments::user_email.eq(&users[*k].email),
                         )
                     })
                     .collect();
@@ -1102,10 +1111,12 @@ fn insert_assignments(
             }
         }
         DbConnection::Postgresql(c) => {
-            // The users came in with `licensed` set: the trigger would only check it again,
-            // with a join of every row copied.
+            // The users came in with `licensed` set and the rows bring their users' keys: the
+            // triggers would only make them again, with a join of every row copied or a
+            // lookup a row.
             diesel::sql_query(
-                "ALTER TABLE license_assignments DISABLE TRIGGER users_licensed_assigned",
+                "ALTER TABLE license_assignments DISABLE TRIGGER users_licensed_assigned, \
+                 DISABLE TRIGGER license_assignments_user_keys",
             )
             .execute(c)?;
             copy_rows(
@@ -1116,15 +1127,21 @@ fn insert_assignments(
                     license_assignments::user_id,
                     license_assignments::product_id,
                     license_assignments::assigned_at,
+                    license_assignments::user_name_key,
+                    license_assignments::user_email,
                 ),
                 rows.len(),
-                |k, out| {
-                    let (user, product, at) = rows[k];
-                    out.push_str(&format!("{tenant},{user},{product},{}", timestamp(at)));
+                |i, out| {
+                    let (user, product, at, k) = rows[i];
+                    out.push_str(&format!("{tenant},{user},{product},{},", timestamp(at)));
+                    csv(out, &users[k].key);
+                    out.push(',');
+                    csv(out, &users[k].email);
                 },
             )?;
             diesel::sql_query(
-                "ALTER TABLE license_assignments ENABLE TRIGGER users_licensed_assigned",
+                "ALTER TABLE license_assignments ENABLE TRIGGER users_licensed_assigned, \
+                 ENABLE TRIGGER license_assignments_user_keys",
             )
             .execute(c)?;
         }

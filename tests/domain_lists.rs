@@ -611,8 +611,8 @@ fn a_products_holders_page_by_key_by_name_and_sign_in_name_both_ways() {
     walk_every_order(&db, &admin, pool, "holder", 70);
 }
 
-/// A pool of more holders than a page joins and sorts is read by walking the users in the
-/// page's order; it must list the same holders, and no one else.
+/// A pool of more holders than pages hold, among users who hold another product or none,
+/// interleaved with them in both orders: the pool's indexes list every holder, and no one else.
 #[test]
 fn a_big_pools_holders_are_every_holder_once_in_each_order_and_no_one_else() {
     use allot::domain::licenses::{self, PoolRef};
@@ -650,6 +650,100 @@ fn a_big_pools_holders_are_every_holder_once_in_each_order_and_no_one_else() {
     assert_eq!(listed, holders);
     // A search narrows the walk to its matches ("walk" is in every name; 2,100 hold).
     walk_every_order(&db, &admin, pool, "walk 0", 1_000);
+}
+
+/// A product's page is in its users' order as they are named now: an assignment's copies of
+/// its user's keys follow a rename, however the assignment was made (written straight to the
+/// table, Assign licenses, a group that carries the product).
+#[test]
+fn a_renamed_holder_takes_their_new_place_in_each_order() {
+    use allot::domain::licenses::{self, PoolRef};
+    use allot::domain::schema::{license_assignments, users};
+    use allot::domain::users::UserSort;
+    use allot::domain::{UserId, groups, users as directory};
+    use diesel::prelude::*;
+    let db = TestDb::with_demo();
+    let admin = actor(&db, "admin@contoso.example");
+    let tenant = admin.tenant().unwrap();
+    let premium = product_id(&db, "Business Premium");
+    let pool = PoolRef::Tenant(premium);
+    add_people(&db, tenant, Some(premium), "Holder", 70);
+    add_people(&db, tenant, None, "Joiner", 6);
+    let named = |prefix: &str| -> Vec<UserId> {
+        users::table
+            .filter(users::display_name.like(format!("{prefix} %")))
+            .order(users::name_key)
+            .select(users::id)
+            .load::<i64>(&mut db.conn())
+            .unwrap()
+            .into_iter()
+            .map(UserId)
+            .collect()
+    };
+    let (holders, joiners) = (named("Holder"), named("Joiner"));
+    licenses::assign(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        tenant,
+        pool,
+        &joiners[..3],
+    )
+    .unwrap();
+    let group = groups::create(&mut db.conn(), &admin, test_now(), tenant, "Renamers", "").unwrap();
+    groups::assign_product(&mut db.conn(), &admin, test_now(), tenant, group, premium).unwrap();
+    let joined = groups::add_members(
+        &mut db.conn(),
+        &admin,
+        test_now(),
+        tenant,
+        group,
+        &joiners[3..],
+    )
+    .unwrap();
+    assert_eq!(joined.licenses.map(|g| g.assigned), Some(3));
+    walk_every_order(&db, &admin, pool, "", 86);
+
+    // One of each kind renamed to the front of the names and the end of the sign-in names.
+    let renamed = [holders[40], joiners[1], joiners[4]];
+    for (k, user) in renamed.iter().enumerate() {
+        directory::rename(
+            &mut db.conn(),
+            &admin,
+            test_now(),
+            tenant,
+            *user,
+            &format!("Aaa Renamed {k}"),
+            &format!("zzz-renamed-{k}@contoso.example"),
+        )
+        .unwrap();
+    }
+    let first = |sort| -> Vec<UserId> {
+        licenses::pool_detail_sorted(&mut db.conn(), &admin, tenant, pool, "", sort, None)
+            .unwrap()
+            .holders
+            .iter()
+            .take(3)
+            .map(|h| h.user)
+            .collect()
+    };
+    assert_eq!(first(UserSort::Name), renamed.to_vec());
+    assert_eq!(
+        first(UserSort::EmailDesc),
+        renamed.iter().rev().copied().collect::<Vec<_>>()
+    );
+    walk_every_order(&db, &admin, pool, "", 86);
+    let stale: i64 = license_assignments::table
+        .inner_join(users::table)
+        .filter(
+            license_assignments::user_name_key
+                .ne(users::name_key)
+                .or(license_assignments::user_email.ne(users::email)),
+        )
+        .count()
+        .get_result(&mut db.conn())
+        .unwrap();
+    assert_eq!(stale, 0, "every assignment carries its user's keys");
 }
 
 #[test]

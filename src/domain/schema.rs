@@ -165,6 +165,8 @@ diesel::table! {
         self_service_subscription_id -> Nullable<BigInt>,
         assigned_at -> Timestamp,
         direct -> Bool,
+        user_name_key -> Text,
+        user_email -> Text,
     }
 }
 

@@ -41,7 +41,8 @@ pub const HOLDERS_PAGE: i64 = 50;
 
 /// A holder as read for a page: id, display name, its key, sign-in name, assigned at.
 type HolderRow = (i64, String, String, String, chrono::NaiveDateTime);
-/// The columns of a `HolderRow`, for both ways a page is read.
+/// The columns of a `HolderRow`, as the user's row has them. The page is ordered by the
+/// assignment's copies of the keys (kept equal by triggers), which the pool's indexes hold.
 const HOLDER_COLUMNS: (
     users::id,
     users::display_name,
@@ -56,51 +57,41 @@ const HOLDER_COLUMNS: (
     license_assignments::assigned_at,
 );
 
-/// Up to this many holders, a page of them is read by joining them to their users and sorting;
-/// beyond it `walk_holders` walks the tenant's users in the page's order instead, as a sort of
-/// every holder (100,000 at 1M users) took 200 ms (issue 17).
-const JOIN_AT_MOST: i64 = 2000;
-
-/// `query` after the key `(key, id)` in `sort`'s order (`users` columns; the id breaks ties),
-/// with the bound on the key alone that lets an index seek to it (see `users::after_key`).
+/// `query` after the key `(key, id)` in `sort`'s order (the id breaks ties), with the bound on
+/// the key alone that lets an index seek to it (see `users::after_key`).
 macro_rules! after_key {
     ($query:expr, $sort:expr, $key:expr, $id:expr) => {{
+        use license_assignments::{user_email as email, user_id as id_, user_name_key as name};
         let (key, id) = ($key, $id);
         match $sort {
-            UserSort::Name => $query.filter(users::name_key.ge(key.clone())).filter(
-                users::name_key
-                    .gt(key.clone())
-                    .or(users::name_key.eq(key).and(users::id.gt(id))),
-            ),
-            UserSort::NameDesc => $query.filter(users::name_key.le(key.clone())).filter(
-                users::name_key
-                    .lt(key.clone())
-                    .or(users::name_key.eq(key).and(users::id.lt(id))),
-            ),
-            UserSort::Email => $query.filter(users::email.ge(key.clone())).filter(
-                users::email
-                    .gt(key.clone())
-                    .or(users::email.eq(key).and(users::id.gt(id))),
-            ),
-            UserSort::EmailDesc => $query.filter(users::email.le(key.clone())).filter(
-                users::email
-                    .lt(key.clone())
-                    .or(users::email.eq(key).and(users::id.lt(id))),
-            ),
+            UserSort::Name => $query
+                .filter(name.ge(key.clone()))
+                .filter(name.gt(key.clone()).or(name.eq(key).and(id_.gt(id)))),
+            UserSort::NameDesc => $query
+                .filter(name.le(key.clone()))
+                .filter(name.lt(key.clone()).or(name.eq(key).and(id_.lt(id)))),
+            UserSort::Email => $query
+                .filter(email.ge(key.clone()))
+                .filter(email.gt(key.clone()).or(email.eq(key).and(id_.gt(id)))),
+            UserSort::EmailDesc => $query
+                .filter(email.le(key.clone()))
+                .filter(email.lt(key.clone()).or(email.eq(key).and(id_.lt(id)))),
         }
     }};
 }
 
-/// `query` in `sort`'s order.
+/// `query` in `sort`'s order: the order of the pool's indexes (`license_assignments_by_name`,
+/// `license_assignments_by_email`), so a page of a pool of any size reads a page of rows.
 macro_rules! order_by {
-    ($query:expr, $sort:expr) => {
+    ($query:expr, $sort:expr) => {{
+        use license_assignments::{user_email as email, user_id as id_, user_name_key as name};
         match $sort {
-            UserSort::Name => $query.order((users::name_key.asc(), users::id.asc())),
-            UserSort::NameDesc => $query.order((users::name_key.desc(), users::id.desc())),
-            UserSort::Email => $query.order((users::email.asc(), users::id.asc())),
-            UserSort::EmailDesc => $query.order((users::email.desc(), users::id.desc())),
+            UserSort::Name => $query.order((name.asc(), id_.asc())),
+            UserSort::NameDesc => $query.order((name.desc(), id_.desc())),
+            UserSort::Email => $query.order((email.asc(), id_.asc())),
+            UserSort::EmailDesc => $query.order((email.desc(), id_.desc())),
         }
-    };
+    }};
 }
 
 /// The pool and its assigned users, by name, `HOLDERS_PAGE` at a time after `after`
@@ -193,19 +184,14 @@ pub fn pool_detail_sorted(
         crate::domain::users::matching::Plan::Everyone => summary.assigned,
         _ => holding().count().get_result(conn)?,
     };
-    let everyone = matches!(plan, crate::domain::users::matching::Plan::Everyone);
-    let rows: Vec<HolderRow> = if everyone && summary.assigned > JOIN_AT_MOST {
-        walk_holders(conn, tenant, pool, product, sort, after)?
-    } else {
-        let mut query = holding();
-        if let Some((key, id)) = after {
-            query = after_key!(query, sort, key, id);
-        }
-        order_by!(query, sort)
-            .limit(HOLDERS_PAGE + 1)
-            .select(HOLDER_COLUMNS)
-            .load(conn)?
-    };
+    let mut query = holding();
+    if let Some((key, id)) = after {
+        query = after_key!(query, sort, key, id);
+    }
+    let rows: Vec<HolderRow> = order_by!(query, sort)
+        .limit(HOLDERS_PAGE + 1)
+        .select(HOLDER_COLUMNS)
+        .load(conn)?;
     let next = (rows.len() as i64 > HOLDERS_PAGE)
         .then(|| {
             rows.get(HOLDERS_PAGE as usize - 1).map(|r| {
@@ -239,41 +225,6 @@ pub fn pool_detail_sorted(
         offer,
         matches,
     })
-}
-
-/// One page (and one row more) of a big pool's holders in `sort`'s order: the tenant's users
-/// read in that order from its index, each looked up among the product's assignments by their
-/// unique key (user, product), until a page is found. The assignments' tenant is left unsaid
-/// (a user's assignments are their tenant's), so no index of them leads to the product and the
-/// planner starts from the users; starting from the product's assignments would sort them all.
-fn walk_holders(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    pool: PoolRef,
-    product: ProductId,
-    sort: UserSort,
-    after: Option<(String, i64)>,
-) -> Result<Vec<HolderRow>, DomainError> {
-    let mut query = users::table
-        .inner_join(license_assignments::table.on(license_assignments::user_id.eq(users::id)))
-        .filter(users::tenant_id.eq(tenant.0))
-        .filter(license_assignments::product_id.eq(product.0))
-        .into_boxed();
-    query = match pool {
-        PoolRef::Tenant(_) => {
-            query.filter(license_assignments::self_service_subscription_id.is_null())
-        }
-        PoolRef::SelfService(sub) => {
-            query.filter(license_assignments::self_service_subscription_id.eq(sub.0))
-        }
-    };
-    if let Some((key, id)) = after {
-        query = after_key!(query, sort, key, id);
-    }
-    Ok(order_by!(query, sort)
-        .limit(HOLDERS_PAGE + 1)
-        .select(HOLDER_COLUMNS)
-        .load(conn)?)
 }
 
 /// The users beyond the count in a pool: the latest `beyond` assigned.
