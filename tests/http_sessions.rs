@@ -486,3 +486,53 @@ async fn a_browser_whose_session_was_ended_elsewhere_signs_in_again_at_once() {
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
     assert!(!signed_out_of_the_portal(&laptop.get("/portal").await));
 }
+
+/// Reading pages leaves the session cookie as it is: no new cookie on every answer (the
+/// session is encrypted into the cookie, so a changed session is a new cookie). A one-time
+/// message is shown once, and the answer that shows it is the one that sends the cookie
+/// without it.
+#[actix_web::test]
+async fn pages_leave_the_session_cookie_alone_and_a_message_is_taken_out_once() {
+    let db = TestDb::with_demo();
+    let mut b = signed_in(&db, "admin@contoso.example").await;
+    let user = user_id(&db, "user04@contoso.example").0;
+    let pages = [
+        "/".to_owned(),
+        "/licenses".to_owned(),
+        "/users".to_owned(),
+        format!("/users/{user}"),
+        "/billing/products".to_owned(),
+        "/settings/audit-log".to_owned(),
+    ];
+    for path in &pages {
+        b.set_cookie_headers.clear();
+        let page = b.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(
+            b.set_cookie_headers.is_empty(),
+            "{path} sent a cookie: {:?}",
+            b.set_cookie_headers
+        );
+    }
+
+    b.submit("/", "/signout", &[]).await;
+    b.set_cookie_headers.clear();
+    let signed_out = b.get("/signin").await;
+    assert!(signed_out.contains("You have signed out."));
+    assert!(
+        b.set_cookie_headers
+            .iter()
+            .any(|c| c.starts_with("allot_admin=")),
+        "the message leaves the session: {:?}",
+        b.set_cookie_headers
+    );
+    b.set_cookie_headers.clear();
+    let again = b.get("/signin").await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(!again.contains("You have signed out."), "shown once");
+    assert!(
+        b.set_cookie_headers.is_empty(),
+        "nothing left to take: {:?}",
+        b.set_cookie_headers
+    );
+}

@@ -124,7 +124,13 @@ pub fn flash(session: &Session, message: impl Into<String>) {
     let _ = session.insert(FLASH, message.into());
 }
 
+/// The one-time message, if any, taken out of the session. Without one the session is left
+/// unchanged: actix-session marks a session changed by any `remove`, even of nothing, and a
+/// changed session is encrypted again into a new cookie on the response, on every page.
 pub fn take_flash(session: &Session) -> Option<String> {
+    if !session.contains_key(FLASH) {
+        return None;
+    }
     session.remove_as::<String>(FLASH).and_then(Result::ok)
 }
 
