@@ -149,6 +149,8 @@ pub(crate) fn page_of(
     let total: i64 = matching(&scope)?.count().get_result(conn)?;
     let mut query = matching(&scope)?;
     // The page key follows the order: past the last row in the sorted column, ties by number.
+    // The plain bound beside each OR is what PostgreSQL seeks its index to (it derives none from
+    // the OR).
     if let Some(after) = after {
         let (at, id) = (after.updated_at, after.id);
         let text = after.text;
@@ -157,59 +159,67 @@ pub(crate) fn page_of(
                 let state = State::parse(&text)
                     .map_err(|_| DomainError::invalid("after", "This page link is not valid."))?;
                 if descending {
-                    query.filter(
+                    query.filter(service_requests::state.le(state)).filter(
                         service_requests::state.lt(state).or(service_requests::state
                             .eq(state)
                             .and(service_requests::id.lt(id))),
                     )
                 } else {
-                    query.filter(
+                    query.filter(service_requests::state.ge(state)).filter(
                         service_requests::state.gt(state).or(service_requests::state
                             .eq(state)
                             .and(service_requests::id.gt(id))),
                     )
                 }
             }
-            (RequestSort::Tenant, true) => query.filter(
+            (RequestSort::Tenant, true) => query.filter(tenants::name.le(text.clone())).filter(
                 tenants::name
                     .lt(text.clone())
                     .or(tenants::name.eq(text).and(service_requests::id.lt(id))),
             ),
-            (RequestSort::Tenant, false) => query.filter(
+            (RequestSort::Tenant, false) => query.filter(tenants::name.ge(text.clone())).filter(
                 tenants::name
                     .gt(text.clone())
                     .or(tenants::name.eq(text).and(service_requests::id.gt(id))),
             ),
             (RequestSort::Number, true) => query.filter(service_requests::id.lt(id)),
             (RequestSort::Number, false) => query.filter(service_requests::id.gt(id)),
-            (RequestSort::Updated, true) => query.filter(
-                service_requests::updated_at
-                    .lt(at)
-                    .or(service_requests::updated_at
-                        .eq(at)
-                        .and(service_requests::id.lt(id))),
-            ),
-            (RequestSort::Updated, false) => query.filter(
-                service_requests::updated_at
-                    .gt(at)
-                    .or(service_requests::updated_at
-                        .eq(at)
-                        .and(service_requests::id.gt(id))),
-            ),
-            (RequestSort::Created, true) => query.filter(
-                service_requests::created_at
-                    .lt(at)
-                    .or(service_requests::created_at
-                        .eq(at)
-                        .and(service_requests::id.lt(id))),
-            ),
-            (RequestSort::Created, false) => query.filter(
-                service_requests::created_at
-                    .gt(at)
-                    .or(service_requests::created_at
-                        .eq(at)
-                        .and(service_requests::id.gt(id))),
-            ),
+            (RequestSort::Updated, true) => {
+                query.filter(service_requests::updated_at.le(at)).filter(
+                    service_requests::updated_at
+                        .lt(at)
+                        .or(service_requests::updated_at
+                            .eq(at)
+                            .and(service_requests::id.lt(id))),
+                )
+            }
+            (RequestSort::Updated, false) => {
+                query.filter(service_requests::updated_at.ge(at)).filter(
+                    service_requests::updated_at
+                        .gt(at)
+                        .or(service_requests::updated_at
+                            .eq(at)
+                            .and(service_requests::id.gt(id))),
+                )
+            }
+            (RequestSort::Created, true) => {
+                query.filter(service_requests::created_at.le(at)).filter(
+                    service_requests::created_at
+                        .lt(at)
+                        .or(service_requests::created_at
+                            .eq(at)
+                            .and(service_requests::id.lt(id))),
+                )
+            }
+            (RequestSort::Created, false) => {
+                query.filter(service_requests::created_at.ge(at)).filter(
+                    service_requests::created_at
+                        .gt(at)
+                        .or(service_requests::created_at
+                            .eq(at)
+                            .and(service_requests::id.gt(id))),
+                )
+            }
         };
     }
     query = match (order.by, order.descending) {
