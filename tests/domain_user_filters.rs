@@ -97,7 +97,7 @@ fn the_filters_and_their_totals_follow_every_kind_of_license_change() {
         .take(3)
         .map(UserId)
         .collect();
-    directory_manage(&db, &admin, contoso, &holders);
+    unassign_all(&db, &admin, contoso, &holders);
     assert!(holders.iter().all(|u| !holds_any(&db, *u)));
     check(&db, &admin, contoso, "after Unassign all");
 
@@ -152,7 +152,7 @@ fn the_filters_and_their_totals_follow_every_kind_of_license_change() {
 }
 
 /// Manage product licenses → Unassign all, for `chosen`.
-fn directory_manage(db: &TestDb, admin: &Actor, tenant: TenantId, chosen: &[UserId]) {
+fn unassign_all(db: &TestDb, admin: &Actor, tenant: TenantId, chosen: &[UserId]) {
     licenses::manage_licenses(
         &mut db.conn(),
         admin,

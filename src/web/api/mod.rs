@@ -1,8 +1,9 @@
 //! The JSON API under `/api/v1`, shaped as Microsoft Graph v1.0 where Graph has the same thing
 //! (property names and casing, GUID ids, `value` arrays, `@odata.nextLink`, Graph's error
 //! envelope), so a client written for Graph works with its base URL set to `…/api/v1`.
-//! One more door to the same domain functions and `authz::may` as the pages: handlers read the
-//! request, call the domain and write JSON; nothing here decides.
+//! One more door to the same domain functions and the same authorization decision
+//! (`domain::authz`) as the pages: handlers read the request, call the domain and write JSON;
+//! nothing here decides.
 //!
 //! `tokens_auth`: the bearer token and the rate limit; `errors`: the envelope; `filter`: the
 //! users' `$filter`; one file per resource (`skus`, `users` and `user_writes`, `licenses`: a

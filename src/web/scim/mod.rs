@@ -1,8 +1,9 @@
 //! SCIM 2.0 provisioning under `/scim/v2` (RFC 7643, RFC 7644): an identity provider (Entra
 //! ID, Okta) creates, finds, changes and removes the tenant's users and groups. A bearer token
 //! with the `scim` scope, checked as the API's are (`api::ApiRequest`: revocation at once, the
-//! rate limit), then every action through the domain (`domain::provisioning`) and
-//! `authz::may`. Nothing here decides; handlers read SCIM's JSON and write it.
+//! rate limit), then every action through the domain (`domain::provisioning`) and its
+//! authorization decision (`domain::authz`). Nothing here decides; handlers read SCIM's JSON
+//! and write it.
 //!
 //! `errors`: SCIM's error body; `resources`: users and groups as JSON; `patch`: PATCH;
 //! `discovery`: ServiceProviderConfig, ResourceTypes, Schemas; `users`, `groups`: the handlers.
