@@ -1,6 +1,6 @@
 //! Lists that search, sort and count: the support queue's search by number and by text, the
 //! orders of the requests lists and of the audit log with their keyset pages, on both
-//! databases; a product's holders, a small pool and one walked by the users' order.
+//! databases; a product's holders in each order, a big pool among others, and after a rename.
 
 mod common;
 
