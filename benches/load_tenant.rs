@@ -12,13 +12,14 @@
 //! Contoso `--users` users (bench000001@contoso.example …, realistic display names in a
 //! pseudo-random order), `--products` products with one subscription each, and about
 //! `--assignments-per-user` assignments per user, in one transaction: multi-row INSERTs on
-//! SQLite, COPY FROM STDIN on PostgreSQL (where the per-row trigger that keeps `user_counts` is
-//! off while a tenant's users go in, and their counts are recounted after; the secondary
-//! indexes and foreign keys of users and license_assignments are dropped and made again after
-//! the rows are in, which checks every key all the same; a user's `licensed` comes in with
-//! the user, so the trigger that keeps it is off while the assignments go in; the other derived
-//! rows, `users_search` on SQLite, groups' `member_count` and the pools' `license_counts`, are
-//! kept by their triggers or recounted as the app keeps them).
+//! SQLite, COPY FROM STDIN on PostgreSQL. The per-row trigger that keeps `user_counts` is off
+//! while a tenant's users go in, and their counts are recounted after; the secondary indexes
+//! (and on PostgreSQL the foreign keys) of users and license_assignments are dropped and made
+//! again after the rows are in, which checks every key all the same; a user's `licensed`, and
+//! on SQLite their `guid`, come in with the user and an assignment's sort keys with it, so the
+//! triggers that make them are off; SQLite's search index `users_search` is rebuilt once at
+//! the end; the other derived rows, groups' `member_count` and the pools' `license_counts`, are
+//! kept by their triggers or recounted as the app keeps them.
 //!
 //! `--small-users N` (issue 17's "flatness" of bulk work) also fills the demo's Fabrikam
 //! (fabrikam.example, admin@fabrikam.example / allot-demo) with N bench users
@@ -507,6 +508,15 @@ fn run(o: Options) -> Result<(), String> {
     let pool = db::connect(&url, 2)?;
     let mut pooled = pool.get().map_err(|e| e.to_string())?;
     let conn: &mut DbConnection = &mut pooled;
+    if let DbConnection::Sqlite(c) = conn {
+        // The load is one transaction of about 1.3 GB at 1M users: with SQLite's default 2 MB
+        // page cache it spills to the WAL and reads its pages back, one system call each.
+        // A crash during a load leaves a database to load again, so its commit isn't synced.
+        diesel::sql_query("PRAGMA cache_size = -4000000")
+            .execute(c)
+            .and_then(|_| diesel::sql_query("PRAGMA synchronous = OFF").execute(c))
+            .map_err(|e| e.to_string())?;
+    }
     let now = Utc::now();
     let at = now.naive_utc();
 
@@ -607,7 +617,7 @@ fn run(o: Options) -> Result<(), String> {
             restore_after_load(conn, &dropped)?;
             if !dropped.is_empty() {
                 println!(
-                    "  {} indexes and foreign keys of users and license_assignments back \
+                    "  {} indexes, keys and triggers of users and license_assignments back \
                      ({:.2} s)",
                     dropped.len(),
                     t.elapsed().as_secs_f64()
@@ -617,7 +627,7 @@ fn run(o: Options) -> Result<(), String> {
         })
         .map_err(|e| e.to_string())?;
     println!(
-        "bench tenants inserted ({:.2} s)",
+        "bench tenants inserted and committed ({:.2} s)",
         t.elapsed().as_secs_f64()
     );
     // The rows went in directly, so the pools' assigned counts are counted afresh.
@@ -863,6 +873,7 @@ fn fill_tenant(
                 name,
                 email: format!("bench{i:06}@{}", f.domain),
                 licensed: !holdings(i, f.reserved, n_products, f.per_user).is_empty(),
+                guid: uuid::Uuid::new_v4().to_string(),
             }
         })
         .collect();
@@ -953,6 +964,9 @@ struct NewUser {
     email: String,
     /// Whether `holdings` gives the user a product: the `licensed` the triggers would keep.
     licensed: bool,
+    /// What the database would make (on SQLite a trigger, with two updates a row; on
+    /// PostgreSQL `gen_random_uuid()`, which reads the system's random source a row).
+    guid: String,
 }
 
 /// A CSV field for PostgreSQL's COPY, always quoted (a password hash holds commas).
@@ -997,10 +1011,11 @@ where
         .execute(c)
 }
 
-/// Inserts the users: multi-row INSERTs on SQLite, COPY on PostgreSQL. On PostgreSQL the
-/// per-row trigger that keeps `user_counts` (one row per tenant and state, updated a million
-/// times in one transaction) is the slow part, so it is off while the tenant's users go in,
-/// and the tenant's counts are recounted instead, in the same transaction.
+/// Inserts the users: multi-row INSERTs on SQLite, COPY on PostgreSQL. The per-row trigger
+/// that keeps `user_counts` (one row per tenant and state, updated a million times in one
+/// transaction) is the slow part, so it is off while the tenant's users go in (on SQLite
+/// dropped by `drop_for_load`), and the tenant's counts are recounted instead, in the same
+/// transaction.
 fn insert_users(
     conn: &mut DbConnection,
     tenant: i64,
@@ -1023,6 +1038,7 @@ fn insert_users(
                             users::state.eq("active"),
                             users::created_at.eq(at),
                             users::licensed.eq(u.licensed),
+                            users::guid.eq(u.guid.as_str()),
                         )
                     })
                     .collect();
@@ -1047,6 +1063,7 @@ fn insert_users(
                     users::state,
                     users::created_at,
                     users::licensed,
+                    users::guid,
                 ),
                 rows.len(),
                 |k, out| {
@@ -1060,22 +1077,23 @@ fn insert_users(
                     csv(out, hash);
                     out.push_str(",active,");
                     out.push_str(&created);
-                    out.push_str(if u.licensed { ",t" } else { ",f" });
+                    out.push_str(if u.licensed { ",t," } else { ",f," });
+                    out.push_str(&u.guid);
                 },
             )?;
             diesel::sql_query("ALTER TABLE users ENABLE TRIGGER user_counts_insert_delete")
                 .execute(c)?;
-            diesel::sql_query(
-                "INSERT INTO user_counts (tenant_id, state, users, licensed)
-                 SELECT tenant_id, state, count(*), count(*) FILTER (WHERE licensed)
-                 FROM users WHERE tenant_id = $1 GROUP BY tenant_id, state
-                 ON CONFLICT (tenant_id, state)
-                 DO UPDATE SET users = EXCLUDED.users, licensed = EXCLUDED.licensed",
-            )
-            .bind::<diesel::sql_types::BigInt, _>(tenant)
-            .execute(c)?;
         }
     }
+    // Both backends load without the trigger of `user_counts` (a million updates of one row).
+    diesel::sql_query(format!(
+        "INSERT INTO user_counts (tenant_id, state, users, licensed)
+         SELECT tenant_id, state, count(*), count(*) FILTER (WHERE licensed)
+         FROM users WHERE tenant_id = {tenant} GROUP BY tenant_id, state
+         ON CONFLICT (tenant_id, state)
+         DO UPDATE SET users = excluded.users, licensed = excluded.licensed"
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -1149,25 +1167,55 @@ fn insert_assignments(
     Ok(())
 }
 
-/// PostgreSQL: drops the indexes of `tables` that no constraint owns and their foreign keys,
-/// and returns the statements that make them again, for `restore_after_load`: one sorted
-/// build of an index after the load is much cheaper than a million inserts into it (the
-/// trigram GIN indexes and the random `guid` most), and adding a foreign key checks every row
-/// in one join instead of a lookup a row. In the load's transaction, so they are never
-/// missing for anyone else, and the keys are checked all the same. SQLite: none.
+/// SQLite's triggers that only make again what the loader gives (`licensed`, the
+/// assignments' sort keys) or what one rebuild after the load makes faster (the search
+/// index: a million inserts into FTS5 merge its segments over and over).
+const SQLITE_TRIGGERS_OFF: &[&str] = &[
+    "users_search_insert",
+    "user_counts_insert",
+    "users_licensed_assigned",
+    "license_assignments_user_keys",
+];
+
+#[derive(QueryableByName)]
+struct Index {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    def: String,
+}
+
+/// Drops the indexes of `tables` that no constraint owns and their foreign keys (PostgreSQL)
+/// or `SQLITE_TRIGGERS_OFF` (SQLite), and returns the statements that make them again, for
+/// `restore_after_load`: one sorted build of an index after the load is much cheaper than a
+/// million inserts into it (the trigram indexes and the random `guid` most), and adding a
+/// foreign key checks every row in one join instead of a lookup a row. In the load's
+/// transaction, so they are never missing for anyone else, and the keys are checked all the
+/// same.
 fn drop_for_load(
     conn: &mut DbConnection,
     tables: &[&str],
 ) -> Result<Vec<String>, diesel::result::Error> {
-    #[derive(QueryableByName)]
-    struct Index {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        name: String,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        def: String,
-    }
-    let DbConnection::Postgresql(c) = conn else {
-        return Ok(Vec::new());
+    let c = match conn {
+        DbConnection::Postgresql(c) => c,
+        DbConnection::Sqlite(c) => {
+            let mut defs = Vec::new();
+            for table in tables {
+                let triggers = SQLITE_TRIGGERS_OFF.join("', '");
+                let found: Vec<Index> = diesel::sql_query(format!(
+                    "SELECT type || ' \"' || name || '\"' AS name, sql AS def
+                     FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL
+                       AND (type = 'index' OR (type = 'trigger' AND name IN ('{triggers}')))"
+                ))
+                .bind::<diesel::sql_types::Text, _>(*table)
+                .load(c)?;
+                for dropped in found {
+                    diesel::sql_query(format!("DROP {}", dropped.name)).execute(c)?;
+                    defs.push(dropped.def);
+                }
+            }
+            return Ok(defs);
+        }
     };
     let mut defs = Vec::new();
     for table in tables {
@@ -1206,15 +1254,40 @@ fn drop_for_load(
     Ok(defs)
 }
 
-/// Makes again the indexes and foreign keys `drop_for_load` dropped.
+/// Makes again what `drop_for_load` dropped, and on SQLite the search index of every user.
 fn restore_after_load(
     conn: &mut DbConnection,
     defs: &[String],
 ) -> Result<(), diesel::result::Error> {
-    if let DbConnection::Postgresql(c) = conn {
-        diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'").execute(c)?;
-        for def in defs {
-            diesel::sql_query(def.as_str()).execute(c)?;
+    match conn {
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query("SET LOCAL maintenance_work_mem = '256MB'").execute(c)?;
+            for def in defs {
+                diesel::sql_query(def.as_str()).execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for def in defs {
+                diesel::sql_query(def.as_str()).execute(c)?;
+            }
+            if !defs.iter().any(|def| def.contains("users_search_insert")) {
+                return Ok(());
+            }
+            let t = Instant::now();
+            // FTS5 writes a segment whenever its pending terms pass `hashsize` (1 MB), then
+            // merges them again and again; 256 MB holds most of a million users' trigrams.
+            // The setting is stored, so the default is put back after.
+            diesel::sql_query(
+                "INSERT INTO users_search(users_search, rank) VALUES ('hashsize', 268435456)",
+            )
+            .execute(c)?;
+            diesel::sql_query("INSERT INTO users_search(users_search) VALUES ('rebuild')")
+                .execute(c)?;
+            diesel::sql_query("DELETE FROM users_search_config WHERE k = 'hashsize'").execute(c)?;
+            println!(
+                "  search index rebuilt ({:.2} s)",
+                t.elapsed().as_secs_f64()
+            );
         }
     }
     Ok(())
@@ -1264,6 +1337,8 @@ fn load_groups(
         let bench = if members > 0 {
             let group = add_group(conn, "Bench group", "The benchmark's big group.")?;
             let members = &user_ids[..members];
+            // The indexes (and keys) are made after the rows, as for the users.
+            let dropped = drop_for_load(conn, &["group_members"])?;
             match conn {
                 DbConnection::Sqlite(c) => {
                     let rows: Vec<_> = members
@@ -1302,6 +1377,7 @@ fn load_groups(
                     )?;
                 }
             }
+            restore_after_load(conn, &dropped)?;
             Some(group)
         } else {
             None
