@@ -21,13 +21,20 @@ const FILTERS: [UserFilter; 4] = [
     UserFilter::Blocked,
 ];
 
-/// The users a filter should show, from the assignments themselves.
-fn truth(db: &TestDb, tenant: TenantId, filter: UserFilter) -> Vec<i64> {
+/// The users a filter and a search should show, from the assignments themselves and a plain
+/// `LIKE` (the terms here have no wildcard).
+fn truth(db: &TestDb, tenant: TenantId, filter: UserFilter, term: &str) -> Vec<i64> {
     let holds =
         exists(license_assignments::table.filter(license_assignments::user_id.eq(users::id)));
+    let pattern = format!("%{term}%");
     let shown = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::state.ne("deleted"))
+        .filter(
+            users::name_key
+                .like(pattern.clone())
+                .or(users::email.like(pattern)),
+        )
         .into_boxed();
     let shown = match filter {
         UserFilter::Licensed => shown.filter(holds),
@@ -44,20 +51,33 @@ fn truth(db: &TestDb, tenant: TenantId, filter: UserFilter) -> Vec<i64> {
 
 /// Every filter's total and its users, page by page by key, against the assignments.
 fn check(db: &TestDb, admin: &Actor, tenant: TenantId, when: &str) {
+    check_searched(db, admin, tenant, "", when)
+}
+
+/// `check` of the users a search finds.
+fn check_searched(db: &TestDb, admin: &Actor, tenant: TenantId, term: &str, when: &str) {
     let mut conn = db.conn();
     for filter in FILTERS {
-        let expected = truth(db, tenant, filter);
-        let total = directory::count(&mut conn, admin, tenant, "", filter).unwrap();
+        let expected = truth(db, tenant, filter, term);
+        let total = directory::count(&mut conn, admin, tenant, term, filter).unwrap();
         assert_eq!(
             total,
             expected.len() as i64,
-            "{when}: the total of {filter:?}"
+            "{when}: the total of {filter:?} searched for {term:?}"
         );
         let mut listed = Vec::new();
         let mut after = None;
         loop {
-            let page = directory::list(&mut conn, admin, tenant, "", filter, UserSort::Name, after)
-                .unwrap();
+            let page = directory::list(
+                &mut conn,
+                admin,
+                tenant,
+                term,
+                filter,
+                UserSort::Name,
+                after,
+            )
+            .unwrap();
             listed.extend(page.rows.iter().map(|r| r.id.0));
             match page.next {
                 Some(next) => after = Some(next),
@@ -65,7 +85,10 @@ fn check(db: &TestDb, admin: &Actor, tenant: TenantId, when: &str) {
             }
         }
         listed.sort();
-        assert_eq!(listed, expected, "{when}: the users of {filter:?}");
+        assert_eq!(
+            listed, expected,
+            "{when}: the users of {filter:?} searched for {term:?}"
+        );
     }
 }
 
@@ -84,7 +107,7 @@ fn the_filters_and_their_totals_follow_every_kind_of_license_change() {
     let admin = actor(&db, "admin@contoso.example");
     let premium = product_id(&db, "Business Premium");
     check(&db, &admin, contoso, "the demo");
-    let unlicensed: Vec<UserId> = truth(&db, contoso, UserFilter::Unlicensed)
+    let unlicensed: Vec<UserId> = truth(&db, contoso, UserFilter::Unlicensed, "")
         .into_iter()
         .map(UserId)
         .collect();
@@ -92,7 +115,7 @@ fn the_filters_and_their_totals_follow_every_kind_of_license_change() {
     let mut conn = db.conn();
 
     // Everything Business Premium's holders have, removed: some hold nothing more.
-    let holders: Vec<UserId> = truth(&db, contoso, UserFilter::Licensed)
+    let holders: Vec<UserId> = truth(&db, contoso, UserFilter::Licensed, "")
         .into_iter()
         .take(3)
         .map(UserId)
@@ -171,12 +194,14 @@ fn many_licensed_and_unlicensed_users_page_by_key_with_exact_totals() {
     let (contoso, _) = tenants(&db);
     let admin = actor(&db, "admin@contoso.example");
     let premium = product_id(&db, "Business Premium");
-    // 2,600 more users, every other one holding Business Premium: both filters find more
-    // users than the few-users path reads (1,000), so their pages walk the name order.
-    let n = 2600;
+    // 3,600 more users, every other one holding Business Premium: both filters find more
+    // users than the few-users path reads (1,000), so their pages walk the name order. Every
+    // third is a Zorvak, for the searches below.
+    let n = 3600;
     let rows: Vec<_> = (0..n)
         .map(|i| {
-            let name = format!("Filtered {:04}", (i * 7919) % n);
+            let surname = if i % 3 == 0 { " Zorvak" } else { "" };
+            let name = format!("Filtered {:04}{surname}", (i * 7919) % n);
             (
                 users::tenant_id.eq(contoso.0),
                 users::display_name.eq(name.clone()),
@@ -222,9 +247,9 @@ fn many_licensed_and_unlicensed_users_page_by_key_with_exact_totals() {
             .execute(&mut conn)
             .unwrap();
     }
-    assert!(truth(&db, contoso, UserFilter::Licensed).len() > 1000);
-    assert!(truth(&db, contoso, UserFilter::Unlicensed).len() > 1000);
-    check(&db, &admin, contoso, "2,600 more users");
+    assert!(truth(&db, contoso, UserFilter::Licensed, "").len() > 1000);
+    assert!(truth(&db, contoso, UserFilter::Unlicensed, "").len() > 1000);
+    check(&db, &admin, contoso, "3,600 more users");
 
     // Rows deleted outside the domain's functions (as a restore or a loader might) too.
     let leaving: Vec<i64> = added.iter().step_by(2).take(500).copied().collect();
@@ -234,4 +259,37 @@ fn many_licensed_and_unlicensed_users_page_by_key_with_exact_totals() {
     .execute(&mut conn)
     .unwrap();
     check(&db, &admin, contoso, "500 of them unassigned");
+
+    // Searches under each filter, some of those found (and some not) blocked or deleted.
+    // "zorvak" is in a third of the new names, more than the trigram index hands over (on
+    // SQLite counted from its matches); "filtered" is in every one (counted by the walk);
+    // "ed 00" in few. The blocked are few, so their filter reads them first, then searches.
+    let new_users = |zorvak: bool| -> Vec<UserId> {
+        let zorvaks = users::name_key.like("%zorvak%");
+        let chosen = users::table
+            .filter(users::name_key.like("filtered%"))
+            .into_boxed();
+        let chosen = if zorvak {
+            chosen.filter(zorvaks)
+        } else {
+            chosen.filter(not(zorvaks))
+        };
+        chosen
+            .order(users::id)
+            .select(users::id)
+            .load::<i64>(&mut db.conn())
+            .unwrap()
+            .into_iter()
+            .map(UserId)
+            .collect()
+    };
+    let (zorvaks, others) = (new_users(true), new_users(false));
+    assert_eq!(zorvaks.len(), 1200);
+    for user in zorvaks[..20].iter().chain(&others[..20]) {
+        directory::set_blocked(&mut conn, &admin, test_now(), contoso, *user, true).unwrap();
+    }
+    directory::delete_many(&mut conn, &admin, test_now(), contoso, &zorvaks[40..60]).unwrap();
+    for term in ["zorvak", "filtered", "ed 00", "contoso"] {
+        check_searched(&db, &admin, contoso, term, "some found blocked or deleted");
+    }
 }

@@ -96,10 +96,13 @@ pub fn list_sized(
         })
         .transpose()?;
     let mut plan = super::matching::plan(conn, &search)?;
-    if let Plan::Everyone = plan
+    // A filter that few users pass is read by its own index, with the search (if any) on
+    // them: a walk in name order for a page of them would read the whole tenant.
+    let mut searched = None;
+    if !matches!(plan, Plan::Few(_))
         && let Some(rare) = super::matching::rare(conn, tenant, filter)?
     {
-        plan = rare;
+        searched = Some(std::mem::replace(&mut plan, rare));
     }
     let rows = match &plan {
         Plan::Everyone | Plan::Walk(_) => ordered(
@@ -111,7 +114,7 @@ pub fn list_sized(
         )?,
         // At most FEW users, fetched by id and ordered and paged here.
         Plan::Few(_) => {
-            let mut rows = few(conn, tenant, filter, &plan)?;
+            let mut rows = few(conn, tenant, filter, &plan, searched.as_ref())?;
             in_order(sort, &mut rows);
             if let Some((key, id)) = &after {
                 let past = |r: &ListedUser| {
@@ -216,7 +219,8 @@ fn prefix_page(
     })
 }
 
-/// The few users the trigram index found, of the tenant and the filter (any order). Neither
+/// The few users the trigram index or a rare filter found, of the tenant and the filter, and
+/// those of them the `searched` term finds (any order). Neither
 /// ordered nor keyed in SQL: with an ORDER BY, a key range or a bare count, SQLite prefers to
 /// walk the tenant's index over reading these ids; with the whole row selected and nothing
 /// else, it reads each by id.
@@ -225,10 +229,14 @@ pub(crate) fn few(
     tenant: TenantId,
     filter: UserFilter,
     plan: &Plan,
+    searched: Option<&Plan>,
 ) -> Result<Vec<ListedUser>, DomainError> {
-    Ok(narrow(visible(tenant, filter), plan)
-        .select(ListedUser::as_select())
-        .load(conn)?)
+    let query = narrow(visible(tenant, filter), plan);
+    let query = match searched {
+        Some(search) => narrow(query, search),
+        None => query,
+    };
+    Ok(query.select(ListedUser::as_select()).load(conn)?)
 }
 
 /// `rows` in the list's order, as the database would have sorted them.
